@@ -1,0 +1,135 @@
+/**
+ * `fprof list`: the packages of a profile generation, read from its manifest.
+ *
+ * @module
+ */
+
+import { FprofError, UsageError } from "../errors.ts";
+import { type Context, profileOf } from "../context.ts";
+import { readGenerationContents } from "../generation.ts";
+import { type Generation, readProfile } from "../profile.ts";
+import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
+import { writeOut } from "../log.ts";
+
+/** Options of `fprof list`. */
+export interface ListOptions {
+  profile?: string;
+  json?: boolean;
+  long?: boolean;
+  generation?: number;
+}
+
+/** The `--json` document of `fprof list`. */
+export interface ListJson {
+  profile: string;
+  generation: number | null;
+  storePath: string | null;
+  manifest: ManifestKind;
+  packages: {
+    name: string;
+    version: string;
+    storePaths: string[];
+    priority?: number;
+    attrPath?: string;
+    source?: string;
+  }[];
+}
+
+/** Builds the `--json` document; pure. */
+export function listJson(
+  profile: string,
+  gen: Generation | null,
+  manifest: ManifestKind,
+  packages: readonly ProfilePackage[],
+): ListJson {
+  return {
+    profile,
+    generation: gen?.number ?? null,
+    storePath: gen?.storePath ?? null,
+    manifest,
+    packages: packages.map((p) => ({
+      name: p.name,
+      version: p.version,
+      storePaths: p.storePaths,
+      ...(p.priority !== undefined ? { priority: p.priority } : {}),
+      ...(p.attrPath ? { attrPath: p.attrPath } : {}),
+      ...(p.source ? { source: p.source } : {}),
+    })),
+  };
+}
+
+/** Formats the human listing: one package per line, aligned; pure. */
+export function listText(
+  packages: readonly ProfilePackage[],
+  long: boolean,
+): string {
+  const width = Math.max(0, ...packages.map((p) => p.name.length));
+  const vwidth = Math.max(0, ...packages.map((p) => p.version.length));
+  return packages.map((p) => {
+    const head = `${p.name.padEnd(width)}  ${
+      long ? p.version.padEnd(vwidth) : p.version
+    }`;
+    return (long ? `${head}  ${p.storePaths.join(" ")}` : head).trimEnd() +
+      "\n";
+  }).join("");
+}
+
+/** Picks the generation to list; pure. */
+export function chooseGeneration(
+  generations: readonly Generation[],
+  current: Generation | null,
+  wanted: number | undefined,
+): Generation | null {
+  if (wanted === undefined) return current;
+  const g = generations.find((x) => x.number === wanted);
+  if (!g) {
+    const have = generations.map((x) => x.number).join(", ") || "none";
+    throw new UsageError(`generation ${wanted} does not exist`, {
+      hint: `existing generations: ${have}`,
+    });
+  }
+  return g;
+}
+
+/** Runs `fprof list`. */
+export async function list(opts: ListOptions, ctx: Context): Promise<void> {
+  const profile = await profileOf(ctx, opts.profile);
+  const state = await readProfile(profile);
+  const gen = chooseGeneration(
+    state.generations,
+    state.current,
+    opts.generation,
+  );
+  if (!gen) {
+    if (opts.json) {
+      await writeOut(
+        JSON.stringify(listJson(profile, null, "none", [])) + "\n",
+      );
+    } else {
+      ctx.log.step(`profile '${profile}' has no generations yet`);
+    }
+    return;
+  }
+  let contents;
+  try {
+    contents = await readGenerationContents(ctx.nix, gen.storePath);
+  } catch (e) {
+    if (e instanceof FprofError) throw e;
+    throw new FprofError(
+      `cannot read generation ${gen.number} of '${profile}': ${
+        (e as Error).message
+      }`,
+      {
+        cause: e,
+      },
+    );
+  }
+  const out = opts.json
+    ? JSON.stringify(
+      listJson(profile, gen, contents.manifest, contents.packages),
+      null,
+      2,
+    ) + "\n"
+    : listText(contents.packages, opts.long ?? false);
+  await writeOut(out);
+}

@@ -1,0 +1,112 @@
+/**
+ * `fprof rollback`: go back to the generation that was current when this one
+ * was made (its parent), not to the next lower number (NixOS/nix#311).
+ *
+ * @module
+ */
+
+import { type Context, profileOf } from "../context.ts";
+import { FprofError, UsageError } from "../errors.ts";
+import { writeOut } from "../log.ts";
+import { readProfile, switchProfileLink, withProfileLock } from "../profile.ts";
+import { loadRecords, planRollback, type RollbackPlan } from "../records.ts";
+import type { ProfileState } from "../profile.ts";
+import { providesNix } from "../generation.ts";
+import type { RecordsFile } from "../records.ts";
+
+/** Options of `fprof rollback`. */
+export interface RollbackOptions {
+  profile?: string;
+  to?: number;
+  dryRun?: boolean;
+  force?: boolean;
+}
+
+/** Chooses the target: `--to N` or the parent; pure. */
+export function planRollbackTo(
+  state: ProfileState,
+  records: RecordsFile,
+  to: number | undefined,
+): RollbackPlan {
+  if (!state.current) {
+    throw new FprofError(`profile '${state.profile}' has no generations yet`);
+  }
+  if (to !== undefined) {
+    const g = state.generations.find((x) => x.number === to);
+    if (!g) {
+      throw new UsageError(`generation ${to} does not exist`, {
+        hint: `existing generations: ${
+          state.generations.map((x) => x.number).join(", ")
+        }`,
+      });
+    }
+    return { from: state.current, to: g, reason: "parent", skipped: [] };
+  }
+  const plan = planRollback(state, records);
+  if (!plan) {
+    throw new FprofError(
+      `generation ${state.current.number} has no earlier generation to roll back to`,
+    );
+  }
+  return plan;
+}
+
+/** Explains the plan in one line; pure. */
+export function describeRollback(
+  plan: RollbackPlan,
+  explicit: boolean,
+): string {
+  const head = `generation ${plan.from.number} → ${plan.to.number}`;
+  if (explicit) return head;
+  switch (plan.reason) {
+    case "parent":
+      return `${head} (its parent)`;
+    case "ancestor":
+      return `${head} (its nearest living ancestor; ${
+        plan.skipped.join(", ")
+      } no longer exist)`;
+    case "previous":
+      return plan.skipped.length
+        ? `${head} (its recorded ancestors ${
+          plan.skipped.join(", ")
+        } no longer exist, so going to the previous number as nix-env does)`
+        : `${head} (generation ${plan.from.number} was not made by fprof, so going to the previous number as nix-env does)`;
+  }
+}
+
+/** Runs `fprof rollback`. */
+export async function rollback(
+  opts: RollbackOptions,
+  ctx: Context,
+): Promise<void> {
+  const profile = await profileOf(ctx, opts.profile);
+  await withProfileLock(
+    profile,
+    () => ctx.log.step(`waiting for the lock on '${profile}'`),
+    async () => {
+      const state = await readProfile(profile);
+      const records = await loadRecords(profile, ctx.env);
+      const plan = planRollbackTo(state, records, opts.to);
+      const line = describeRollback(plan, opts.to !== undefined);
+      if (plan.to.number === plan.from.number) {
+        ctx.log.step(`generation ${plan.to.number} is already current`);
+        return;
+      }
+      if (opts.dryRun) {
+        await writeOut(`would roll back '${profile}': ${line}\n`);
+        return;
+      }
+      if (
+        !opts.force && await providesNix(plan.from.storePath) &&
+        !(await providesNix(plan.to.storePath))
+      ) {
+        throw new FprofError(
+          `refusing to roll back: generation ${plan.from.number} provides 'bin/nix' and ${plan.to.number} does not`,
+          { hint: "pass --force if Nix is installed elsewhere" },
+        );
+      }
+      await switchProfileLink(profile, plan.to);
+      ctx.log.step(`rolled back '${profile}': ${line}`);
+    },
+  );
+}

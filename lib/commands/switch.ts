@@ -1,0 +1,371 @@
+/**
+ * `fprof switch`: build the profile's environment from a flake and make it the
+ * profile's next generation, with a manifest that `nix-env` and `nix profile`
+ * can read.
+ *
+ * The work splits into gathering (build, read the current generation), a pure
+ * plan ({@link planSwitch}) and a short apply under the profile lock.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import type { ManifestChoice } from "../config.ts";
+import { type Context, profileOf, tmpRoot, VERSION } from "../context.ts";
+import {
+  diffPackages,
+  formatDiff,
+  isEmptyDiff,
+  type PackageDiff,
+} from "../diff.ts";
+import { FprofError, NixError } from "../errors.ts";
+import {
+  addGenerationToStore,
+  type GenerationContents,
+  type GenerationPlan,
+  packagesFromReferences,
+  planGeneration,
+  providesNix,
+  readGenerationContents,
+} from "../generation.ts";
+import {
+  currentSystem,
+  defaultAttrs,
+  type Installable,
+  parseInstallable,
+} from "../installable.ts";
+import { writeOut } from "../log.ts";
+import {
+  type FlakeMetadata,
+  manifestJsonVersionFor,
+  nixAtLeast,
+} from "../nix.ts";
+import { type Generation, readProfile, withProfileLock } from "../profile.ts";
+import { loadRecords, saveRecords } from "../records.ts";
+import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
+import { homeDir, stateHome } from "../xdg.ts";
+
+/** Options of `fprof switch`. */
+export interface SwitchOptions {
+  profile?: string;
+  /** `true` when `--manifest` is given bare, which means `auto`. */
+  manifest?: ManifestChoice | true;
+  dryRun?: boolean;
+  force?: boolean;
+}
+
+/** The environment the installable built. */
+export interface BuiltEnv {
+  envPath: string;
+  /** The flake and attribute it came from; absent for a store path. */
+  flake?: { ref: string; attr: string };
+}
+
+/**
+ * The manifest kind to write: `auto` keeps `manifest.json` for people who work
+ * with `nix profile` and writes `manifest.nix` otherwise. Pure.
+ */
+export function chooseManifest(
+  choice: ManifestChoice,
+  current: ManifestKind | null,
+): ManifestKind {
+  if (choice !== "auto") return choice;
+  return current === "json" ? "json" : "nix";
+}
+
+/** What a switch will do. */
+export interface SwitchPlan {
+  action: "none" | "switch";
+  generation: GenerationPlan;
+  diff: PackageDiff;
+  /** Set when the switch would remove `bin/nix` from the profile. */
+  strands: boolean;
+}
+
+/** Decides what a switch does; pure. */
+export function planSwitch(args: {
+  current: Generation | null;
+  currentContents: GenerationContents | null;
+  generation: GenerationPlan;
+  packages: readonly ProfilePackage[];
+  currentHasNix: boolean;
+  newHasNix: boolean;
+}): SwitchPlan {
+  const diff = diffPackages(
+    args.currentContents?.packages ?? [],
+    args.packages,
+  );
+  return {
+    action: args.current?.storePath === args.generation.storePath
+      ? "none"
+      : "switch",
+    generation: args.generation,
+    diff,
+    strands: args.currentHasNix && !args.newHasNix,
+  };
+}
+
+/** Runs `fprof switch`. */
+export async function switchProfile(
+  installableArg: string | undefined,
+  opts: SwitchOptions,
+  ctx: Context,
+): Promise<void> {
+  const { nix, log } = ctx;
+  const installable = await resolveInstallable(
+    installableArg ?? ctx.config.flake ?? ".",
+    ctx,
+  );
+  const built = await buildEnv(installable, ctx);
+  const { envPath } = built;
+  const profile = await profileOf(ctx, opts.profile);
+
+  const [entries, envInfo, meta] = await Promise.all([
+    readEnvEntries(envPath),
+    nix.pathInfo([envPath]),
+    built.flake
+      ? nix.flakeMetadata(built.flake.ref)
+      : Promise.resolve(undefined),
+  ]);
+  const packages = packagesFromReferences(
+    envPath,
+    envInfo[0]?.references ?? [],
+  );
+  const version = await nix.version();
+
+  await withProfileLock(
+    profile,
+    () => log.step(`waiting for the lock on '${profile}'`),
+    async () => {
+      const state = await readProfile(profile);
+      const currentContents = state.current
+        ? await readCurrent(state.current, ctx)
+        : null;
+      const manifest = chooseManifest(
+        opts.manifest === true
+          ? "auto"
+          : opts.manifest ?? ctx.config.manifest ?? "auto",
+        currentContents?.manifest ?? null,
+      );
+      const generation = planGeneration({
+        envPath,
+        entries,
+        packages,
+        manifest,
+        jsonVersion: manifestJsonVersionFor(version),
+        jsonPriorityAndOutputs: version.implementation === "lix" ||
+          nixAtLeast(version, 2, 9),
+        storeDir: nix.storeDir,
+      });
+      const plan = planSwitch({
+        current: state.current,
+        currentContents,
+        generation,
+        packages,
+        currentHasNix: state.current
+          ? await providesNix(state.current.storePath)
+          : false,
+        newHasNix: await providesNix(envPath),
+      });
+
+      if (plan.action === "none") {
+        log.step(
+          `no changes: generation ${
+            state.current!.number
+          } already has this content`,
+        );
+        return;
+      }
+      const lines = formatDiff(plan.diff);
+      if (opts.dryRun) {
+        const head = state.current
+          ? `would switch '${profile}' from generation ${state.current.number} to a new generation`
+          : `would create '${profile}' with its first generation`;
+        await writeOut(
+          [
+            head,
+            `  ${plan.generation.storePath} (manifest: ${manifest})`,
+            ...lines.map((l) => `  ${l}`),
+          ]
+            .join("\n") + "\n",
+        );
+        if (plan.strands) {
+          log.warn(
+            "this switch would remove 'bin/nix' from the profile",
+          );
+        }
+        return;
+      }
+      if (plan.strands && !opts.force) {
+        throw new FprofError(
+          `refusing to switch: the current generation provides 'bin/nix' and the new one does not`,
+          {
+            hint:
+              "without it you may lose the nix command from your PATH; add Nix to the profile, " +
+              "or pass --force if Nix is installed elsewhere",
+          },
+        );
+      }
+      for (const line of lines) log.write(`  ${line}\n`);
+      if (isEmptyDiff(plan.diff)) {
+        log.step(
+          "the packages are the same; the environment changed",
+        );
+      }
+
+      if (manifest !== "none" && !(await nix.isValid(generation.storePath))) {
+        log.step(`writing manifest.${manifest}`);
+        const closure = await nix.pathInfo(generation.references, {
+          recursive: true,
+        });
+        await addGenerationToStore(nix, generation, closure, tmpRoot(ctx));
+      }
+      await nix.setProfile(profile, generation.storePath);
+      const after = await readProfile(profile);
+      const made = after.current!;
+      log.step(`switched '${profile}' to generation ${made.number}`);
+
+      const records = await loadRecords(profile, ctx.env);
+      records.generations[String(made.number)] = {
+        generation: made.number,
+        storePath: made.storePath,
+        parent: state.current?.number ?? null,
+        parentStorePath: state.current?.storePath ?? null,
+        ...(built.flake ? recordSource(built.flake, meta) : {}),
+        envPath,
+        manifest,
+        createdAt: new Date().toISOString(),
+        fprofVersion: VERSION,
+      };
+      await saveRecords(records, ctx.env);
+    },
+  );
+  if (!opts.profile && !ctx.config.profile && !opts.dryRun) {
+    await ensureProfileLink(profile, ctx);
+  }
+}
+
+function recordSource(
+  flake: { ref: string; attr: string },
+  meta: FlakeMetadata | undefined,
+) {
+  return {
+    flake: meta?.originalUrl || flake.ref,
+    ...(meta?.url ? { lockedUrl: meta.url } : {}),
+    attr: flake.attr,
+  };
+}
+
+/** The current generation's contents; an unreadable one only warns, since it is being replaced. */
+async function readCurrent(
+  gen: Generation,
+  ctx: Context,
+): Promise<GenerationContents | null> {
+  try {
+    return await readGenerationContents(ctx.nix, gen.storePath);
+  } catch (e) {
+    if (!(e instanceof FprofError)) throw e;
+    ctx.log.warn(
+      `cannot read the current generation ${gen.number}: ${e.message}`,
+    );
+    return null;
+  }
+}
+
+async function resolveInstallable(
+  text: string,
+  ctx: Context,
+): Promise<Installable> {
+  const storeDir = ctx.nix.storeDir;
+  const parsed = parseInstallable(text, storeDir);
+  if (parsed.kind === "store" || text.includes("#") || text.includes(":")) {
+    return parsed;
+  }
+  // A link into the store, such as ./result, is a store path too.
+  try {
+    const real = await Deno.realPath(text);
+    if (real.startsWith(storeDir + "/")) {
+      return parseInstallable(real, storeDir);
+    }
+  } catch {
+    // Not a local path: let Nix resolve it as a flake reference.
+  }
+  return parsed;
+}
+
+async function buildEnv(
+  installable: Installable,
+  ctx: Context,
+): Promise<BuiltEnv> {
+  const { nix, log } = ctx;
+  if (installable.kind === "store") {
+    if (!(await nix.isValid(installable.path))) {
+      throw new FprofError(`'${installable.path}' is not a valid store path`);
+    }
+    return { envPath: installable.path };
+  }
+  const attrs = installable.attr
+    ? [installable.attr]
+    : defaultAttrs(currentSystem());
+  for (const [i, attr] of attrs.entries()) {
+    const target = `${installable.ref}#${attr}`;
+    log.step(`building ${target}`);
+    try {
+      const results = await nix.build(target);
+      const outputs = results[0]?.outputs ?? {};
+      const envPath = outputs.out ?? Object.values(outputs)[0];
+      if (!envPath) throw new FprofError(`'${target}' built no output`);
+      return { envPath, flake: { ref: installable.ref, attr } };
+    } catch (e) {
+      const missing = e instanceof NixError &&
+        /does not provide attribute/.test(e.stderr);
+      if (!missing || installable.attr) throw e;
+      if (i === attrs.length - 1) {
+        throw new FprofError(
+          `flake '${installable.ref}' provides none of ${attrs.join(", ")}`,
+          {
+            cause: e,
+            hint:
+              `name the attribute to build, as in 'fprof switch ${installable.ref}#myProfile'`,
+          },
+        );
+      }
+    }
+  }
+  throw new Error("unreachable");
+}
+
+async function readEnvEntries(envPath: string): Promise<string[]> {
+  try {
+    const names: string[] = [];
+    for await (const e of Deno.readDir(envPath)) names.push(e.name);
+    return names.sort();
+  } catch (e) {
+    throw new FprofError(
+      `'${envPath}' is not a profile environment: ${(e as Error).message}`,
+      {
+        cause: e,
+        hint: "the flake attribute must build a directory, such as a buildEnv",
+      },
+    );
+  }
+}
+
+/**
+ * Nix 2.14 and later create `~/.nix-profile` when it is missing; fprof does
+ * the same after the first switch of the default profile, so the new packages
+ * are on the user's PATH.
+ */
+async function ensureProfileLink(profile: string, ctx: Context): Promise<void> {
+  const link = join(homeDir(ctx.env), ".nix-profile");
+  for (const existing of [link, join(stateHome(ctx.env), "nix", "profile")]) {
+    try {
+      await Deno.lstat(existing);
+      return;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) return;
+    }
+  }
+  await Deno.symlink(profile, link);
+  ctx.log.step(`created '${link}' pointing to '${profile}'`);
+}

@@ -1,0 +1,125 @@
+/**
+ * The optional config file `$XDG_CONFIG_HOME/fprof/config.jsonc`. Flags win
+ * over it; it only supplies defaults.
+ *
+ * @module
+ */
+
+import {
+  parse,
+  type ParseError,
+  printParseErrorCode,
+  stripComments,
+} from "jsonc-parser";
+import { join } from "node:path";
+import { FprofError } from "./errors.ts";
+import { configHome, type Env } from "./xdg.ts";
+
+/** Manifest kinds `switch --manifest` accepts. */
+export const MANIFEST_CHOICES = ["auto", "nix", "json", "none"] as const;
+/** One of {@link MANIFEST_CHOICES}. */
+export type ManifestChoice = typeof MANIFEST_CHOICES[number];
+
+/** The settings the config file may hold. */
+export interface Config {
+  /** Default flake (and optional `#attr`) for `fprof switch`. */
+  flake?: string;
+  /** Default profile path. */
+  profile?: string;
+  /** Default `--manifest` kind. */
+  manifest?: ManifestChoice;
+}
+
+/** Where the config file lives. */
+export function configPath(env: Env = Deno.env): string {
+  return join(configHome(env), "fprof", "config.jsonc");
+}
+
+/** Line and column (both 1-based) of an offset in a text. */
+export function lineColumn(
+  text: string,
+  offset: number,
+): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const line = before.split("\n").length;
+  return { line, column: offset - before.lastIndexOf("\n") };
+}
+
+/**
+ * Parses the config file's text. Pure: the file name is only used in messages.
+ *
+ * @example
+ * ```ts
+ * import { parseConfig } from "./config.ts";
+ * parseConfig('{ // my laptop\n "flake": "~/profile" }', "config.jsonc").flake; // "~/profile"
+ * ```
+ */
+export function parseConfig(text: string, file: string): Config {
+  // A file of only comments is an empty config, not a syntax error.
+  if (stripComments(text).trim() === "") return {};
+  const errors: ParseError[] = [];
+  const data = parse(text, errors, {
+    allowTrailingComma: true,
+    disallowComments: false,
+  });
+  if (errors.length > 0) {
+    const { line, column } = lineColumn(text, errors[0].offset);
+    throw new FprofError(
+      `cannot parse config file '${file}' at line ${line}, column ${column}: ${
+        printParseErrorCode(errors[0].error)
+      }`,
+    );
+  }
+  if (data === undefined) return {};
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    throw new FprofError(`config file '${file}' must hold an object`);
+  }
+  const config: Config = {};
+  for (const [key, value] of Object.entries(data)) {
+    switch (key) {
+      case "flake":
+      case "profile":
+        if (typeof value !== "string" || value === "") {
+          throw new FprofError(
+            `config file '${file}': '${key}' must be a non-empty string`,
+          );
+        }
+        config[key] = value;
+        break;
+      case "manifest":
+        if (!MANIFEST_CHOICES.includes(value as ManifestChoice)) {
+          throw new FprofError(
+            `config file '${file}': 'manifest' must be one of ${
+              MANIFEST_CHOICES.join(", ")
+            }`,
+          );
+        }
+        config.manifest = value as ManifestChoice;
+        break;
+      default:
+        throw new FprofError(
+          `config file '${file}': unknown setting '${key}'`,
+          {
+            hint: "known settings are flake, profile and manifest",
+          },
+        );
+    }
+  }
+  return config;
+}
+
+/** Reads the config file; a missing file is an empty config. */
+export async function loadConfig(env: Env = Deno.env): Promise<Config> {
+  const file = configPath(env);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return {};
+    throw new FprofError(
+      `cannot read config file '${file}': ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
+  return parseConfig(text, file);
+}

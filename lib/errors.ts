@@ -1,0 +1,123 @@
+/**
+ * Typed errors. Anything that is an {@link FprofError} is an expected failure:
+ * `main.ts` prints its message as one `error:` line and exits with
+ * {@link FprofError.exitCode}; the stack trace is shown only under `--verbose`.
+ *
+ * @module
+ */
+
+/** An expected failure, shown to the user as one `error:` line. */
+export class FprofError extends Error {
+  /** Process exit code: 1 for failures, 2 for usage errors. */
+  readonly exitCode: number = 1;
+  /** An optional second line telling the user what to do next. */
+  readonly hint?: string;
+
+  constructor(message: string, options?: ErrorOptions & { hint?: string }) {
+    super(message, options);
+    this.name = "FprofError";
+    this.hint = options?.hint;
+  }
+}
+
+/** The command line was wrong: exit code 2. */
+export class UsageError extends FprofError {
+  override readonly exitCode = 2;
+  constructor(message: string, options?: ErrorOptions & { hint?: string }) {
+    super(message, options);
+    this.name = "UsageError";
+  }
+}
+
+/**
+ * A `nix` process failed. The message reads
+ * `nix build: <Nix's last "error:" line>` and the full argv and exit code are
+ * kept for `--verbose`.
+ */
+export class NixError extends FprofError {
+  readonly argv: readonly string[];
+  readonly code: number;
+  /** Nix's own reason: the last `error:` line of its stderr, without `error: `. */
+  readonly reason: string;
+  readonly stderr: string;
+
+  constructor(
+    argv: readonly string[],
+    code: number,
+    stderr: string,
+    options?: ErrorOptions & { hint?: string; context?: string },
+  ) {
+    const reason = lastNixError(stderr) ?? `exited with code ${code}`;
+    const what = options?.context ?? commandName(argv);
+    super(`${what}: ${reason}`, {
+      ...options,
+      hint: options?.hint ?? nixHint(stderr),
+    });
+    this.name = "NixError";
+    this.argv = argv;
+    this.code = code;
+    this.reason = reason;
+    this.stderr = stderr;
+  }
+}
+
+/** The Nix binaries could not be started at all. */
+export class NixNotFoundError extends FprofError {
+  constructor(program: string, options?: ErrorOptions) {
+    super(`cannot run '${program}': Nix is not installed or not on PATH`, {
+      ...options,
+      hint:
+        "install Nix (https://nixos.org/download) and make sure 'nix' is on PATH",
+    });
+    this.name = "NixNotFoundError";
+  }
+}
+
+// Nix prints "error: …" possibly followed by indented context lines, and with
+// ANSI colours when it thinks it talks to a terminal.
+// deno-lint-ignore no-control-regex
+const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
+
+/**
+ * The last `error:` line of a Nix stderr, with colours and the `error: ` prefix
+ * removed. When the error line is only a header (`error:` alone, as for
+ * evaluation traces), the first non-empty line after it is used.
+ *
+ * @example
+ * ```ts
+ * import { lastNixError } from "./errors.ts";
+ * lastNixError("warning: x\nerror: flake 'path:/nope' does not exist\n");
+ * // => "flake 'path:/nope' does not exist"
+ * ```
+ */
+export function lastNixError(stderr: string): string | undefined {
+  const lines = stderr.replace(ANSI, "").split("\n");
+  // "N dependencies of derivation … failed to build" only says that a build
+  // failed; the builder's own line before it says which one and why.
+  const builder = lines.findLast((l) => /^\s*error: builder for /.test(l));
+  if (builder) return builder.replace(/^\s*error:\s*/, "").replace(/;$/, "");
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const m = /^\s*error:\s*(.*)$/.exec(lines[i]);
+    if (!m) continue;
+    if (m[1].trim() !== "") return m[1].trim();
+    const next = lines.slice(i + 1).find((l) => l.trim() !== "");
+    return next?.trim() ?? "error";
+  }
+  return undefined;
+}
+
+function commandName(argv: readonly string[]): string {
+  const [prog, ...rest] = argv;
+  // Skip option values such as the feature list after --extra-experimental-features.
+  const sub = rest.find((a, i) =>
+    !a.startsWith("-") && !(rest[i - 1] ?? "").startsWith("--extra-")
+  );
+  const base = prog.split("/").pop() ?? prog;
+  return base === "nix" && sub ? `nix ${sub}` : base;
+}
+
+/** Nix's own pointer to more detail, such as `nix log <drv>` after a failed build. */
+function nixHint(stderr: string): string | undefined {
+  const m = /For full logs, run '([^']+)'/.exec(stderr.replace(ANSI, ""));
+  return m ? `for the full build log, run '${m[1]}'` : undefined;
+}

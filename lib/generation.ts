@@ -1,0 +1,313 @@
+/**
+ * What a generation contains: reading its packages back, and making the store
+ * path of a new one.
+ *
+ * ## How fprof makes a generation
+ *
+ * The flake builds an environment `E` (a buildEnv). With `--manifest=none`,
+ * `E` itself becomes the generation, as flakey-profile does. Otherwise fprof
+ * makes a generation `G` that holds a symlink to each top-level entry of `E`
+ * plus a `manifest.nix` or `manifest.json` naming the packages, and lets Nix
+ * make `G` the next generation with `nix-env --set`.
+ *
+ * `G` is made the way `nix profile` makes its own generations: a
+ * content-addressed store path named `profile` (or `user-environment` for
+ * manifest.nix) whose NAR fprof computes itself, with references to `E` and
+ * every package, so its closure keeps everything alive through GC. It enters
+ * the store through `nix copy --from file://<tmp cache>`: Nix checks the NAR
+ * hash and recomputes the path from the content and references, so no
+ * signature is needed and an untrusted user of a multi-user install can do it
+ * too. A build with `builtin:buildenv` was the other option, but that builder
+ * refuses to place a `manifest.json`, so it could serve only one of the two
+ * manifest kinds.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import type { ManifestKind, ProfilePackage } from "../manifest/types.ts";
+import {
+  ManifestError,
+  manifestNixJsonExpr,
+  packagesFromManifestValue,
+  parseManifestJson,
+  parseManifestNix,
+  printManifestJson,
+  printManifestNix,
+  splitName,
+  storePathName,
+} from "../manifest/mod.ts";
+import { FprofError } from "./errors.ts";
+import type { Nix, PathInfo } from "./nix.ts";
+import { type NarNode, serializeNar } from "./nar.ts";
+import {
+  fixedOutputCa,
+  formatSha256,
+  makeFixedOutputPathRecursive,
+  narinfoText,
+  parseStorePath,
+  sha256,
+} from "./store_path.ts";
+
+/** Names an environment may contain that fprof owns in the generation. */
+const MANIFEST_NAMES = new Set(["manifest.nix", "manifest.json"]);
+
+/**
+ * The packages of an environment, from its references: what is left for a
+ * plain buildEnv with no manifest. Outputs of one package (`foo-1.0` and
+ * `foo-1.0-man`) are grouped. Pure.
+ */
+export function packagesFromReferences(
+  envPath: string,
+  references: readonly string[],
+): ProfilePackage[] {
+  const names = new Map<string, string>();
+  for (const ref of references) {
+    if (ref === envPath) continue;
+    const base = storePathName(ref);
+    if (
+      base.endsWith(".drv") || /(^|-)(env-)?manifest(\.nix|\.json)?$/.test(base)
+    ) continue;
+    names.set(ref, base);
+  }
+  const byName = new Map<string, ProfilePackage>();
+  const rest: [string, string][] = [];
+  for (const [path, base] of names) {
+    if (byName.has(base)) continue;
+    byName.set(base, {
+      ...splitName(base),
+      storePaths: [path],
+      outputs: ["out"],
+    });
+  }
+  // A second pass attaches `<name>-<output>` paths to their `<name>` package.
+  for (const [path, base] of names) {
+    const dash = base.lastIndexOf("-");
+    const owner = dash > 0 ? byName.get(base.slice(0, dash)) : undefined;
+    const output = base.slice(dash + 1);
+    if (
+      owner && owner.storePaths[0] !== path && /^[a-z][a-z0-9]*$/.test(output)
+    ) {
+      owner.storePaths.push(path);
+      owner.outputs!.push(output);
+      byName.delete(base);
+      rest.push([path, base]);
+    }
+  }
+  return [...byName.values()].sort((a, b) =>
+    a.name.localeCompare(b.name) || a.version.localeCompare(b.version)
+  );
+}
+
+/** A generation's packages and which manifest they came from. */
+export interface GenerationContents {
+  manifest: ManifestKind;
+  packages: ProfilePackage[];
+}
+
+/**
+ * Reads the packages of a generation without evaluating anything in the
+ * common case: `manifest.json` first (as `nix profile` does), then
+ * `manifest.nix` with fprof's own parser, asking Nix only when the parser does
+ * not understand the file; with neither, the generation's references.
+ */
+export async function readGenerationContents(
+  nix: Nix,
+  storePath: string,
+): Promise<GenerationContents> {
+  const jsonFile = join(storePath, "manifest.json");
+  const text = await readIfExists(jsonFile);
+  if (text !== null) {
+    try {
+      return { manifest: "json", packages: parseManifestJson(text) };
+    } catch (e) {
+      if (e instanceof ManifestError) {
+        throw new FprofError(
+          `cannot read '${jsonFile}': ${(e as Error).message}`,
+          { cause: e },
+        );
+      }
+      throw e;
+    }
+  }
+  const nixFile = join(storePath, "manifest.nix");
+  const nixText = await readIfExists(nixFile);
+  if (nixText !== null) {
+    try {
+      return { manifest: "nix", packages: parseManifestNix(nixText) };
+    } catch (e) {
+      if (!(e instanceof ManifestError)) throw e;
+      nix.log.debug(
+        `fprof's parser does not understand ${nixFile} (${
+          (e as Error).message
+        }); asking Nix`,
+      );
+      try {
+        const value = await nix.evalJson(
+          manifestNixJsonExpr(nixFile),
+          `cannot evaluate '${nixFile}'`,
+        );
+        return { manifest: "nix", packages: packagesFromManifestValue(value) };
+      } catch (e2) {
+        throw new FprofError(
+          `cannot read '${nixFile}': ${(e2 as Error).message}`,
+          { cause: e2 },
+        );
+      }
+    }
+  }
+  return {
+    manifest: "none",
+    packages: packagesFromReferences(
+      storePath,
+      await nix.references(storePath),
+    ),
+  };
+}
+
+async function readIfExists(path: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    if (e instanceof Deno.errors.NotADirectory) return null;
+    throw new FprofError(`cannot read '${path}': ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+}
+
+/** The new generation, before it exists in the store. */
+export interface GenerationPlan {
+  /** The store path the generation will have. */
+  storePath: string;
+  /** Its NAR, ready to be copied in; empty for `--manifest=none`. */
+  nar: Uint8Array;
+  narHash: string;
+  references: string[];
+  manifest: ManifestKind;
+}
+
+/**
+ * Plans the generation for environment `envPath`, whose top-level entries are
+ * `entries`, holding `packages`. Pure: it computes the store path and NAR.
+ */
+export function planGeneration(args: {
+  envPath: string;
+  entries: readonly string[];
+  packages: readonly ProfilePackage[];
+  manifest: ManifestKind;
+  jsonVersion: 2 | 3;
+  jsonPriorityAndOutputs: boolean;
+  storeDir: string;
+}): GenerationPlan {
+  const { envPath, manifest } = args;
+  if (manifest === "none") {
+    return {
+      storePath: envPath,
+      nar: new Uint8Array(),
+      narHash: "",
+      references: [],
+      manifest,
+    };
+  }
+  const root: Record<string, NarNode> = {};
+  for (const name of args.entries) {
+    if (MANIFEST_NAMES.has(name)) continue;
+    root[name] = { type: "symlink", target: `${envPath}/${name}` };
+  }
+  const text = manifest === "nix"
+    ? printManifestNix([...args.packages])
+    : printManifestJson([...args.packages], args.jsonVersion, {
+      withPriorityAndOutputs: args.jsonPriorityAndOutputs,
+    });
+  root[manifest === "nix" ? "manifest.nix" : "manifest.json"] = {
+    type: "regular",
+    contents: new TextEncoder().encode(text),
+  };
+  const nar = serializeNar({ type: "directory", entries: root });
+  const hashBytes = sha256(nar);
+  const references = [
+    ...new Set([envPath, ...args.packages.flatMap((p) => p.storePaths)]),
+  ].sort();
+  const name = manifest === "json" ? "profile" : "user-environment";
+  const storePath = makeFixedOutputPathRecursive(
+    hashBytes,
+    name,
+    references,
+    args.storeDir,
+  );
+  return {
+    storePath,
+    nar,
+    narHash: formatSha256(hashBytes, "nix32"),
+    references,
+    manifest,
+  };
+}
+
+/**
+ * Adds a planned generation to the store through a temporary local binary
+ * cache. `closure` is `nix path-info -r --json` of the references: `nix copy`
+ * walks the closure in the source cache, so every path needs a `.narinfo`
+ * there, although only the new path's NAR is ever read.
+ */
+export async function addGenerationToStore(
+  nix: Nix,
+  plan: GenerationPlan,
+  closure: readonly PathInfo[],
+  tmpRoot: string,
+): Promise<void> {
+  await Deno.mkdir(tmpRoot, { recursive: true });
+  const dir = await Deno.makeTempDir({ dir: tmpRoot, prefix: "cache-" });
+  try {
+    await Deno.mkdir(join(dir, "nar"));
+    const hashPart = (p: string) => parseStorePath(p).hashPart;
+    await Deno.writeTextFile(
+      join(dir, "nix-cache-info"),
+      `StoreDir: ${nix.storeDir}\nWantMassQuery: 1\nPriority: 30\n`,
+    );
+    const narFile = `nar/${hashPart(plan.storePath)}.nar`;
+    await Deno.writeFile(join(dir, narFile), plan.nar);
+    const writes = [Deno.writeTextFile(
+      join(dir, `${hashPart(plan.storePath)}.narinfo`),
+      narinfoText({
+        storePath: plan.storePath,
+        url: narFile,
+        narHash: plan.narHash,
+        narSize: plan.nar.length,
+        references: plan.references,
+        ca: fixedOutputCa(plan.narHash),
+      }),
+    )];
+    for (const info of closure) {
+      writes.push(Deno.writeTextFile(
+        join(dir, `${hashPart(info.path)}.narinfo`),
+        narinfoText({
+          storePath: info.path,
+          url: `nar/${hashPart(info.path)}.nar`,
+          narHash: info.narHash,
+          narSize: info.narSize,
+          references: info.references,
+        }),
+      ));
+    }
+    await Promise.all(writes);
+    await nix.copyFromCache(dir, plan.storePath);
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * Whether a generation or environment provides `bin/nix`: switching away from
+ * one that does to one that doesn't can take the user's nix off their PATH.
+ */
+export async function providesNix(root: string): Promise<boolean> {
+  try {
+    await Deno.stat(join(root, "bin", "nix"));
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Installables `fprof switch` accepts: a flake reference with an optional
+ * `#attr`, or a store path (or a link into the store, such as `./result`).
+ *
+ * @module
+ */
+
+/** A parsed installable. */
+export type Installable =
+  | { kind: "flake"; ref: string; attr?: string }
+  | { kind: "store"; path: string };
+
+/** Nix's name for the platform fprof runs on. */
+export function currentSystem(
+  build: { arch: string; os: string } = Deno.build,
+): string {
+  const os = build.os === "darwin" ? "darwin" : build.os;
+  return `${build.arch}-${os}`;
+}
+
+/**
+ * Splits `ref#attr`; a path inside the store is a store path. Pure.
+ *
+ * @example
+ * ```ts
+ * import { parseInstallable } from "./installable.ts";
+ * parseInstallable(".#profile", "/nix/store"); // { kind: "flake", ref: ".", attr: "profile" }
+ * ```
+ */
+export function parseInstallable(text: string, storeDir: string): Installable {
+  if (text.startsWith(storeDir + "/")) {
+    // Only the top-level store path: `/nix/store/x-env/bin` means `/nix/store/x-env`.
+    const rest = text.slice(storeDir.length + 1).split("/")[0];
+    return { kind: "store", path: `${storeDir}/${rest}` };
+  }
+  const hash = text.indexOf("#");
+  if (hash < 0) return { kind: "flake", ref: text };
+  const ref = text.slice(0, hash) || ".";
+  const attr = text.slice(hash + 1);
+  return attr === "" ? { kind: "flake", ref } : { kind: "flake", ref, attr };
+}
+
+/**
+ * The attributes tried, in order, when the installable names none:
+ * `packages.<system>.profile`, `legacyPackages.<system>.profile`, then
+ * `packages.<system>.default`.
+ */
+export function defaultAttrs(system: string): string[] {
+  return [
+    `packages.${system}.profile`,
+    `legacyPackages.${system}.profile`,
+    `packages.${system}.default`,
+  ];
+}

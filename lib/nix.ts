@@ -1,0 +1,354 @@
+/**
+ * The one module that starts Nix processes (`nix`, `nix-env`, `nix-store`,
+ * `nix-instantiate`). Argument vectors are built by pure functions, output is
+ * read as JSON where Nix offers it, and a failure becomes a {@link NixError}
+ * that carries Nix's own last `error:` line.
+ *
+ * @module
+ */
+
+import { NixError, NixNotFoundError } from "./errors.ts";
+import type { Logger } from "./log.ts";
+
+/** The experimental features every `nix` call enables, so that 2.8 works. */
+export const NIX_FEATURES = [
+  "--extra-experimental-features",
+  "nix-command flakes",
+];
+
+/** A parsed `nix --version`. */
+export interface NixVersion {
+  /** `"nix"` or `"lix"`. */
+  implementation: "nix" | "lix";
+  major: number;
+  minor: number;
+  patch: number;
+  /** The line Nix printed. */
+  raw: string;
+}
+
+/**
+ * Parses the output of `nix --version`.
+ *
+ * @example
+ * ```ts
+ * import { parseNixVersion } from "./nix.ts";
+ * parseNixVersion("nix (Nix) 2.8.0").minor; // 8
+ * parseNixVersion("nix (Lix, like Nix) 2.91.1").implementation; // "lix"
+ * ```
+ */
+export function parseNixVersion(text: string): NixVersion {
+  const raw = text.trim().split("\n")[0] ?? "";
+  const m = /(\d+)\.(\d+)(?:\.(\d+))?/.exec(raw);
+  if (!m) throw new Error(`Cannot parse Nix version from '${raw}'`);
+  return {
+    implementation: /lix/i.test(raw) ? "lix" : "nix",
+    major: Number(m[1]),
+    minor: Number(m[2]),
+    patch: Number(m[3] ?? 0),
+    raw,
+  };
+}
+
+/** Whether `v` is at least `major.minor`. */
+export function nixAtLeast(
+  v: NixVersion,
+  major: number,
+  minor: number,
+): boolean {
+  return v.major > major || (v.major === major && v.minor >= minor);
+}
+
+/**
+ * The manifest.json version this Nix writes and reads best: 3 from Nix 2.20
+ * and on Lix, 2 before (2.8 reads 1 and 2).
+ */
+export function manifestJsonVersionFor(v: NixVersion): 2 | 3 {
+  if (v.implementation === "lix") return 3;
+  return nixAtLeast(v, 2, 20) ? 3 : 2;
+}
+
+/** Builds the argv of a `nix` (new CLI) call. Pure. */
+export function nixArgv(args: readonly string[]): string[] {
+  return ["nix", ...NIX_FEATURES, ...args];
+}
+
+/** Quotes an argv for display the way a shell user would type it. */
+export function showArgv(argv: readonly string[]): string {
+  return argv.map((a) =>
+    /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`
+  )
+    .join(" ");
+}
+
+/** One element of `nix build --json`. */
+export interface BuildResult {
+  drvPath?: string;
+  outputs: Record<string, string>;
+}
+
+/** Parses `nix build --json` output (an array of `{drvPath, outputs}`). */
+export function parseBuildJson(text: string): BuildResult[] {
+  const data = JSON.parse(text);
+  if (!Array.isArray(data)) {
+    throw new Error("nix build --json did not print an array");
+  }
+  return data.map((d) => ({ drvPath: d.drvPath, outputs: d.outputs ?? {} }));
+}
+
+/** What fprof needs of `nix path-info --json`. */
+export interface PathInfo {
+  path: string;
+  narHash: string;
+  narSize: number;
+  references: string[];
+  ca?: string;
+}
+
+/**
+ * Parses `nix path-info --json`: an array of objects with `path` up to Nix
+ * 2.18, an object keyed by path from 2.19 on (and on Lix). Invalid paths
+ * appear as `null` / `{valid:false}` and are skipped.
+ */
+export function parsePathInfoJson(text: string): PathInfo[] {
+  const data = JSON.parse(text);
+  const entries: [string, Record<string, unknown>][] = Array.isArray(data)
+    ? data.map((d) => [d.path, d])
+    : Object.entries(data ?? {}) as [string, Record<string, unknown>][];
+  const out: PathInfo[] = [];
+  for (const [path, d] of entries) {
+    if (!d || d.valid === false || typeof d.narHash !== "string") continue;
+    out.push({
+      path,
+      narHash: d.narHash,
+      narSize: Number(d.narSize ?? 0),
+      references: Array.isArray(d.references) ? d.references as string[] : [],
+      ca: typeof d.ca === "string" ? d.ca : undefined,
+    });
+  }
+  return out;
+}
+
+/** What fprof records of `nix flake metadata --json`. */
+export interface FlakeMetadata {
+  originalUrl: string;
+  url: string;
+  lastModified?: number;
+  revision?: string;
+  path?: string;
+}
+
+/** Parses `nix flake metadata --json`. */
+export function parseFlakeMetadata(text: string): FlakeMetadata {
+  const d = JSON.parse(text);
+  return {
+    originalUrl: d.originalUrl ?? d.resolvedUrl ?? "",
+    url: d.url ?? d.lockedUrl ?? "",
+    lastModified: typeof d.lastModified === "number"
+      ? d.lastModified
+      : undefined,
+    revision: typeof d.revision === "string" ? d.revision : undefined,
+    path: typeof d.path === "string" ? d.path : undefined,
+  };
+}
+
+/** Options of a single Nix call. */
+export interface RunOptions {
+  /** Pass Nix's progress through to the user's stderr while it runs. */
+  progress?: boolean;
+  /** How the command is named in an error (`building path:/x#profile`). */
+  context?: string;
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+/** A finished call. */
+export interface RunOutput {
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs Nix. One instance per fprof invocation; it caches what does not change
+ * within one run, such as the Nix version.
+ */
+export class Nix {
+  readonly log: Logger;
+  #version?: Promise<NixVersion>;
+
+  constructor(log: Logger) {
+    this.log = log;
+  }
+
+  /** The store directory, as Nix sees it through `NIX_STORE_DIR`. */
+  get storeDir(): string {
+    return (Deno.env.get("NIX_STORE_DIR") ?? "/nix/store").replace(/\/+$/, "");
+  }
+
+  /** Nix's state directory, as Nix sees it through `NIX_STATE_DIR`. */
+  get stateDir(): string {
+    return (Deno.env.get("NIX_STATE_DIR") ?? "/nix/var/nix").replace(
+      /\/+$/,
+      "",
+    );
+  }
+
+  /** Runs argv and returns its output, or throws a {@link NixError}. */
+  async run(
+    argv: readonly string[],
+    opts: RunOptions = {},
+  ): Promise<RunOutput> {
+    this.log.debug(showArgv(argv));
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(argv[0], {
+        args: argv.slice(1),
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+        cwd: opts.cwd,
+        env: opts.env,
+      }).spawn();
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) {
+        throw new NixNotFoundError(argv[0], { cause: e });
+      }
+      throw e;
+    }
+    const [stdout, stderr, status] = await Promise.all([
+      new Response(child.stdout).text(),
+      opts.progress
+        ? this.#relay(child.stderr)
+        : new Response(child.stderr).text(),
+      child.status,
+    ]);
+    if (!status.success) {
+      throw new NixError(argv, status.code, stderr, { context: opts.context });
+    }
+    return { stdout, stderr };
+  }
+
+  /**
+   * Copies Nix's stderr to ours line by line while keeping all of it, except
+   * `error:` blocks: those become fprof's own one-line error instead.
+   */
+  async #relay(stream: ReadableStream<Uint8Array>): Promise<string> {
+    let all = "";
+    let pending = "";
+    let inError = false;
+    const decoder = new TextDecoder();
+    const flush = (line: string) => {
+      // deno-lint-ignore no-control-regex
+      if (/^(\x1b\[[0-9;]*m)*error:/.test(line)) inError = true;
+      if (!inError) this.log.write(line + "\n");
+    };
+    for await (const chunk of stream) {
+      const text = decoder.decode(chunk, { stream: true });
+      all += text;
+      pending += text;
+      const lines = pending.split("\n");
+      pending = lines.pop() ?? "";
+      lines.forEach(flush);
+    }
+    if (pending) flush(pending);
+    return all;
+  }
+
+  /** `nix --version`, parsed, asked once per run. */
+  version(): Promise<NixVersion> {
+    this.#version ??= this.run(["nix", "--version"]).then((o) =>
+      parseNixVersion(o.stdout)
+    );
+    return this.#version;
+  }
+
+  /** Builds an installable without a result link and returns its outputs. */
+  async build(installable: string): Promise<BuildResult[]> {
+    const { stdout } = await this.run(
+      nixArgv(["build", "--json", "--no-link", installable]),
+      { progress: true, context: `cannot build '${installable}'` },
+    );
+    return parseBuildJson(stdout);
+  }
+
+  /** Locked and original URL of a flake, as `nix flake metadata` reports them. */
+  async flakeMetadata(ref: string): Promise<FlakeMetadata> {
+    const { stdout } = await this.run(
+      nixArgv(["flake", "metadata", "--json", ref]),
+      {
+        context: `cannot read flake '${ref}'`,
+      },
+    );
+    return parseFlakeMetadata(stdout);
+  }
+
+  /** `nix path-info --json [-r]` for valid paths. */
+  async pathInfo(
+    paths: readonly string[],
+    opts: { recursive?: boolean } = {},
+  ): Promise<PathInfo[]> {
+    const args = [
+      "path-info",
+      "--json",
+      ...(opts.recursive ? ["-r"] : []),
+      ...paths,
+    ];
+    const { stdout } = await this.run(nixArgv(args));
+    return parsePathInfoJson(stdout);
+  }
+
+  /** Whether a store path is valid (registered) in the store. */
+  async isValid(path: string): Promise<boolean> {
+    try {
+      await this.run(["nix-store", "--check-validity", path]);
+      return true;
+    } catch (e) {
+      if (e instanceof NixError) return false;
+      throw e;
+    }
+  }
+
+  /** Direct references of a store path. */
+  async references(path: string): Promise<string[]> {
+    const { stdout } = await this.run([
+      "nix-store",
+      "--query",
+      "--references",
+      path,
+    ]);
+    return stdout.split("\n").filter((l) => l !== "");
+  }
+
+  /** Copies a path from a local binary cache into the default store. */
+  async copyFromCache(cacheDir: string, path: string): Promise<void> {
+    await this.run(nixArgv(["copy", "--from", `file://${cacheDir}`, path]), {
+      context: `cannot add '${path}' to the store`,
+    });
+  }
+
+  /**
+   * Makes `path` the next generation of `profile` through Nix's own
+   * generation machinery, so the generation is registered as a GC root.
+   */
+  async setProfile(profile: string, path: string): Promise<void> {
+    await this.run(["nix-env", "--profile", profile, "--set", path], {
+      context: `cannot switch profile '${profile}'`,
+    });
+  }
+
+  /** Evaluates a Nix expression strictly and returns its JSON value. */
+  async evalJson(expr: string, context: string): Promise<unknown> {
+    const { stdout } = await this.run([
+      "nix-instantiate",
+      "--eval",
+      "--strict",
+      "--json",
+      "--expr",
+      expr,
+    ], {
+      context,
+    });
+    return JSON.parse(stdout);
+  }
+}

@@ -1,0 +1,272 @@
+/**
+ * Profiles on disk: finding the user's profile the way Nix finds it, reading
+ * its generations, and locking it the way Nix's own tools do.
+ *
+ * A profile `P` is a symlink to `P-N-link`, which points to a store path.
+ * Every `P-N-link` is a generation and, because Nix made it, a GC root.
+ *
+ * @module
+ */
+
+import { basename, dirname, join, resolve } from "node:path";
+import { FprofError } from "./errors.ts";
+import { type Env, homeDir, stateHome } from "./xdg.ts";
+import type { NixVersion } from "./nix.ts";
+import { nixAtLeast } from "./nix.ts";
+
+/** One generation of a profile. */
+export interface Generation {
+  number: number;
+  /** `P-N-link`. */
+  link: string;
+  /** The store path it points to. */
+  storePath: string;
+  /** When the link was made (its mtime, which is what Nix shows). */
+  date: Date;
+}
+
+/** Expands a leading `~/` and makes a path absolute. */
+export function expandPath(path: string, env: Env = Deno.env): string {
+  if (path === "~") return homeDir(env);
+  if (path.startsWith("~/")) return join(homeDir(env), path.slice(2));
+  return resolve(path);
+}
+
+/** What the default profile resolution needs to know; `nixVersion` is asked only if needed. */
+export interface ProfileContext {
+  env: Env;
+  stateDir: string;
+  uid: number;
+  user: string;
+  nixVersion: () => Promise<NixVersion>;
+}
+
+/**
+ * The profile to work on: `--profile`, else the config, else the link the
+ * user's Nix already follows (`~/.nix-profile`, or `$XDG_STATE_HOME/nix/profile`
+ * under `use-xdg-base-directories`), else the default of the installed Nix.
+ */
+export async function resolveProfilePath(
+  explicit: string | undefined,
+  configured: string | undefined,
+  ctx: ProfileContext,
+): Promise<string> {
+  if (explicit) return expandPath(explicit, ctx.env);
+  if (configured) return expandPath(configured, ctx.env);
+  for (
+    const link of [
+      join(homeDir(ctx.env), ".nix-profile"),
+      join(stateHome(ctx.env), "nix", "profile"),
+    ]
+  ) {
+    const target = await readLinkOrNull(link);
+    if (target !== null) return resolve(dirname(link), target);
+  }
+  return defaultProfileFor(await ctx.nixVersion(), ctx);
+}
+
+/**
+ * Nix's own default when no profile link exists yet: root uses
+ * `<state>/profiles/default`; other users `<state>/profiles/per-user/USER/profile`
+ * before Nix 2.14 and `$XDG_STATE_HOME/nix/profiles/profile` since.
+ */
+export function defaultProfileFor(
+  v: NixVersion,
+  ctx: Omit<ProfileContext, "nixVersion">,
+): string {
+  if (ctx.uid === 0) return join(ctx.stateDir, "profiles", "default");
+  if (v.implementation === "lix" || nixAtLeast(v, 2, 14)) {
+    return join(stateHome(ctx.env), "nix", "profiles", "profile");
+  }
+  return join(ctx.stateDir, "profiles", "per-user", ctx.user, "profile");
+}
+
+async function readLinkOrNull(path: string): Promise<string | null> {
+  try {
+    return await Deno.readLink(path);
+  } catch (e) {
+    if (
+      e instanceof Deno.errors.NotFound || e instanceof Deno.errors.InvalidData
+    ) return null;
+    // EINVAL (not a link) surfaces differently across platforms.
+    if ((e as { code?: string }).code === "EINVAL") return null;
+    throw e;
+  }
+}
+
+/** Parses `P-N-link` names of profile `P`; pure. */
+export function generationNumber(
+  profileName: string,
+  entry: string,
+): number | null {
+  if (!entry.startsWith(profileName + "-") || !entry.endsWith("-link")) {
+    return null;
+  }
+  const middle = entry.slice(profileName.length + 1, -"-link".length);
+  return /^[0-9]+$/.test(middle) ? Number(middle) : null;
+}
+
+/** The state of a profile on disk. */
+export interface ProfileState {
+  profile: string;
+  generations: Generation[];
+  /** The generation the profile link points to, or null for a new profile. */
+  current: Generation | null;
+}
+
+/**
+ * Reads a profile's generations. A profile that does not exist yet has none;
+ * a path that exists but is not a profile symlink is an error.
+ */
+export async function readProfile(profile: string): Promise<ProfileState> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(profile);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      return {
+        profile,
+        generations: await readGenerations(profile),
+        current: null,
+      };
+    }
+    throw new FprofError(
+      `cannot read profile '${profile}': ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
+  if (!info.isSymlink) {
+    throw new FprofError(`'${profile}' is not a profile: it is not a symlink`, {
+      hint:
+        "pass the path of a Nix profile with --profile, such as ~/.nix-profile",
+    });
+  }
+  const target = await Deno.readLink(profile);
+  const generations = await readGenerations(profile);
+  const name = basename(target);
+  const n = generationNumber(basename(profile), name);
+  const sameDir =
+    dirname(resolve(dirname(profile), target)) === dirname(profile);
+  const current = n !== null && sameDir
+    ? generations.find((g) => g.number === n) ?? null
+    : null;
+  if (n === null || current === null) {
+    throw new FprofError(
+      `'${profile}' is not a profile: it points to '${target}', not to a generation link`,
+      {
+        hint:
+          "pass the path of a Nix profile with --profile, such as ~/.nix-profile",
+      },
+    );
+  }
+  return { profile, generations, current };
+}
+
+async function readGenerations(profile: string): Promise<Generation[]> {
+  const dir = dirname(profile);
+  const name = basename(profile);
+  const out: Generation[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dir));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw new FprofError(
+      `cannot read profile directory '${dir}': ${(e as Error).message}`,
+      { cause: e },
+    );
+  }
+  await Promise.all(entries.map(async (entry) => {
+    const number = generationNumber(name, entry.name);
+    if (number === null || !entry.isSymlink) return;
+    const link = join(dir, entry.name);
+    try {
+      const [target, st] = await Promise.all([
+        Deno.readLink(link),
+        Deno.lstat(link),
+      ]);
+      out.push({
+        number,
+        link,
+        storePath: resolve(dir, target),
+        date: st.mtime ?? new Date(0),
+      });
+    } catch (e) {
+      // Another tool deleted it between readDir and here.
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }));
+  return out.sort((a, b) => a.number - b.number);
+}
+
+/**
+ * Makes `gen` the current generation of `profile`: the same atomic step Nix's
+ * `switchLink` takes (a new relative symlink renamed over the profile link).
+ * The generation link itself already exists and is already a GC root.
+ * Call it holding the profile lock; `nix-env --switch-generation` would wait
+ * for that same lock.
+ */
+export async function switchProfileLink(
+  profile: string,
+  gen: Generation,
+): Promise<void> {
+  const tmp = `${profile}.${Deno.pid}.tmp`;
+  await Deno.remove(tmp).catch(() => {});
+  await Deno.symlink(basename(gen.link), tmp);
+  await Deno.rename(tmp, profile);
+}
+
+/**
+ * Runs `fn` holding `<profile>.lock`, the lock file Nix's tools (`nix-env -i`,
+ * `nix profile`) take: an exclusive `flock`. A lock file that Nix deleted while
+ * we waited is marked by a non-zero size; then we retry with a fresh one, as
+ * Nix does.
+ */
+export async function withProfileLock<T>(
+  profile: string,
+  onWait: () => void,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const lockPath = `${profile}.lock`;
+  await Deno.mkdir(dirname(profile), { recursive: true });
+  for (;;) {
+    const file = await Deno.open(lockPath, {
+      read: true,
+      write: true,
+      create: true,
+    });
+    try {
+      const locked = file.lock(true).then(() => true);
+      const quick = await Promise.race([locked, delay(250).then(() => false)]);
+      if (!quick) {
+        onWait();
+        await locked;
+      }
+      const st = await file.stat();
+      if (st.size !== 0) {
+        file.close();
+        continue;
+      }
+    } catch (e) {
+      file.close();
+      throw e;
+    }
+    try {
+      return await fn();
+    } finally {
+      try {
+        await file.unlock();
+      } finally {
+        file.close();
+      }
+    }
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => {
+    const id = setTimeout(r, ms);
+    // Do not keep the process alive for a timer nobody waits on.
+    Deno.unrefTimer(id);
+  });
+}

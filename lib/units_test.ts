@@ -1,0 +1,250 @@
+import { assertEquals, assertThrows } from "./testing.ts";
+import {
+  currentSystem,
+  defaultAttrs,
+  parseInstallable,
+} from "./installable.ts";
+import { diffPackages, formatDiff } from "./diff.ts";
+import { lineColumn, parseConfig } from "./config.ts";
+import { FprofError, lastNixError, NixError } from "./errors.ts";
+import {
+  manifestJsonVersionFor,
+  nixArgv,
+  parseBuildJson,
+  parseFlakeMetadata,
+  parseNixVersion,
+  parsePathInfoJson,
+  showArgv,
+} from "./nix.ts";
+import { defaultProfileFor, generationNumber } from "./profile.ts";
+import type { ProfilePackage } from "../manifest/types.ts";
+
+const pkg = (name: string, version: string): ProfilePackage => ({
+  name,
+  version,
+  storePaths: [`/s/${name}-${version}`],
+});
+
+Deno.test("parseInstallable() splits flake refs and recognises store paths", () => {
+  assertEquals(parseInstallable(".", "/nix/store"), {
+    kind: "flake",
+    ref: ".",
+  });
+  assertEquals(parseInstallable("#laptop", "/nix/store"), {
+    kind: "flake",
+    ref: ".",
+    attr: "laptop",
+  });
+  assertEquals(parseInstallable("github:u/p#a.b", "/nix/store"), {
+    kind: "flake",
+    ref: "github:u/p",
+    attr: "a.b",
+  });
+  assertEquals(parseInstallable("/nix/store/abc-env/bin/x", "/nix/store"), {
+    kind: "store",
+    path: "/nix/store/abc-env",
+  });
+  assertEquals(parseInstallable("path:/x#", "/nix/store"), {
+    kind: "flake",
+    ref: "path:/x",
+  });
+});
+
+Deno.test("defaultAttrs() tries packages.profile, legacyPackages.profile, packages.default in that order", () => {
+  assertEquals(defaultAttrs("x86_64-linux"), [
+    "packages.x86_64-linux.profile",
+    "legacyPackages.x86_64-linux.profile",
+    "packages.x86_64-linux.default",
+  ]);
+  assertEquals(
+    currentSystem({ arch: "aarch64", os: "darwin" }),
+    "aarch64-darwin",
+  );
+});
+
+Deno.test("diffPackages() reports added, removed and version changes", () => {
+  const d = diffPackages([
+    pkg("hello", "2.12.1"),
+    pkg("jq", "1.6"),
+    pkg("gone", "1"),
+  ], [
+    pkg("hello", "2.12.2"),
+    pkg("jq", "1.6"),
+    pkg("new", "0.1"),
+  ]);
+  assertEquals(formatDiff(d), [
+    "~ hello 2.12.1 → 2.12.2",
+    "+ new 0.1",
+    "- gone 1",
+  ]);
+});
+
+Deno.test("diffPackages() keeps two versions of one name apart", () => {
+  const d = diffPackages([pkg("py", "3.11"), pkg("py", "3.12")], [
+    pkg("py", "3.12"),
+  ]);
+  assertEquals(formatDiff(d), ["- py 3.11"]);
+});
+
+Deno.test("parseConfig() accepts comments and trailing commas", () => {
+  assertEquals(
+    parseConfig(
+      '// mine\n{ "flake": "~/p", /* x */ "manifest": "json", }',
+      "c",
+    ),
+    {
+      flake: "~/p",
+      manifest: "json",
+    },
+  );
+  assertEquals(parseConfig("", "c"), {});
+});
+
+Deno.test("parseConfig() reports the line and column of a syntax error", () => {
+  assertThrows(
+    () => parseConfig('{\n  "flake": ".",\n  "profile" "x"\n}', "c.jsonc"),
+    FprofError,
+    "line 3, column 13",
+  );
+  assertThrows(
+    () => parseConfig('{"manifest": "xml"}', "c"),
+    FprofError,
+    "must be one of",
+  );
+  assertThrows(
+    () => parseConfig('{"flak": "."}', "c"),
+    FprofError,
+    "unknown setting 'flak'",
+  );
+  assertThrows(() => parseConfig("[]", "c"), FprofError, "must hold an object");
+  assertEquals(lineColumn("ab\ncd", 4), { line: 2, column: 2 });
+});
+
+Deno.test("lastNixError() takes Nix's last error line without colours", () => {
+  assertEquals(
+    lastNixError(
+      "warning: dirty\n\x1b[31;1merror:\x1b[0m flake 'path:/x' does not exist\n",
+    ),
+    "flake 'path:/x' does not exist",
+  );
+  assertEquals(
+    lastNixError("error:\n       … while evaluating\n\n       error: boom\n"),
+    "boom",
+  );
+  assertEquals(
+    lastNixError("error:\n       builder for '/s/x.drv' failed\n"),
+    "builder for '/s/x.drv' failed",
+  );
+  assertEquals(lastNixError("nothing"), undefined);
+});
+
+Deno.test("NixError names the command and Nix's reason", () => {
+  const e = new NixError(
+    [
+      "nix",
+      "--extra-experimental-features",
+      "nix-command flakes",
+      "build",
+      "x",
+    ],
+    1,
+    "error: nope\n",
+  );
+  assertEquals(e.message, "nix build: nope");
+  assertEquals(
+    new NixError(["nix-env", "--set"], 3, "").message,
+    "nix-env: exited with code 3",
+  );
+});
+
+Deno.test("parseNixVersion() reads Nix and Lix versions", () => {
+  const nix28 = parseNixVersion("nix (Nix) 2.8.0\n");
+  assertEquals([nix28.implementation, nix28.major, nix28.minor], ["nix", 2, 8]);
+  assertEquals(manifestJsonVersionFor(nix28), 2);
+  assertEquals(manifestJsonVersionFor(parseNixVersion("nix (Nix) 2.24.10")), 3);
+  assertEquals(
+    manifestJsonVersionFor(parseNixVersion("nix (Lix, like Nix) 2.91.1")),
+    3,
+  );
+  assertThrows(() => parseNixVersion("garbage"), Error, "Cannot parse");
+});
+
+Deno.test("nixArgv() always enables flakes, and showArgv() quotes for a shell", () => {
+  assertEquals(nixArgv(["build"]), [
+    "nix",
+    "--extra-experimental-features",
+    "nix-command flakes",
+    "build",
+  ]);
+  assertEquals(showArgv(["nix", "a b", "it's"]), `nix 'a b' 'it'\\''s'`);
+});
+
+Deno.test("parsePathInfoJson() reads the array form (≤ 2.18) and the object form (2.19+)", () => {
+  const arr = parsePathInfoJson(
+    '[{"path":"/s/a","narHash":"sha256-x","narSize":8,"references":["/s/b"]},{"path":"/s/z","valid":false}]',
+  );
+  assertEquals(arr, [{
+    path: "/s/a",
+    narHash: "sha256-x",
+    narSize: 8,
+    references: ["/s/b"],
+    ca: undefined,
+  }]);
+  const obj = parsePathInfoJson(
+    '{"/s/a":{"narHash":"sha256-x","narSize":8,"references":[],"ca":"fixed:r:sha256:y"},"/s/z":null}',
+  );
+  assertEquals(obj, [{
+    path: "/s/a",
+    narHash: "sha256-x",
+    narSize: 8,
+    references: [],
+    ca: "fixed:r:sha256:y",
+  }]);
+});
+
+Deno.test("parseBuildJson() and parseFlakeMetadata() read Nix's JSON", () => {
+  assertEquals(
+    parseBuildJson('[{"drvPath":"/s/x.drv","outputs":{"out":"/s/x"}}]'),
+    [{ drvPath: "/s/x.drv", outputs: { out: "/s/x" } }],
+  );
+  assertEquals(
+    parseFlakeMetadata(
+      '{"originalUrl":"path:/p","url":"path:/p?narHash=sha256-x","lastModified":5}',
+    ),
+    {
+      originalUrl: "path:/p",
+      url: "path:/p?narHash=sha256-x",
+      lastModified: 5,
+      revision: undefined,
+      path: undefined,
+    },
+  );
+});
+
+Deno.test("generationNumber() reads only <profile>-N-link names", () => {
+  assertEquals(generationNumber("profile", "profile-12-link"), 12);
+  assertEquals(generationNumber("profile", "profile-x-link"), null);
+  assertEquals(generationNumber("profile", "other-1-link"), null);
+  assertEquals(generationNumber("profile", "profile.lock"), null);
+});
+
+Deno.test("defaultProfileFor() follows the installed Nix's default", () => {
+  const ctx = {
+    env: new Map([["HOME", "/h"], ["XDG_STATE_HOME", "/h/st"]]),
+    stateDir: "/nix/var/nix",
+    uid: 1000,
+    user: "u",
+  };
+  assertEquals(
+    defaultProfileFor(parseNixVersion("nix (Nix) 2.8.0"), ctx),
+    "/nix/var/nix/profiles/per-user/u/profile",
+  );
+  assertEquals(
+    defaultProfileFor(parseNixVersion("nix (Nix) 2.18.1"), ctx),
+    "/h/st/nix/profiles/profile",
+  );
+  assertEquals(
+    defaultProfileFor(parseNixVersion("nix (Nix) 2.18.1"), { ...ctx, uid: 0 }),
+    "/nix/var/nix/profiles/default",
+  );
+});

@@ -1,0 +1,253 @@
+/**
+ * fprof: manage a Nix user profile declaratively from a flake.
+ *
+ * This file only declares the command line and maps errors to exit codes
+ * (0 success, 1 failure, 2 usage error). Each command lives in
+ * `lib/commands/` and is loaded when it runs, so `fprof list` does not pay
+ * for `switch`.
+ *
+ * @module
+ */
+
+import {
+  Command,
+  CommanderError,
+  InvalidArgumentError,
+  Option,
+  type OptionValues,
+} from "@commander-js/extra-typings";
+import { MANIFEST_CHOICES } from "./lib/config.ts";
+import { type CommonOptions, makeContext } from "./lib/context.ts";
+import { FprofError } from "./lib/errors.ts";
+import { Logger } from "./lib/log.ts";
+
+function generationNumber(value: string): number {
+  if (!/^[0-9]+$/.test(value)) {
+    throw new InvalidArgumentError("expected a generation number.");
+  }
+  return Number(value);
+}
+
+function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  ${l}`).join("\n")}\n`;
+}
+
+let verbose = false;
+
+/** Adds the options every command takes. */
+function common<
+  // deno-lint-ignore no-explicit-any
+  Args extends any[],
+  Opts extends OptionValues,
+  G extends OptionValues,
+>(
+  cmd: Command<Args, Opts, G>,
+) {
+  return cmd
+    .option(
+      "--profile <path>",
+      "the profile to work on (default: the one Nix uses)",
+    )
+    .option("-v, --verbose", "echo every nix command and show stack traces");
+}
+
+/** Runs a command with its context, after the global flags are known. */
+async function run<T extends CommonOptions>(
+  opts: T,
+  fn: (opts: T, ctx: Awaited<ReturnType<typeof makeContext>>) => Promise<void>,
+) {
+  verbose ||= opts.verbose ?? false;
+  await fn(opts, await makeContext({ ...opts, verbose }));
+}
+
+const program = new Command()
+  .name("fprof")
+  .description("Manage your Nix user profile declaratively from a flake.")
+  .option("-v, --verbose", "echo every nix command and show stack traces")
+  .option("-V, --version", "print fprof's version and the Nix it finds")
+  .showHelpAfterError()
+  .exitOverride()
+  .addHelpText(
+    "after",
+    examples(
+      "fprof switch ~/profile          # build ~/profile#profile and make it the next generation",
+      "fprof list                      # what the current generation holds",
+      "fprof rollback                  # back to the generation you came from",
+      "fprof generations               # every generation, its parent and source",
+    ),
+  )
+  .action(async (opts) => {
+    if (opts.version) {
+      const { versionText } = await import("./lib/commands/version.ts");
+      await versionText(new Logger({ verbose: opts.verbose }));
+      return;
+    }
+    program.help();
+  });
+
+program.hook("preSubcommand", (cmd) => {
+  verbose ||= Boolean(cmd.opts().verbose);
+});
+
+common(
+  program.command("switch")
+    .description(
+      "Build a profile from a flake and make it the profile's next generation.",
+    )
+    .argument(
+      "[installable]",
+      "flake reference with optional #attr, or a store path (default: '.')",
+    )
+    .addOption(
+      new Option("--manifest [kind]", "manifest to write into the generation")
+        .choices(MANIFEST_CHOICES),
+    )
+    .option(
+      "-n, --dry-run",
+      "build and show what would change, but change nothing",
+    )
+    .option("--force", "switch even if the new generation drops bin/nix")
+    .addHelpText(
+      "after",
+      examples(
+        "fprof switch                          # ./flake.nix: packages.<system>.profile",
+        "fprof switch ~/profile#laptop         # a named attribute",
+        "fprof switch --manifest=json .        # keep the profile usable by 'nix profile'",
+        "fprof switch --dry-run                # what would change",
+        "fprof switch ./result                 # an environment that is already built",
+      ),
+    ),
+).action((installable, opts) =>
+  run(opts, async (o, ctx) => {
+    const { switchProfile } = await import("./lib/commands/switch.ts");
+    await switchProfile(installable, o, ctx);
+  })
+);
+
+common(
+  program.command("list")
+    .description(
+      "List the packages of the profile's current (or given) generation.",
+    )
+    .option("--json", "print JSON (schema in the README)")
+    .option("-l, --long", "also print store paths")
+    .option(
+      "--generation <n>",
+      "a generation other than the current one",
+      generationNumber,
+    )
+    .addHelpText(
+      "after",
+      examples(
+        "fprof list",
+        "fprof list -l --generation 3",
+        "fprof list --json | jq '.packages[].name'",
+      ),
+    ),
+).action((opts) =>
+  run(opts, async (o, ctx) => {
+    const { list } = await import("./lib/commands/list.ts");
+    await list(o, ctx);
+  })
+);
+
+common(
+  program.command("rollback")
+    .description(
+      "Go back to the generation this one was made from (its parent).",
+    )
+    .option("--to <n>", "go to generation N instead", generationNumber)
+    .option("-n, --dry-run", "show where rollback would go, but change nothing")
+    .option("--force", "roll back even if the target drops bin/nix")
+    .addHelpText(
+      "after",
+      examples(
+        "fprof rollback",
+        "fprof rollback --to 4",
+        "fprof rollback --dry-run",
+      ),
+    ),
+).action((opts) =>
+  run(opts, async (o, ctx) => {
+    const { rollback } = await import("./lib/commands/rollback.ts");
+    await rollback(o, ctx);
+  })
+);
+
+common(
+  program.command("generations")
+    .description(
+      "List the profile's generations with their parents and sources.",
+    )
+    .option("--json", "print JSON (schema in the README)")
+    .addHelpText(
+      "after",
+      examples("fprof generations", "fprof generations --json"),
+    ),
+).action((opts) =>
+  run(opts, async (o, ctx) => {
+    const { generations } = await import("./lib/commands/generations.ts");
+    await generations(o, ctx);
+  })
+);
+
+/**
+ * A bare `--manifest` means `auto`. Commander would take the next word as its
+ * value (`--manifest .`), so a bare flag followed by anything but a kind is
+ * rewritten to `--manifest=auto` first. Pure.
+ */
+export function normalizeArgv(argv: readonly string[]): string[] {
+  return argv.map((a, i) =>
+    a === "--manifest" &&
+      !(MANIFEST_CHOICES as readonly string[]).includes(argv[i + 1] ?? "")
+      ? "--manifest=auto"
+      : a
+  );
+}
+
+/** Parses argv and runs; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await program.parseAsync(normalizeArgv(argv), { from: "user" });
+    return 0;
+  } catch (e) {
+    return reportError(e);
+  }
+}
+
+function reportError(e: unknown): number {
+  const log = new Logger({ verbose });
+  if (e instanceof CommanderError) {
+    // Commander has already printed its message and the help.
+    return e.exitCode === 0 ? 0 : 2;
+  }
+  if (e instanceof FprofError) {
+    log.error(e.message);
+    if (e.hint) log.hint(e.hint);
+    if (verbose) log.write(`${e.stack}\n`);
+    if (verbose && e.cause) {
+      log.write(`caused by: ${(e.cause as Error).stack ?? e.cause}\n`);
+    }
+    return e.exitCode;
+  }
+  if (
+    e instanceof Error && e.name === "ManifestError" ||
+    (e instanceof Error && e.name.startsWith("Manifest"))
+  ) {
+    log.error(e.message);
+    if (verbose) log.write(`${e.stack}\n`);
+    return 1;
+  }
+  if (e instanceof Deno.errors.PermissionDenied) {
+    log.error(`permission denied: ${(e as Error).message}`);
+    if (verbose) log.write(`${(e as Error).stack}\n`);
+    return 1;
+  }
+  log.error(`internal error: ${(e as Error)?.message ?? e}`);
+  log.write(`${(e as Error)?.stack ?? ""}\nplease report this as a bug\n`);
+  return 1;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

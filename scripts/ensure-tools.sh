@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what fprof's demo and tests need on a fresh Debian machine with
+# Node: Nix from Debian's nix-bin (when no nix is on PATH) and Deno from npm
+# (into .tools/, pinned). Prints the PATH additions to use; idempotent.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+deno_version=2.9.6
+
+if ! command -v nix >/dev/null 2>&1; then
+  echo "ensure-tools: installing Nix (Debian's nix-bin)" >&2
+  sudo_cmd=""
+  if [ "$(id -u)" != 0 ]; then sudo_cmd=sudo; fi
+  $sudo_cmd apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq nix-bin >&2
+fi
+
+deno_bin="$here/.tools/node_modules/.bin/deno"
+if ! "$deno_bin" --version 2>/dev/null | grep -q "^deno $deno_version "; then
+  echo "ensure-tools: installing Deno $deno_version from npm" >&2
+  mkdir -p "$here/.tools"
+  npm install --silent --no-audit --no-fund --prefix "$here/.tools" "deno@$deno_version" >&2
+fi
+echo "$here/.tools/node_modules/.bin"

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The README's test command: install what is missing, then run every test
+# (unit, CLI, and integration against the real Nix on isolated stores), and
+# the format, lint and type checks.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PATH="$(bash "$here/scripts/ensure-tools.sh"):$PATH"
+export PATH
+cd "$here"
+deno task check
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+deno task test 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# Deno's closing line is "ok | N passed | M failed (…)": restate it plainly.
+summary=$(grep -aE '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -n 1 | sed 's/\x1b\[[0-9;]*m//g')
+passed=$(sed -nE 's/.*\| ([0-9]+) passed.*/\1/p' <<<"$summary")
+failed=$(sed -nE 's/.*\| ([0-9]+) failed.*/\1/p' <<<"$summary")
+echo "tests: ${passed:-0} passed, ${failed:-0} failed"
+exit "$status"
