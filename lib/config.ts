@@ -5,12 +5,7 @@
  * @module
  */
 
-import {
-  parse,
-  type ParseError,
-  printParseErrorCode,
-  stripComments,
-} from "jsonc-parser";
+import { parse, type ParseError, printParseErrorCode, stripComments } from "jsonc-parser";
 import { join } from "node:path";
 import { FprofError } from "./errors.ts";
 import { configHome, type Env } from "./xdg.ts";
@@ -89,9 +84,7 @@ export function parseConfig(text: string, file: string): Config {
       case "manifest":
         if (!MANIFEST_CHOICES.includes(value as ManifestChoice)) {
           throw new FprofError(
-            `config file '${file}': 'manifest' must be one of ${
-              MANIFEST_CHOICES.join(", ")
-            }`,
+            `config file '${file}': 'manifest' must be one of ${MANIFEST_CHOICES.join(", ")}`,
           );
         }
         config.manifest = value as ManifestChoice;

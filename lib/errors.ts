@@ -66,8 +66,7 @@ export class NixNotFoundError extends FprofError {
   constructor(program: string, options?: ErrorOptions) {
     super(`cannot run '${program}': Nix is not installed or not on PATH`, {
       ...options,
-      hint:
-        "install Nix (https://nixos.org/download) and make sure 'nix' is on PATH",
+      hint: "install Nix (https://nixos.org/download) and make sure 'nix' is on PATH",
     });
     this.name = "NixNotFoundError";
   }

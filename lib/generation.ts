@@ -138,9 +138,7 @@ export async function readGenerationContents(
     } catch (e) {
       if (!(e instanceof ManifestError)) throw e;
       nix.log.debug(
-        `fprof's parser does not understand ${nixFile} (${
-          (e as Error).message
-        }); asking Nix`,
+        `fprof's parser does not understand ${nixFile} (${(e as Error).message}); asking Nix`,
       );
       try {
         const value = await nix.evalJson(

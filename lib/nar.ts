@@ -118,9 +118,7 @@ function writeNode(node: NarNode, chunks: Uint8Array[]): void {
     }
     default:
       throw new TypeError(
-        `Cannot serialize NAR: unknown node type '${
-          (node as { type: unknown }).type
-        }'`,
+        `Cannot serialize NAR: unknown node type '${(node as { type: unknown }).type}'`,
       );
   }
   chunks.push(TOKEN.close);

@@ -75,9 +75,7 @@ export function nixArgv(args: readonly string[]): string[] {
 
 /** Quotes an argv for display the way a shell user would type it. */
 export function showArgv(argv: readonly string[]): string {
-  return argv.map((a) =>
-    /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`
-  )
+  return argv.map((a) => /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)
     .join(" ");
 }
 
@@ -144,9 +142,7 @@ export function parseFlakeMetadata(text: string): FlakeMetadata {
   return {
     originalUrl: d.originalUrl ?? d.resolvedUrl ?? "",
     url: d.url ?? d.lockedUrl ?? "",
-    lastModified: typeof d.lastModified === "number"
-      ? d.lastModified
-      : undefined,
+    lastModified: typeof d.lastModified === "number" ? d.lastModified : undefined,
     revision: typeof d.revision === "string" ? d.revision : undefined,
     path: typeof d.path === "string" ? d.path : undefined,
   };
@@ -218,9 +214,7 @@ export class Nix {
     }
     const [stdout, stderr, status] = await Promise.all([
       new Response(child.stdout).text(),
-      opts.progress
-        ? this.#relay(child.stderr)
-        : new Response(child.stderr).text(),
+      opts.progress ? this.#relay(child.stderr) : new Response(child.stderr).text(),
       child.status,
     ]);
     if (!status.success) {
@@ -257,9 +251,7 @@ export class Nix {
 
   /** `nix --version`, parsed, asked once per run. */
   version(): Promise<NixVersion> {
-    this.#version ??= this.run(["nix", "--version"]).then((o) =>
-      parseNixVersion(o.stdout)
-    );
+    this.#version ??= this.run(["nix", "--version"]).then((o) => parseNixVersion(o.stdout));
     return this.#version;
   }
 

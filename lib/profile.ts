@@ -51,18 +51,40 @@ export async function resolveProfilePath(
   configured: string | undefined,
   ctx: ProfileContext,
 ): Promise<string> {
-  if (explicit) return expandPath(explicit, ctx.env);
-  if (configured) return expandPath(configured, ctx.env);
+  const given = explicit ?? configured;
+  if (given) return await followProfileLink(expandPath(given, ctx.env));
   for (
     const link of [
       join(homeDir(ctx.env), ".nix-profile"),
       join(stateHome(ctx.env), "nix", "profile"),
     ]
   ) {
-    const target = await readLinkOrNull(link);
-    if (target !== null) return resolve(dirname(link), target);
+    if ((await readLinkOrNull(link)) !== null) return await followProfileLink(link);
   }
   return defaultProfileFor(await ctx.nixVersion(), ctx);
+}
+
+/**
+ * Follows links such as `~/.nix-profile` to the profile itself: the first
+ * link whose target is one of its own generation links (`P -> P-N-link`).
+ * Anything else (a missing path, a file) is returned as it is, for
+ * {@link readProfile} to judge.
+ */
+export async function followProfileLink(path: string): Promise<string> {
+  let current = path;
+  for (let hops = 0; hops < 40; hops++) {
+    const target = await readLinkOrNull(current);
+    if (target === null) return current;
+    const next = resolve(dirname(current), target);
+    if (
+      dirname(next) === dirname(current) &&
+      generationNumber(basename(current), basename(next)) !== null
+    ) {
+      return current;
+    }
+    current = next;
+  }
+  throw new FprofError(`cannot resolve profile '${path}': too many levels of symbolic links`);
 }
 
 /**
@@ -137,25 +159,20 @@ export async function readProfile(profile: string): Promise<ProfileState> {
   }
   if (!info.isSymlink) {
     throw new FprofError(`'${profile}' is not a profile: it is not a symlink`, {
-      hint:
-        "pass the path of a Nix profile with --profile, such as ~/.nix-profile",
+      hint: "pass the path of a Nix profile with --profile, such as ~/.nix-profile",
     });
   }
   const target = await Deno.readLink(profile);
   const generations = await readGenerations(profile);
   const name = basename(target);
   const n = generationNumber(basename(profile), name);
-  const sameDir =
-    dirname(resolve(dirname(profile), target)) === dirname(profile);
-  const current = n !== null && sameDir
-    ? generations.find((g) => g.number === n) ?? null
-    : null;
+  const sameDir = dirname(resolve(dirname(profile), target)) === dirname(profile);
+  const current = n !== null && sameDir ? generations.find((g) => g.number === n) ?? null : null;
   if (n === null || current === null) {
     throw new FprofError(
       `'${profile}' is not a profile: it points to '${target}', not to a generation link`,
       {
-        hint:
-          "pass the path of a Nix profile with --profile, such as ~/.nix-profile",
+        hint: "pass the path of a Nix profile with --profile, such as ~/.nix-profile",
       },
     );
   }

@@ -82,8 +82,7 @@ export function parseRecords(
       `cannot parse generation records '${file}': ${(e as Error).message}`,
       {
         cause: e,
-        hint:
-          "move the file away; fprof then treats every generation as made by another tool",
+        hint: "move the file away; fprof then treats every generation as made by another tool",
       },
     );
   }
@@ -95,8 +94,7 @@ export function parseRecords(
     throw new FprofError(
       `generation records '${file}' have an unknown format`,
       {
-        hint:
-          "move the file away; fprof then treats every generation as made by another tool",
+        hint: "move the file away; fprof then treats every generation as made by another tool",
       },
     );
   }

@@ -157,8 +157,7 @@ export function formatSha256(digest: Uint8Array, format: HashFormat): string {
  * ```
  */
 export function parseSha256(text: string): Uint8Array {
-  const fail = () =>
-    new TypeError(`Cannot parse hash: '${text}' is not a SHA-256 hash`);
+  const fail = () => new TypeError(`Cannot parse hash: '${text}' is not a SHA-256 hash`);
   let rest: string;
   if (text.startsWith("sha256-")) {
     const digest = fromBase64(text.slice("sha256-".length));
@@ -288,9 +287,7 @@ export function makeFixedOutputPathRecursive(
   references: readonly string[],
   storeDir: string,
 ): string {
-  const digest = typeof narSha256 === "string"
-    ? parseSha256(narSha256)
-    : narSha256;
+  const digest = typeof narSha256 === "string" ? parseSha256(narSha256) : narSha256;
   checkDigest(digest);
   // A reference set: Nix keeps them in a sorted set, so duplicates vanish.
   // Sorting full paths equals sorting base names, since one store dir is shared.
@@ -311,9 +308,7 @@ export function makeFixedOutputPathRecursive(
  * ```
  */
 export function fixedOutputCa(narSha256: Uint8Array | string): string {
-  const digest = typeof narSha256 === "string"
-    ? parseSha256(narSha256)
-    : narSha256;
+  const digest = typeof narSha256 === "string" ? parseSha256(narSha256) : narSha256;
   return `fixed:r:${formatSha256(digest, "nix32")}`;
 }
 
@@ -355,9 +350,7 @@ export function narinfoText(info: NarInfoFields): string {
   if (!Number.isSafeInteger(info.narSize) || info.narSize <= 0) {
     throw new TypeError(`Invalid NAR size ${info.narSize}`);
   }
-  const digest = typeof info.narHash === "string"
-    ? parseSha256(info.narHash)
-    : info.narHash;
+  const digest = typeof info.narHash === "string" ? parseSha256(info.narHash) : info.narHash;
   const refs = [...new Set(info.references.map(baseName))].sort();
   const lines = [
     `StorePath: ${info.storePath}`,

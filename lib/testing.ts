@@ -54,8 +54,7 @@ export function assertThrows(
     }
     if (includes && !e.message.includes(includes)) {
       throw new assert.AssertionError({
-        message:
-          `expected message to include '${includes}', got '${e.message}'`,
+        message: `expected message to include '${includes}', got '${e.message}'`,
       });
     }
     return e;
@@ -82,8 +81,7 @@ export async function assertRejects(
     }
     if (includes && !e.message.includes(includes)) {
       throw new assert.AssertionError({
-        message:
-          `expected message to include '${includes}', got '${e.message}'`,
+        message: `expected message to include '${includes}', got '${e.message}'`,
       });
     }
     return e;

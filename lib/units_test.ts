@@ -1,9 +1,5 @@
 import { assertEquals, assertThrows } from "./testing.ts";
-import {
-  currentSystem,
-  defaultAttrs,
-  parseInstallable,
-} from "./installable.ts";
+import { currentSystem, defaultAttrs, parseInstallable } from "./installable.ts";
 import { diffPackages, formatDiff } from "./diff.ts";
 import { lineColumn, parseConfig } from "./config.ts";
 import { FprofError, lastNixError, NixError } from "./errors.ts";

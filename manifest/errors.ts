@@ -37,9 +37,7 @@ export class ManifestSyntaxError extends ManifestError {
     options?: ErrorOptions,
   ) {
     super(
-      position
-        ? `${message} at line ${position.line}, column ${position.column}`
-        : message,
+      position ? `${message} at line ${position.line}, column ${position.column}` : message,
       options,
     );
     this.name = "ManifestSyntaxError";

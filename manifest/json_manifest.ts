@@ -22,12 +22,7 @@ import {
   type TextPosition,
   UnsupportedManifestVersionError,
 } from "./errors.ts";
-import {
-  commonDrvName,
-  compareNames,
-  splitName,
-  storePathName,
-} from "./names.ts";
+import { commonDrvName, compareNames, splitName, storePathName } from "./names.ts";
 import type { ProfilePackage } from "./types.ts";
 
 /** The priority Nix gives an element that has none. */
@@ -376,9 +371,7 @@ function storePathBase(path: string): string {
 // `<originalRef>#<attrPath>` plus `^outputs` when outputs were asked for: the
 // installable Nix names elements from.
 function flakeRefWithFragment(pkg: ProfilePackage): string {
-  const outputs = pkg.outputsSpec === undefined
-    ? ""
-    : `^${pkg.outputsSpec.join(",")}`;
+  const outputs = pkg.outputsSpec === undefined ? "" : `^${pkg.outputsSpec.join(",")}`;
   return `${pkg.originalSource ?? pkg.source}#${pkg.attrPath ?? ""}${outputs}`;
 }
 
@@ -392,9 +385,8 @@ interface ParsedUrl {
 // Nix's parseURL, reduced to what naming needs: scheme, optional authority,
 // path, query and fragment, with the query and fragment percent-decoded.
 function parseUrl(url: string): ParsedUrl | undefined {
-  const m =
-    /^([a-zA-Z][a-zA-Z0-9+.-]*):(?:\/\/[^/?#]*)?([^?#]*)(?:\?([^#]*))?(?:#(.*))?$/
-      .exec(url);
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):(?:\/\/[^/?#]*)?([^?#]*)(?:\?([^#]*))?(?:#(.*))?$/
+    .exec(url);
   if (!m) return undefined;
   try {
     const query = new Map<string, string>();

@@ -1,9 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  ManifestError,
-  ManifestSyntaxError,
-  UnsupportedManifestVersionError,
-} from "./errors.ts";
+import { ManifestError, ManifestSyntaxError, UnsupportedManifestVersionError } from "./errors.ts";
 import {
   elementName,
   nameFromFlakeRef,
@@ -14,8 +10,7 @@ import { addFakePackage, IsolatedNix } from "./testdata/isolated_nix.ts";
 import type { ProfilePackage } from "./types.ts";
 
 const testdata = new URL("./testdata/", import.meta.url);
-const readFixture = (name: string) =>
-  Deno.readTextFileSync(new URL(name, testdata));
+const readFixture = (name: string) => Deno.readTextFileSync(new URL(name, testdata));
 
 const HELLO = "/nix/store/g9r346p3d25vs4g5v37f3r3f28js97kb-hello-2.12.1";
 const HELLO_OLD = "/nix/store/kcp643dzvlxxpkgbg5kzmwj47sam9zs2-hello-2.12";
@@ -50,8 +45,7 @@ const tools = (extra: Partial<ProfilePackage> = {}): ProfilePackage => ({
   storePaths: [TOOLS, TOOLS_MAN],
   active: true,
   priority: 4,
-  source:
-    "git+file:///home/me/tools?rev=5c3d2ad3a1e1c3b7e0f1f5a6d7c8b9a0e1f2a3b4&revCount=12",
+  source: "git+file:///home/me/tools?rev=5c3d2ad3a1e1c3b7e0f1f5a6d7c8b9a0e1f2a3b4&revCount=12",
   originalSource: "git+file:///home/me/tools",
   attrPath: "packages.x86_64-linux.default",
   outputsSpec: ["man", "out"],
@@ -132,9 +126,7 @@ Deno.test("parseManifestJson() reads what nix profile install of Nix 2.8 wrote",
   assert.deepEqual(
     listed,
     pkgs.map((p, i) =>
-      `${i} ${p.originalSource}#${p.attrPath} ${p.source}#${p.attrPath} ${
-        p.storePaths.join(" ")
-      }`
+      `${i} ${p.originalSource}#${p.attrPath} ${p.source}#${p.attrPath} ${p.storePaths.join(" ")}`
     ),
   );
 });
@@ -254,18 +246,15 @@ Deno.test("printManifestJson() output parses back to the same packages", () => {
 Deno.test("printManifestJson() refuses what Nix could not read", () => {
   assert.throws(
     () => printManifestJson([ripgrep({ storePaths: ["/usr/bin/rg"] })], 2),
-    (e: unknown) =>
-      e instanceof ManifestError && /invalid store path/.test(e.message),
+    (e: unknown) => e instanceof ManifestError && /invalid store path/.test(e.message),
   );
   assert.throws(
     () => printManifestJson([ripgrep({ priority: 2.5 })], 3),
-    (e: unknown) =>
-      e instanceof ManifestError && /non-integer priority/.test(e.message),
+    (e: unknown) => e instanceof ManifestError && /non-integer priority/.test(e.message),
   );
   assert.throws(
     () => printManifestJson([], 4 as 3),
-    (e: unknown) =>
-      e instanceof ManifestError && /unsupported version 4/.test(e.message),
+    (e: unknown) => e instanceof ManifestError && /unsupported version 4/.test(e.message),
   );
 });
 
@@ -298,8 +287,7 @@ Deno.test("parseManifestJson() reports where the JSON is corrupt", () => {
   );
   assert.throws(
     () => parseManifestJson('{"version":2,\n"elem'),
-    (e: unknown) =>
-      e instanceof ManifestSyntaxError && e.line === 2 && e.column === 6,
+    (e: unknown) => e instanceof ManifestSyntaxError && e.line === 2 && e.column === 6,
   );
 });
 

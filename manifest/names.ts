@@ -34,9 +34,7 @@ export interface SplitName {
  * ```
  */
 export function splitName(storePathOrName: string): SplitName {
-  const s = storePathOrName.includes("/")
-    ? storePathName(storePathOrName)
-    : storePathOrName;
+  const s = storePathOrName.includes("/") ? storePathName(storePathOrName) : storePathOrName;
   for (let i = 0; i + 1 < s.length; i++) {
     // Nix uses C isalpha() on bytes; any non-ASCII byte counts as a non-letter,
     // and so does any non-ASCII UTF-16 unit here.
@@ -127,9 +125,7 @@ export function commonDrvName(pathNames: readonly string[]): string {
     pathNames.every((n) => outputOfPathName(n, candidate) !== undefined);
   // Candidates, longest first: each name itself, then each prefix of the first
   // name that ends before a dash.
-  const candidates = [...new Set(pathNames)].sort((a, b) =>
-    b.length - a.length
-  );
+  const candidates = [...new Set(pathNames)].sort((a, b) => b.length - a.length);
   for (
     let i = first.lastIndexOf("-");
     i > 0;

@@ -12,12 +12,7 @@
 
 import { isStorePath } from "../lib/store_path.ts";
 import { ManifestError, ManifestSyntaxError } from "./errors.ts";
-import {
-  compareNames,
-  inferOutputNames,
-  splitName,
-  storePathName,
-} from "./names.ts";
+import { compareNames, inferOutputNames, splitName, storePathName } from "./names.ts";
 import type { ProfilePackage } from "./types.ts";
 
 /**
@@ -298,9 +293,7 @@ class Parser {
     if (id === "false") return false;
     if (id === "null") return null;
     throw this.errorAt(
-      id === undefined
-        ? `unexpected character '${c}'`
-        : `unsupported expression '${id}'`,
+      id === undefined ? `unexpected character '${c}'` : `unsupported expression '${id}'`,
       this.pos - (id?.length ?? 0),
     );
   }
@@ -445,9 +438,7 @@ class Parser {
 }
 
 function offsetOf(value: NixValue, fallback: number): number {
-  return value instanceof NixAttrs || value instanceof NixList
-    ? value.offset
-    : fallback;
+  return value instanceof NixAttrs || value instanceof NixList ? value.offset : fallback;
 }
 
 function pathString(value: NixValue | undefined): string | undefined {
@@ -631,15 +622,11 @@ function printEntry(pkg: ProfilePackage): string {
     fields.push([output, `{ outPath = ${printString(pkg.storePaths[i])}; }`]);
   });
   fields.sort((a, b) => compareNames(a[0], b[0]));
-  return `{ ${
-    fields.map(([key, value]) => `${printAttrName(key)} = ${value};`).join(" ")
-  } }`;
+  return `{ ${fields.map(([key, value]) => `${printAttrName(key)} = ${value};`).join(" ")} }`;
 }
 
 function printAttrName(name: string): string {
-  return IDENTIFIER.test(name) && !KEYWORDS.has(name)
-    ? name
-    : printString(name);
+  return IDENTIFIER.test(name) && !KEYWORDS.has(name) ? name : printString(name);
 }
 
 // Nix escapes ", \, newline, return, tab, and $ when it starts ${.

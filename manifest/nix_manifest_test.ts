@@ -11,8 +11,7 @@ import { addFakePackage, IsolatedNix } from "./testdata/isolated_nix.ts";
 import type { ProfilePackage } from "./types.ts";
 
 const testdata = new URL("./testdata/", import.meta.url);
-const readFixture = (name: string) =>
-  Deno.readTextFileSync(new URL(name, testdata));
+const readFixture = (name: string) => Deno.readTextFileSync(new URL(name, testdata));
 
 const STORE = "/tmp/fprof-fixtures/store";
 
@@ -24,8 +23,7 @@ const NIX_ENV_PACKAGES: ProfilePackage[] = [
     storePaths: [`${STORE}/w46rr0mfqvmwb0p7sawyac2d49c3cvdg-foo-1.0`],
     outputs: ["out"],
     priority: 7,
-    description:
-      'A "quoted" \\ description\nwith a newline,\ta tab, ${x}, $y and $',
+    description: 'A "quoted" \\ description\nwith a newline,\ta tab, ${x}, $y and $',
     system: "x86_64-linux",
   },
   {
@@ -207,9 +205,7 @@ Deno.test("printManifestNix() refuses packages nix-env could not use", () => {
 
 Deno.test("parseManifestNix() skips entries that are not derivations", () => {
   const text = `[ { name = "x"; } { name = "y"; type = "other"; } ` +
-    `{ name = "z-1"; outPath = "${
-      path(HASH_A, "z-1")
-    }"; type = "derivation"; } ]`;
+    `{ name = "z-1"; outPath = "${path(HASH_A, "z-1")}"; type = "derivation"; } ]`;
   assert.deepEqual(parseManifestNix(text), [{
     name: "z",
     version: "1",
@@ -242,9 +238,7 @@ Deno.test("parseManifestNix() reads meta.priority as nix-env does", () => {
 Deno.test("parseManifestNix() reads every value Nix prints", () => {
   const text = `[ { meta = { a = [ 1 -2 3.5 1e+20 .5 true false null ]; ` +
     `b = { "c d" = { }; e'f = [ ]; g-h = "\\u0001"; }; p = /etc/x_y.nix; }; ` +
-    `name = "z-1"; outPath = "${
-      path(HASH_A, "z-1")
-    }"; type = "derivation"; } ]`;
+    `name = "z-1"; outPath = "${path(HASH_A, "z-1")}"; type = "derivation"; } ]`;
   assert.equal(parseManifestNix(text).length, 1);
 });
 
@@ -260,9 +254,7 @@ Deno.test("parseManifestNix() fails cleanly on any truncation of a real manifest
 });
 
 Deno.test("parseManifestNix() rejects what it does not understand", () => {
-  const valid = `{ name = "z-1"; outPath = "${
-    path(HASH_A, "z-1")
-  }"; type = "derivation"; }`;
+  const valid = `{ name = "z-1"; outPath = "${path(HASH_A, "z-1")}"; type = "derivation"; }`;
   const cases = [
     "",
     "   ",

@@ -63,16 +63,10 @@ export function generationsText(gens: readonly GenerationJson[]): string {
   const rows = gens.map((g) => [
     `${g.number}${g.current ? "*" : ""}`,
     g.date.slice(0, 19).replace("T", " "),
-    g.madeByFprof
-      ? (g.parent === null ? "-" : `← ${g.parent}`)
-      : "(other tool)",
-    g.source
-      ? (g.source.attr ? `${g.source.flake}#${g.source.attr}` : g.source.flake)
-      : "",
+    g.madeByFprof ? (g.parent === null ? "-" : `← ${g.parent}`) : "(other tool)",
+    g.source ? (g.source.attr ? `${g.source.flake}#${g.source.attr}` : g.source.flake) : "",
   ]);
-  const widths = [0, 1, 2].map((i) =>
-    Math.max(...rows.map((r) => r[i].length))
-  );
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) =>
     r.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c)).join("  ").trimEnd() +
     "\n"

@@ -66,9 +66,7 @@ export function listText(
   const width = Math.max(0, ...packages.map((p) => p.name.length));
   const vwidth = Math.max(0, ...packages.map((p) => p.version.length));
   return packages.map((p) => {
-    const head = `${p.name.padEnd(width)}  ${
-      long ? p.version.padEnd(vwidth) : p.version
-    }`;
+    const head = `${p.name.padEnd(width)}  ${long ? p.version.padEnd(vwidth) : p.version}`;
     return (long ? `${head}  ${p.storePaths.join(" ")}` : head).trimEnd() +
       "\n";
   }).join("");
@@ -116,9 +114,7 @@ export async function list(opts: ListOptions, ctx: Context): Promise<void> {
   } catch (e) {
     if (e instanceof FprofError) throw e;
     throw new FprofError(
-      `cannot read generation ${gen.number} of '${profile}': ${
-        (e as Error).message
-      }`,
+      `cannot read generation ${gen.number} of '${profile}': ${(e as Error).message}`,
       {
         cause: e,
       },

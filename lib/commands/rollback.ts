@@ -35,9 +35,7 @@ export function planRollbackTo(
     const g = state.generations.find((x) => x.number === to);
     if (!g) {
       throw new UsageError(`generation ${to} does not exist`, {
-        hint: `existing generations: ${
-          state.generations.map((x) => x.number).join(", ")
-        }`,
+        hint: `existing generations: ${state.generations.map((x) => x.number).join(", ")}`,
       });
     }
     return { from: state.current, to: g, reason: "parent", skipped: [] };
@@ -62,9 +60,7 @@ export function describeRollback(
     case "parent":
       return `${head} (its parent)`;
     case "ancestor":
-      return `${head} (its nearest living ancestor; ${
-        plan.skipped.join(", ")
-      } no longer exist)`;
+      return `${head} (its nearest living ancestor; ${plan.skipped.join(", ")} no longer exist)`;
     case "previous":
       return plan.skipped.length
         ? `${head} (its recorded ancestors ${

@@ -12,12 +12,7 @@
 import { join } from "node:path";
 import type { ManifestChoice } from "../config.ts";
 import { type Context, profileOf, tmpRoot, VERSION } from "../context.ts";
-import {
-  diffPackages,
-  formatDiff,
-  isEmptyDiff,
-  type PackageDiff,
-} from "../diff.ts";
+import { diffPackages, formatDiff, isEmptyDiff, type PackageDiff } from "../diff.ts";
 import { FprofError, NixError } from "../errors.ts";
 import {
   addGenerationToStore,
@@ -28,18 +23,9 @@ import {
   providesNix,
   readGenerationContents,
 } from "../generation.ts";
-import {
-  currentSystem,
-  defaultAttrs,
-  type Installable,
-  parseInstallable,
-} from "../installable.ts";
+import { currentSystem, defaultAttrs, type Installable, parseInstallable } from "../installable.ts";
 import { writeOut } from "../log.ts";
-import {
-  type FlakeMetadata,
-  manifestJsonVersionFor,
-  nixAtLeast,
-} from "../nix.ts";
+import { type FlakeMetadata, manifestJsonVersionFor, nixAtLeast } from "../nix.ts";
 import { type Generation, readProfile, withProfileLock } from "../profile.ts";
 import { loadRecords, saveRecords } from "../records.ts";
 import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
@@ -96,9 +82,7 @@ export function planSwitch(args: {
     args.packages,
   );
   return {
-    action: args.current?.storePath === args.generation.storePath
-      ? "none"
-      : "switch",
+    action: args.current?.storePath === args.generation.storePath ? "none" : "switch",
     generation: args.generation,
     diff,
     strands: args.currentHasNix && !args.newHasNix,
@@ -123,9 +107,7 @@ export async function switchProfile(
   const [entries, envInfo, meta] = await Promise.all([
     readEnvEntries(envPath),
     nix.pathInfo([envPath]),
-    built.flake
-      ? nix.flakeMetadata(built.flake.ref)
-      : Promise.resolve(undefined),
+    built.flake ? nix.flakeMetadata(built.flake.ref) : Promise.resolve(undefined),
   ]);
   const packages = packagesFromReferences(
     envPath,
@@ -138,13 +120,9 @@ export async function switchProfile(
     () => log.step(`waiting for the lock on '${profile}'`),
     async () => {
       const state = await readProfile(profile);
-      const currentContents = state.current
-        ? await readCurrent(state.current, ctx)
-        : null;
+      const currentContents = state.current ? await readCurrent(state.current, ctx) : null;
       const manifest = chooseManifest(
-        opts.manifest === true
-          ? "auto"
-          : opts.manifest ?? ctx.config.manifest ?? "auto",
+        opts.manifest === true ? "auto" : opts.manifest ?? ctx.config.manifest ?? "auto",
         currentContents?.manifest ?? null,
       );
       const generation = planGeneration({
@@ -162,17 +140,13 @@ export async function switchProfile(
         currentContents,
         generation,
         packages,
-        currentHasNix: state.current
-          ? await providesNix(state.current.storePath)
-          : false,
+        currentHasNix: state.current ? await providesNix(state.current.storePath) : false,
         newHasNix: await providesNix(envPath),
       });
 
       if (plan.action === "none") {
         log.step(
-          `no changes: generation ${
-            state.current!.number
-          } already has this content`,
+          `no changes: generation ${state.current!.number} already has this content`,
         );
         return;
       }
@@ -304,9 +278,7 @@ async function buildEnv(
     }
     return { envPath: installable.path };
   }
-  const attrs = installable.attr
-    ? [installable.attr]
-    : defaultAttrs(currentSystem());
+  const attrs = installable.attr ? [installable.attr] : defaultAttrs(currentSystem());
   for (const [i, attr] of attrs.entries()) {
     const target = `${installable.ref}#${attr}`;
     log.step(`building ${target}`);
@@ -325,8 +297,7 @@ async function buildEnv(
           `flake '${installable.ref}' provides none of ${attrs.join(", ")}`,
           {
             cause: e,
-            hint:
-              `name the attribute to build, as in 'fprof switch ${installable.ref}#myProfile'`,
+            hint: `name the attribute to build, as in 'fprof switch ${installable.ref}#myProfile'`,
           },
         );
       }

@@ -71,9 +71,7 @@ export class IsolatedNix implements AsyncDisposable {
     }).output();
     if (out.code !== 0) {
       throw new Error(
-        `${program} ${args.join(" ")}: exit ${out.code}\n${
-          decoder.decode(out.stderr)
-        }`,
+        `${program} ${args.join(" ")}: exit ${out.code}\n${decoder.decode(out.stderr)}`,
       );
     }
     return out.stdout;

@@ -1,0 +1,101 @@
+/**
+ * CLI tests: help, usage errors and exit codes, run as a user would run
+ * fprof, with no Nix store involved.
+ */
+
+import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
+import { normalizeArgv } from "../main.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+async function fprof(args: string[], env: Record<string, string> = {}) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", MAIN, ...args],
+    env: { NO_COLOR: "1", ...env },
+    stdin: "null",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("fprof --help lists every command with examples", async () => {
+  const r = await fprof(["--help"]);
+  assertEquals(r.code, 0);
+  for (const cmd of ["switch", "list", "rollback", "generations"]) {
+    assertStringIncludes(r.stdout, cmd);
+  }
+  assertStringIncludes(r.stdout, "Examples:");
+});
+
+for (const cmd of ["switch", "list", "rollback", "generations"]) {
+  Deno.test(`fprof ${cmd} --help shows --profile, --verbose and examples`, async () => {
+    const r = await fprof([cmd, "--help"]);
+    assertEquals(r.code, 0);
+    assertStringIncludes(r.stdout, `Usage: fprof ${cmd}`);
+    assertStringIncludes(r.stdout, "--profile <path>");
+    assertStringIncludes(r.stdout, "--verbose");
+    assertStringIncludes(r.stdout, "Examples:");
+  });
+}
+
+Deno.test("usage errors exit 2 and say what was wrong", async () => {
+  const cases: [string[], string][] = [
+    [["bogus"], "too many arguments"],
+    [["list", "--generation", "x"], "expected a generation number"],
+    [["switch", "--manifest=xml"], "Allowed choices are auto, nix, json, none"],
+    [["rollback", "--nope"], "unknown option '--nope'"],
+  ];
+  for (const [args, message] of cases) {
+    const r = await fprof(args);
+    assertEquals(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assertStringIncludes(r.stderr, message);
+    assertEquals(r.stdout, "");
+  }
+});
+
+Deno.test("fprof --version prints fprof's version and the Nix it finds", async () => {
+  const r = await fprof(["--version"]);
+  assertEquals(r.code, 0);
+  assertOk(/^fprof \d+\.\d+\.\d+\n/.test(r.stdout), r.stdout);
+  assertStringIncludes(r.stdout, "manifest.json versions 1–");
+});
+
+Deno.test("a missing Nix gives one error line and exit 1, no stack trace", async () => {
+  const home = await Deno.makeTempDir();
+  try {
+    const r = await fprof(["list"], { PATH: "/nonexistent", HOME: home });
+    assertEquals(r.code, 1);
+    assertStringIncludes(r.stderr, "error: cannot run 'nix': Nix is not installed or not on PATH");
+    assertOk(!r.stderr.includes("    at "), r.stderr);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("a malformed config file is reported with its line and column", async () => {
+  const home = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${home}/fprof`);
+    await Deno.writeTextFile(
+      `${home}/fprof/config.jsonc`,
+      '{\n  // mine\n  "flake": ".",\n  "profile" 1\n}\n',
+    );
+    const r = await fprof(["list"], { XDG_CONFIG_HOME: home, HOME: home });
+    assertEquals(r.code, 1);
+    assertStringIncludes(r.stderr, "line 4, column 13");
+    assertEquals(r.stderr.trim().split("\n").length, 1, r.stderr);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("normalizeArgv() turns a bare --manifest into --manifest=auto", () => {
+  assertEquals(normalizeArgv(["switch", "--manifest", "."]), ["switch", "--manifest=auto", "."]);
+  assertEquals(normalizeArgv(["switch", "--manifest"]), ["switch", "--manifest=auto"]);
+  assertEquals(normalizeArgv(["switch", "--manifest", "json", "."]), [
+    "switch",
+    "--manifest",
+    "json",
+    ".",
+  ]);
+});
