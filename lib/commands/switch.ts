@@ -182,8 +182,11 @@ export async function switchProfile(
       }
       for (const line of lines) log.write(`  ${line}\n`);
       if (isEmptyDiff(plan.diff)) {
+        const was = currentContents?.manifest;
         log.step(
-          "the packages are the same; the environment changed",
+          was && was !== manifest
+            ? `the packages are the same; the manifest changes from ${was} to ${manifest}`
+            : "the packages are the same; their environment changed",
         );
       }
 
