@@ -80,21 +80,33 @@ const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
 /**
  * The last `error:` line of a Nix stderr, with colours and the `error: ` prefix
  * removed. When the error line is only a header (`error:` alone, as for
- * evaluation traces), the first non-empty line after it is used.
+ * evaluation traces), the first non-empty line after it is used. A failed
+ * build's line gets the builder's last log line, which says why.
  *
  * @example
  * ```ts
  * import { lastNixError } from "./errors.ts";
  * lastNixError("warning: x\nerror: flake 'path:/nope' does not exist\n");
  * // => "flake 'path:/nope' does not exist"
+ * lastNixError("error: builder for '/s/x.drv' failed with exit code 1;\n       > collision\n");
+ * // => "builder for '/s/x.drv' failed with exit code 1: collision"
  * ```
  */
 export function lastNixError(stderr: string): string | undefined {
   const lines = stderr.replace(ANSI, "").split("\n");
   // "N dependencies of derivation … failed to build" only says that a build
   // failed; the builder's own line before it says which one and why.
-  const builder = lines.findLast((l) => /^\s*error: builder for /.test(l));
-  if (builder) return builder.replace(/^\s*error:\s*/, "").replace(/;$/, "");
+  const at = lines.findLastIndex((l) => /^\s*error: builder for /.test(l));
+  if (at >= 0) {
+    const builder = lines[at].replace(/^\s*error:\s*/, "").replace(/;$/, "");
+    // Nix quotes the end of the build log as indented "> " lines before the
+    // next error. fprof prints one line in place of that block, so it keeps
+    // the last of them, the builder's own reason ("collision between …").
+    const next = lines.findIndex((l, i) => i > at && /^\s*error:/.test(l));
+    const log = lines.slice(at + 1, next < 0 ? undefined : next)
+      .flatMap((l) => /^\s+> ?(.*)$/.exec(l)?.[1].trim() || []);
+    return log.length > 0 ? `${builder}: ${log[log.length - 1]}` : builder;
+  }
   for (let i = lines.length - 1; i >= 0; i--) {
     const m = /^\s*error:\s*(.*)$/.exec(lines[i]);
     if (!m) continue;

@@ -175,20 +175,53 @@ async function readIfExists(path: string): Promise<string | null> {
   }
 }
 
+/** A content-addressed store path fprof makes, before it exists. */
+export interface NewStorePath {
+  storePath: string;
+  nar: Uint8Array;
+  /** `sha256:<nix32>` of {@link nar}. */
+  narHash: string;
+  references: string[];
+}
+
 /** The new generation, before it exists in the store. */
 export interface GenerationPlan {
   /** The store path the generation will have. */
   storePath: string;
-  /** Its NAR, ready to be copied in; empty for `--manifest=none`. */
-  nar: Uint8Array;
-  narHash: string;
-  references: string[];
+  /**
+   * The paths to add, dependencies first, the generation last; empty for
+   * `--manifest=none`, where the environment itself is the generation.
+   */
+  paths: NewStorePath[];
   manifest: ManifestKind;
+}
+
+/** A NAR-hashed, content-addressed path with references, as `nix profile` makes them; pure. */
+export function contentAddressed(
+  root: NarNode,
+  name: string,
+  references: readonly string[],
+  storeDir: string,
+): NewStorePath {
+  const nar = serializeNar(root);
+  const hash = sha256(nar);
+  const refs = [...new Set(references)].sort();
+  return {
+    storePath: makeFixedOutputPathRecursive(hash, name, refs, storeDir),
+    nar,
+    narHash: formatSha256(hash, "nix32"),
+    references: refs,
+  };
 }
 
 /**
  * Plans the generation for environment `envPath`, whose top-level entries are
- * `entries`, holding `packages`. Pure: it computes the store path and NAR.
+ * `entries`, holding `packages`. Pure: it computes the store paths and NARs.
+ *
+ * A `manifest.json` is a file inside the generation, as `nix profile` writes
+ * it. A `manifest.nix` is a symlink to a store path of its own
+ * (`env-manifest.nix`, referring to the packages), as nix-env writes it:
+ * `nix profile` follows that link to the store and refuses a plain file.
  */
 export function planGeneration(args: {
   envPath: string;
@@ -199,56 +232,52 @@ export function planGeneration(args: {
   jsonPriorityAndOutputs: boolean;
   storeDir: string;
 }): GenerationPlan {
-  const { envPath, manifest } = args;
-  if (manifest === "none") {
-    return {
-      storePath: envPath,
-      nar: new Uint8Array(),
-      narHash: "",
-      references: [],
-      manifest,
-    };
-  }
-  const root: Record<string, NarNode> = {};
+  const { envPath, manifest, storeDir } = args;
+  if (manifest === "none") return { storePath: envPath, paths: [], manifest };
+  const entries: Record<string, NarNode> = {};
   for (const name of args.entries) {
     if (MANIFEST_NAMES.has(name)) continue;
-    root[name] = { type: "symlink", target: `${envPath}/${name}` };
+    entries[name] = { type: "symlink", target: `${envPath}/${name}` };
   }
-  const text = manifest === "nix"
-    ? printManifestNix([...args.packages])
-    : printManifestJson([...args.packages], args.jsonVersion, {
-      withPriorityAndOutputs: args.jsonPriorityAndOutputs,
-    });
-  root[manifest === "nix" ? "manifest.nix" : "manifest.json"] = {
-    type: "regular",
-    contents: new TextEncoder().encode(text),
-  };
-  const nar = serializeNar({ type: "directory", entries: root });
-  const hashBytes = sha256(nar);
-  const references = [
-    ...new Set([envPath, ...args.packages.flatMap((p) => p.storePaths)]),
-  ].sort();
-  const name = manifest === "json" ? "profile" : "user-environment";
-  const storePath = makeFixedOutputPathRecursive(
-    hashBytes,
-    name,
-    references,
-    args.storeDir,
+  const packagePaths = args.packages.flatMap((p) => p.storePaths);
+  const encode = (text: string) => new TextEncoder().encode(text);
+  if (manifest === "json") {
+    entries["manifest.json"] = {
+      type: "regular",
+      contents: encode(printManifestJson([...args.packages], args.jsonVersion, {
+        withPriorityAndOutputs: args.jsonPriorityAndOutputs,
+      })),
+    };
+    const gen = contentAddressed(
+      { type: "directory", entries },
+      "profile",
+      [envPath, ...packagePaths],
+      storeDir,
+    );
+    return { storePath: gen.storePath, paths: [gen], manifest };
+  }
+  const file = contentAddressed(
+    { type: "regular", contents: encode(printManifestNix([...args.packages])) },
+    "env-manifest.nix",
+    packagePaths,
+    storeDir,
   );
-  return {
-    storePath,
-    nar,
-    narHash: formatSha256(hashBytes, "nix32"),
-    references,
-    manifest,
-  };
+  entries["manifest.nix"] = { type: "symlink", target: file.storePath };
+  const gen = contentAddressed(
+    { type: "directory", entries },
+    "user-environment",
+    [envPath, file.storePath],
+    storeDir,
+  );
+  return { storePath: gen.storePath, paths: [file, gen], manifest };
 }
 
 /**
  * Adds a planned generation to the store through a temporary local binary
- * cache. `closure` is `nix path-info -r --json` of the references: `nix copy`
- * walks the closure in the source cache, so every path needs a `.narinfo`
- * there, although only the new path's NAR is ever read.
+ * cache. `closure` is `nix path-info -r --json` of everything the new paths
+ * refer to that is already in the store: `nix copy` walks the closure in the
+ * source cache, so every path needs a `.narinfo` there, although only the
+ * new paths' NARs are ever read.
  */
 export async function addGenerationToStore(
   nix: Nix,
@@ -261,23 +290,25 @@ export async function addGenerationToStore(
   try {
     await Deno.mkdir(join(dir, "nar"));
     const hashPart = (p: string) => parseStorePath(p).hashPart;
-    await Deno.writeTextFile(
+    const writes = [Deno.writeTextFile(
       join(dir, "nix-cache-info"),
       `StoreDir: ${nix.storeDir}\nWantMassQuery: 1\nPriority: 30\n`,
-    );
-    const narFile = `nar/${hashPart(plan.storePath)}.nar`;
-    await Deno.writeFile(join(dir, narFile), plan.nar);
-    const writes = [Deno.writeTextFile(
-      join(dir, `${hashPart(plan.storePath)}.narinfo`),
-      narinfoText({
-        storePath: plan.storePath,
-        url: narFile,
-        narHash: plan.narHash,
-        narSize: plan.nar.length,
-        references: plan.references,
-        ca: fixedOutputCa(plan.narHash),
-      }),
     )];
+    for (const path of plan.paths) {
+      const narFile = `nar/${hashPart(path.storePath)}.nar`;
+      writes.push(Deno.writeFile(join(dir, narFile), path.nar));
+      writes.push(Deno.writeTextFile(
+        join(dir, `${hashPart(path.storePath)}.narinfo`),
+        narinfoText({
+          storePath: path.storePath,
+          url: narFile,
+          narHash: path.narHash,
+          narSize: path.nar.length,
+          references: path.references,
+          ca: fixedOutputCa(path.narHash),
+        }),
+      ));
+    }
     for (const info of closure) {
       writes.push(Deno.writeTextFile(
         join(dir, `${hashPart(info.path)}.narinfo`),
@@ -295,6 +326,12 @@ export async function addGenerationToStore(
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
+}
+
+/** Store paths the plan's new paths refer to that must already exist. */
+export function existingReferences(plan: GenerationPlan): string[] {
+  const made = new Set(plan.paths.map((p) => p.storePath));
+  return [...new Set(plan.paths.flatMap((p) => p.references))].filter((r) => !made.has(r)).sort();
 }
 
 /**

@@ -83,12 +83,15 @@ Deno.test("switch writes manifest.nix that fprof list, nix-env -q and nix profil
   const nixProfile = await sb.runOk(["nix", "profile", "list", "--profile", doc.profile]);
   for (const p of doc.packages) assertStringIncludes(nixProfile.stdout, p.storePaths[0]);
 
-  // The generation is content-addressed and references every package.
-  const refs = (await sb.runOk(["nix-store", "-q", "--references", doc.storePath!])).stdout;
+  // The generation is content-addressed, and its closure holds every package.
+  const info = JSON.parse((await sb.runOk(["nix", "path-info", "--json", doc.storePath!])).stdout);
+  assertOk(info[0].ca.startsWith("fixed:r:sha256:"), info[0].ca);
+  const refs = (await sb.runOk(["nix-store", "-q", "--requisites", doc.storePath!])).stdout;
   for (const p of doc.packages) assertStringIncludes(refs, p.storePaths[0]);
 
   await sb.runOk(["nix-store", "--gc"]);
-  assertEquals(await run(sb, "hello"), "hello 2.12.1");
+  const hello = await sb.runOk([join(sb.home, ".nix-profile", "bin", "hello")]);
+  assertEquals(hello.stdout, "hello 2.12.1\n");
   assertEquals(names(await listJson(sb)), ["gone-1.0", "hello-2.12.1", "jq-1.6"]);
 });
 

@@ -76,6 +76,10 @@ export async function rollback(
   ctx: Context,
 ): Promise<void> {
   const profile = await profileOf(ctx, opts.profile);
+  // Taking the lock makes the profile's directory and lock file, which a
+  // mistyped --profile must not leave behind: judge the profile first, and
+  // again under the lock, where it counts.
+  planRollbackTo(await readProfile(profile), await loadRecords(profile, ctx.env), opts.to);
   await withProfileLock(
     profile,
     () => ctx.log.step(`waiting for the lock on '${profile}'`),

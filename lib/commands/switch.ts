@@ -16,6 +16,7 @@ import { diffPackages, formatDiff, isEmptyDiff, type PackageDiff } from "../diff
 import { FprofError, NixError } from "../errors.ts";
 import {
   addGenerationToStore,
+  existingReferences,
   type GenerationContents,
   type GenerationPlan,
   packagesFromReferences,
@@ -192,9 +193,7 @@ export async function switchProfile(
 
       if (manifest !== "none" && !(await nix.isValid(generation.storePath))) {
         log.step(`writing manifest.${manifest}`);
-        const closure = await nix.pathInfo(generation.references, {
-          recursive: true,
-        });
+        const closure = await nix.pathInfo(existingReferences(generation), { recursive: true });
         await addGenerationToStore(nix, generation, closure, tmpRoot(ctx));
       }
       await nix.setProfile(profile, generation.storePath);
