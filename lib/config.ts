@@ -59,10 +59,10 @@ export function parseConfig(text: string, file: string): Config {
   });
   if (errors.length > 0) {
     const { line, column } = lineColumn(text, errors[0].offset);
+    // The parser names its errors in PascalCase ("ColonExpected").
+    const why = printParseErrorCode(errors[0].error).replace(/\B([A-Z])/g, " $1").toLowerCase();
     throw new FprofError(
-      `cannot parse config file '${file}' at line ${line}, column ${column}: ${
-        printParseErrorCode(errors[0].error)
-      }`,
+      `cannot parse config file '${file}' at line ${line}, column ${column}: ${why}`,
     );
   }
   if (data === undefined) return {};

@@ -37,7 +37,7 @@ import {
   splitName,
   storePathName,
 } from "../manifest/mod.ts";
-import { FprofError } from "./errors.ts";
+import { FprofError, NixError } from "./errors.ts";
 import type { Nix, PathInfo } from "./nix.ts";
 import { type NarNode, serializeNar } from "./nar.ts";
 import {
@@ -147,6 +147,8 @@ export async function readGenerationContents(
         );
         return { manifest: "nix", packages: packagesFromManifestValue(value) };
       } catch (e2) {
+        // It reads "cannot evaluate '<file>': <Nix's reason>" already.
+        if (e2 instanceof NixError) throw e2;
         throw new FprofError(
           `cannot read '${nixFile}': ${(e2 as Error).message}`,
           { cause: e2 },

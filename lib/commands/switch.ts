@@ -101,20 +101,22 @@ export async function switchProfile(
     installableArg ?? ctx.config.flake ?? ".",
     ctx,
   );
+  const profile = await profileOf(ctx, opts.profile);
+  // A path that is not a profile fails now rather than after the build, and
+  // before the lock makes a lock file beside it; it is read again under the
+  // lock.
+  await readProfile(profile);
   const built = await buildEnv(installable, ctx);
   const { envPath } = built;
-  const profile = await profileOf(ctx, opts.profile);
 
-  const [entries, envInfo, meta] = await Promise.all([
+  // Independent questions, asked at once: each is a short nix process.
+  const [entries, envInfo, meta, version] = await Promise.all([
     readEnvEntries(envPath),
     nix.pathInfo([envPath]),
     built.flake ? nix.flakeMetadata(built.flake.ref) : Promise.resolve(undefined),
+    nix.version(),
   ]);
-  const packages = packagesFromReferences(
-    envPath,
-    envInfo[0]?.references ?? [],
-  );
-  const version = await nix.version();
+  const packages = packagesFromReferences(envPath, envInfo[0]?.references ?? []);
 
   await withProfileLock(
     profile,

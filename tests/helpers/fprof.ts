@@ -36,7 +36,11 @@ async function bundleFor(sb: NixSandbox): Promise<{ deno: string; bundle: string
 }
 
 /** Runs `fprof ARGS` in the sandbox with its environment (and user). */
-export async function fprof(sb: NixSandbox, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+export async function fprof(
+  sb: NixSandbox,
+  args: string[],
+  opts: RunOptions = {},
+): Promise<RunResult> {
   const env = { NO_COLOR: "1", ...opts.env };
   if (!sb.daemon) {
     return await sb.run([Deno.execPath(), "run", "-A", "--quiet", MAIN, ...args], { ...opts, env });
@@ -50,10 +54,16 @@ export async function fprof(sb: NixSandbox, args: string[], opts: RunOptions = {
 }
 
 /** Like {@link fprof}, but throws with the output when fprof fails. */
-export async function fprofOk(sb: NixSandbox, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+export async function fprofOk(
+  sb: NixSandbox,
+  args: string[],
+  opts: RunOptions = {},
+): Promise<RunResult> {
   const r = await fprof(sb, args, opts);
   if (r.code !== 0) {
-    throw new Error(`fprof ${args.join(" ")} exited ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`);
+    throw new Error(
+      `fprof ${args.join(" ")} exited ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`,
+    );
   }
   return r;
 }
@@ -72,7 +82,9 @@ export async function snapshot(sb: NixSandbox): Promise<string> {
       const p = join(dir, e.name);
       if (e.isSymlink) lines.push(`${p} -> ${await Deno.readLink(p)}`);
       else if (e.isDirectory) await walk(p);
-      else if (!e.name.endsWith(".lock")) lines.push(`${p}: ${await Deno.readTextFile(p).catch(() => "?")}`);
+      else if (!e.name.endsWith(".lock")) {
+        lines.push(`${p}: ${await Deno.readTextFile(p).catch(() => "?")}`);
+      }
     }
   };
   await walk(join(sb.stateDir, "profiles"));
