@@ -15,8 +15,9 @@ deno task test 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 # Deno's closing line is "ok | N passed | M failed (…)": restate it plainly.
-summary=$(grep -aE '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -n 1 | sed 's/\x1b\[[0-9;]*m//g')
+summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -aE '^(ok|FAILED) \| [0-9]+ passed' | tail -n 1 || true)
 passed=$(sed -nE 's/.*\| ([0-9]+) passed.*/\1/p' <<<"$summary")
 failed=$(sed -nE 's/.*\| ([0-9]+) failed.*/\1/p' <<<"$summary")
-echo "tests: ${passed:-0} passed, ${failed:-0} failed"
+ignored=$(sed -nE 's/.*\| ([0-9]+) ignored.*/\1/p' <<<"$summary")
+echo "tests: ${passed:-0} passed, ${failed:-0} failed, ${ignored:-0} skipped"
 exit "$status"
