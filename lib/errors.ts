@@ -93,7 +93,9 @@ const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
  * ```
  */
 export function lastNixError(stderr: string): string | undefined {
-  const lines = stderr.replace(ANSI, "").split("\n");
+  // A progress-bar redraw can share a line with the error: keep what the
+  // terminal would show, the text after the last carriage return.
+  const lines = stderr.replace(ANSI, "").split("\n").map((l) => l.slice(l.lastIndexOf("\r") + 1));
   // "N dependencies of derivation … failed to build" only says that a build
   // failed; the builder's own line before it says which one and why.
   const at = lines.findLastIndex((l) => /^\s*error: builder for /.test(l));

@@ -5,26 +5,58 @@
  * @module
  */
 
-/** Whether stderr should carry ANSI colours. */
+import { Spinner } from "./spinner.ts";
+
+/**
+ * Whether fprof's status output (on stderr) carries ANSI colours. In order:
+ * a non-empty `NO_COLOR` turns them off (no-color.org); `FORCE_COLOR` set to
+ * anything but `0` or `false` turns them on, and `FORCE_COLOR=0` off;
+ * otherwise they are on when stderr is a terminal whose `TERM` is not `dumb`.
+ * stdout carries data and is never coloured. Pure given its arguments.
+ */
 export function useColor(
   env: { get(key: string): string | undefined } = Deno.env,
   isTerminal: boolean = Deno.stderr.isTerminal(),
 ): boolean {
   if ((env.get("NO_COLOR") ?? "") !== "") return false;
   const force = env.get("FORCE_COLOR");
-  if (force !== undefined && force !== "0" && force !== "false") return true;
-  return isTerminal;
+  if (force !== undefined && force !== "") return force !== "0" && force !== "false";
+  return isTerminal && env.get("TERM") !== "dumb";
 }
 
 /** Writes fprof's status lines to stderr. */
 export class Logger {
   verbose: boolean;
   readonly color: boolean;
+  /** Whether stderr is a terminal, where spinners are drawn. */
+  readonly terminal: boolean;
   #encoder = new TextEncoder();
+  #spinner?: Spinner;
 
-  constructor(opts: { verbose?: boolean; color?: boolean } = {}) {
+  constructor(opts: { verbose?: boolean; color?: boolean; terminal?: boolean } = {}) {
     this.verbose = opts.verbose ?? false;
     this.color = opts.color ?? useColor();
+    this.terminal = opts.terminal ?? Deno.stderr.isTerminal();
+  }
+
+  /**
+   * Runs `fn` with a spinner showing `message`, on a terminal only. Lines
+   * written meanwhile appear above it.
+   */
+  async spin<T>(message: string, fn: () => Promise<T>): Promise<T> {
+    if (!this.terminal || this.#spinner) return await fn();
+    const spinner = new Spinner((t) => this.#raw(t), message);
+    this.#spinner = spinner;
+    try {
+      return await fn();
+    } finally {
+      this.#spinner = undefined;
+      spinner.stop();
+    }
+  }
+
+  #raw(text: string): void {
+    Deno.stderr.writeSync(this.#encoder.encode(text));
   }
 
   #paint(code: string, text: string): string {
@@ -33,7 +65,8 @@ export class Logger {
 
   /** Writes raw text to stderr. */
   write(text: string): void {
-    Deno.stderr.writeSync(this.#encoder.encode(text));
+    this.#spinner?.clear();
+    this.#raw(text);
   }
 
   /** One line per step: `building path:/home/u/profile#profile`. */

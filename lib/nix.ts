@@ -9,6 +9,7 @@
 
 import { NixError, NixNotFoundError } from "./errors.ts";
 import type { Logger } from "./log.ts";
+import { logFormatFor, type NixLogFormat, RelayFilter } from "./relay.ts";
 
 /** The experimental features every `nix` call enables, so that 2.8 works. */
 export const NIX_FEATURES = [
@@ -71,6 +72,21 @@ export function manifestJsonVersionFor(v: NixVersion): 2 | 3 {
 /** Builds the argv of a `nix` (new CLI) call. Pure. */
 export function nixArgv(args: readonly string[]): string[] {
   return ["nix", ...NIX_FEATURES, ...args];
+}
+
+/**
+ * The argv of `nix build` for fprof: JSON results on stdout, no result link,
+ * and the builders' logs in the given format on stderr. Pure.
+ *
+ * @example
+ * ```ts
+ * import { buildArgv } from "./nix.ts";
+ * buildArgv(".#profile", "raw-with-logs").slice(3);
+ * // ["build", "--json", "--no-link", "--log-format", "raw-with-logs", ".#profile"]
+ * ```
+ */
+export function buildArgv(installable: string, logFormat: NixLogFormat): string[] {
+  return nixArgv(["build", "--json", "--no-link", "--log-format", logFormat, installable]);
 }
 
 /** Quotes an argv for display the way a shell user would type it. */
@@ -156,6 +172,8 @@ export interface RunOptions {
   context?: string;
   /** Extra environment variables. */
   env?: Record<string, string>;
+  /** A spinner message shown on a terminal while the call runs. */
+  spin?: string;
   cwd?: string;
 }
 
@@ -212,11 +230,15 @@ export class Nix {
       }
       throw e;
     }
-    const [stdout, stderr, status] = await Promise.all([
-      new Response(child.stdout).text(),
-      opts.progress ? this.#relay(child.stderr) : new Response(child.stderr).text(),
-      child.status,
-    ]);
+    const wait = () =>
+      Promise.all([
+        new Response(child.stdout).text(),
+        opts.progress ? this.#relay(child.stderr) : new Response(child.stderr).text(),
+        child.status,
+      ]);
+    const [stdout, stderr, status] = opts.spin
+      ? await this.log.spin(opts.spin, wait)
+      : await wait();
     if (!status.success) {
       throw new NixError(argv, status.code, stderr, { context: opts.context });
     }
@@ -224,28 +246,22 @@ export class Nix {
   }
 
   /**
-   * Copies Nix's stderr to ours line by line while keeping all of it, except
-   * `error:` blocks: those become fprof's own one-line error instead.
+   * Copies Nix's stderr to ours as it arrives while keeping all of it, except
+   * the `error:` block: that becomes fprof's own one-line error instead.
    */
   async #relay(stream: ReadableStream<Uint8Array>): Promise<string> {
     let all = "";
-    let pending = "";
-    let inError = false;
+    const filter = new RelayFilter();
     const decoder = new TextDecoder();
-    const flush = (line: string) => {
-      // deno-lint-ignore no-control-regex
-      if (/^(\x1b\[[0-9;]*m)*error:/.test(line)) inError = true;
-      if (!inError) this.log.write(line + "\n");
+    const show = (text: string) => {
+      if (text !== "") this.log.write(text);
     };
     for await (const chunk of stream) {
       const text = decoder.decode(chunk, { stream: true });
       all += text;
-      pending += text;
-      const lines = pending.split("\n");
-      pending = lines.pop() ?? "";
-      lines.forEach(flush);
+      show(filter.push(text));
     }
-    if (pending) flush(pending);
+    show(filter.end());
     return all;
   }
 
@@ -258,8 +274,8 @@ export class Nix {
   /** Builds an installable without a result link and returns its outputs. */
   async build(installable: string): Promise<BuildResult[]> {
     const { stdout } = await this.run(
-      nixArgv(["build", "--json", "--no-link", installable]),
-      { progress: true, context: `cannot build '${installable}'` },
+      buildArgv(installable, logFormatFor(this.log.terminal)),
+      { progress: true, context: `cannot build '${installable}'`, spin: `building ${installable}` },
     );
     return parseBuildJson(stdout);
   }
@@ -316,6 +332,7 @@ export class Nix {
   async copyFromCache(cacheDir: string, path: string): Promise<void> {
     await this.run(nixArgv(["copy", "--from", `file://${cacheDir}`, path]), {
       context: `cannot add '${path}' to the store`,
+      spin: "adding the new generation to the store",
     });
   }
 
