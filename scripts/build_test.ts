@@ -1,0 +1,45 @@
+import { assertEquals, assertOk } from "../lib/testing.ts";
+import { compileArgv, ENV_VARS, NIX_PROGRAMS, PERMISSION_FLAGS, TARGETS } from "./build.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+async function sources(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory && e.name !== "testdata") out.push(...await sources(p));
+    else if (e.name.endsWith(".ts") && !e.name.endsWith("_test.ts")) out.push(p);
+  }
+  return out;
+}
+
+Deno.test("ENV_VARS covers every variable fprof's code reads", async () => {
+  const files = [
+    `${ROOT}main.ts`,
+    ...await sources(`${ROOT}lib`),
+    ...await sources(`${ROOT}manifest`),
+  ];
+  const read = new Set<string>();
+  for (const f of files) {
+    const text = await Deno.readTextFile(f);
+    for (const m of text.matchAll(/\.get\("([A-Z][A-Z0-9_]*)"\)|"(XDG_[A-Z_]+)"/g)) {
+      read.add(m[1] ?? m[2]);
+    }
+  }
+  const missing = [...read].filter((v) => !ENV_VARS.includes(v));
+  assertEquals(missing, [], "add these to ENV_VARS in scripts/build.ts");
+});
+
+Deno.test("NIX_PROGRAMS covers every program lib/nix.ts starts", async () => {
+  const text = await Deno.readTextFile(`${ROOT}lib/nix.ts`);
+  const started = new Set<string>(["nix"]);
+  for (const m of text.matchAll(/\[\s*"(nix-[a-z-]+)"/g)) started.add(m[1]);
+  for (const p of started) assertOk(NIX_PROGRAMS.includes(p), `${p} is not in NIX_PROGRAMS`);
+});
+
+Deno.test("compileArgv() passes the permissions and the target", () => {
+  const argv = compileArgv("aarch64-darwin", "dist/fprof-aarch64-darwin");
+  assertEquals(argv.slice(0, 1 + PERMISSION_FLAGS.length), ["compile", ...PERMISSION_FLAGS]);
+  assertOk(argv.includes(TARGETS["aarch64-darwin"]));
+  assertOk(!argv.includes("--allow-all") && !argv.some((a) => a.startsWith("--allow-net")));
+});
