@@ -107,6 +107,7 @@ common(
       "build and show what would change, but change nothing",
     )
     .option("--force", "switch even if the new generation drops bin/nix")
+    .option("--pin", "then run 'fprof pin' on the flake (see 'fprof pin --help')")
     .addHelpText(
       "after",
       examples(
@@ -188,6 +189,46 @@ common(
   run(opts, async (o, ctx) => {
     const { generations } = await import("./lib/commands/generations.ts");
     await generations(o, ctx);
+  })
+);
+
+common(
+  program.command("pin")
+    .description(
+      "Make nixpkgs#… and <nixpkgs> resolve to the nixpkgs your profile flake is locked to.",
+    )
+    .argument("[flake]", "a local flake directory (default: the config's flake, or '.')")
+    .option(
+      "--input <name>",
+      "pin this input of the root instead of nixpkgs (repeatable)",
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .option("-n, --dry-run", "show what would change, but change nothing")
+    .option("--system", "write the system registry and nix.conf (root only)")
+    .option("--status", "show each pin against the lock file, and whether it is stale")
+    .option("--json", "with --status, print JSON (schema in the README)")
+    .option("--unpin", "put back the files and channels as they were before pinning")
+    .option(
+      "--from-generation [n]",
+      "restore the pins recorded with generation N (default: the current one)",
+      generationNumber,
+    )
+    .option("--no-global-registry", "also point flake-registry at an empty local file")
+    .addHelpText(
+      "after",
+      examples(
+        "fprof pin ~/profile                   # pin the nixpkgs of ~/profile/flake.lock",
+        "fprof pin --input nixpkgs --input home-manager",
+        "fprof pin --status                    # are the pins still what the lock says?",
+        "fprof pin --unpin                     # put everything back",
+        "fprof pin --from-generation           # the pins of the current generation",
+      ),
+    ),
+).action((flake, opts) =>
+  run(opts, async (o, ctx) => {
+    const { pin } = await import("./lib/commands/pin.ts");
+    await pin(flake, o, ctx);
   })
 );
 

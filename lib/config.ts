@@ -23,6 +23,8 @@ export interface Config {
   profile?: string;
   /** Default `--manifest` kind. */
   manifest?: ManifestChoice;
+  /** Run `fprof pin` after every successful `fprof switch`, as `--pin` does. */
+  pin?: boolean;
 }
 
 /** Where the config file lives. */
@@ -89,11 +91,17 @@ export function parseConfig(text: string, file: string): Config {
         }
         config.manifest = value as ManifestChoice;
         break;
+      case "pin":
+        if (typeof value !== "boolean") {
+          throw new FprofError(`config file '${file}': 'pin' must be true or false`);
+        }
+        config.pin = value;
+        break;
       default:
         throw new FprofError(
           `config file '${file}': unknown setting '${key}'`,
           {
-            hint: "known settings are flake, profile and manifest",
+            hint: "known settings are flake, profile, manifest and pin",
           },
         );
     }

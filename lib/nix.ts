@@ -346,6 +346,34 @@ export class Nix {
     });
   }
 
+  /**
+   * Makes `link` an indirect GC root for the valid store path `path`
+   * (`nix-store --realise --add-root`): Nix registers the link in
+   * `gcroots/auto`, through the daemon for daemon users, so the path lives as
+   * long as the link points to it.
+   */
+  async addRoot(path: string, link: string): Promise<void> {
+    await this.run(["nix-store", "--realise", path, "--add-root", link, "--indirect"], {
+      context: `cannot keep '${path}' alive`,
+    });
+  }
+
+  /**
+   * Nix's settings with their values and defaults (`nix show-config --json`).
+   * Only `nix-command` is enabled for the call, so `experimental-features`
+   * shows whether the user's own configuration enables flakes.
+   */
+  async settings(): Promise<Record<string, { value?: unknown; defaultValue?: unknown }>> {
+    const { stdout } = await this.run([
+      "nix",
+      "--extra-experimental-features",
+      "nix-command",
+      "show-config",
+      "--json",
+    ]);
+    return JSON.parse(stdout);
+  }
+
   /** Evaluates a Nix expression strictly and returns its JSON value. */
   async evalJson(expr: string, context: string): Promise<unknown> {
     const { stdout } = await this.run([

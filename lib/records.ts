@@ -20,6 +20,7 @@ import { FprofError } from "./errors.ts";
 import type { Generation, ProfileState } from "./profile.ts";
 import { type Env, stateHome } from "./xdg.ts";
 import type { ManifestKind } from "../manifest/types.ts";
+import type { Pin } from "./pins.ts";
 
 /** What fprof knows about one generation it made. */
 export interface GenerationRecord {
@@ -44,6 +45,12 @@ export interface GenerationRecord {
   createdAt: string;
   /** fprof version that made it. */
   fprofVersion: string;
+  /**
+   * The flake inputs `fprof switch --pin` (or the `pin` setting) pinned
+   * after making this generation, so `fprof rollback` can tell when the pins
+   * differ and `fprof pin --from-generation` can restore them.
+   */
+  pins?: Pin[];
 }
 
 /** The records file of one profile. */

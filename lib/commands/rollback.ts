@@ -9,10 +9,11 @@ import { type Context, profileOf } from "../context.ts";
 import { FprofError, UsageError } from "../errors.ts";
 import { writeOut } from "../log.ts";
 import { readProfile, switchProfileLink, withProfileLock } from "../profile.ts";
-import { loadRecords, planRollback, type RollbackPlan } from "../records.ts";
+import { loadRecords, planRollback, recordOf, type RollbackPlan } from "../records.ts";
 import type { ProfileState } from "../profile.ts";
 import { providesNix } from "../generation.ts";
 import type { RecordsFile } from "../records.ts";
+import { loadPinState, pinsDifferNote } from "../pins.ts";
 
 /** Options of `fprof rollback`. */
 export interface RollbackOptions {
@@ -107,6 +108,17 @@ export async function rollback(
       }
       await switchProfileLink(profile, plan.to);
       ctx.log.step(`rolled back '${profile}': ${line}`);
+      const note = pinsDifferNote(
+        plan.to.number,
+        recordOf(records, plan.to)?.pins,
+        await loadPinState("user", ctx.env),
+      );
+      if (note) {
+        ctx.log.warn(note);
+        ctx.log.hint(
+          "run 'fprof pin --from-generation' to pin what this generation was built with",
+        );
+      }
     },
   );
 }

@@ -39,6 +39,8 @@ export interface SwitchOptions {
   manifest?: ManifestChoice | true;
   dryRun?: boolean;
   force?: boolean;
+  /** Run `fprof pin` on the flake after a successful switch (default: the config's `pin`). */
+  pin?: boolean;
 }
 
 /** The environment the installable built. */
@@ -220,6 +222,10 @@ export async function switchProfile(
   );
   if (!opts.profile && !ctx.config.profile && !opts.dryRun) {
     await ensureProfileLink(profile, ctx);
+  }
+  if (!opts.dryRun && (opts.pin ?? ctx.config.pin) && built.flake) {
+    const { pinAfterSwitch } = await import("./pin.ts");
+    await pinAfterSwitch(built.flake.ref, profile, ctx);
   }
 }
 

@@ -1,0 +1,633 @@
+/**
+ * `fprof pin`: make the nixpkgs that the profile flake is locked to the one
+ * everything else resolves to (`nixpkgs#…` through the registry, `<nixpkgs>`
+ * through `nix-path` and the channels profile), from the store, with no
+ * channel and no network.
+ *
+ * Gathering reads the lock file and the files to change; {@link planPinFiles}
+ * computes their new texts; apply writes them atomically after every check
+ * has passed, so bad input changes nothing.
+ *
+ * @module
+ */
+
+import { basename, dirname, join, resolve } from "node:path";
+import { type Context, profileOf, tmpRoot } from "../context.ts";
+import { FprofError, UsageError } from "../errors.ts";
+import { lockedInput, parseFlakeLock, sourceStorePath } from "../flake_lock.ts";
+import { addGenerationToStore, contentAddressed } from "../generation.ts";
+import { writeOut } from "../log.ts";
+import { nixAtLeast, type NixVersion } from "../nix.ts";
+import { planNixPath, setSetting, settingValue } from "../nix_conf.ts";
+import {
+  type ChangedFile,
+  type ChannelsChange,
+  describePins,
+  loadPinState,
+  type Pin,
+  pinRootPath,
+  type PinScope,
+  pinsDir,
+  type PinState,
+  pinStatePath,
+} from "../pins.ts";
+import { expandPath, followProfileLink, readProfile, switchProfileLink } from "../profile.ts";
+import { loadRecords, recordOf, saveRecords } from "../records.ts";
+import {
+  findEntry,
+  parseRegistry,
+  pathTarget,
+  printRegistry,
+  type Registry,
+  restoreEntry,
+  sameTarget,
+  setEntry,
+} from "../registry.ts";
+import { sha256 } from "../store_path.ts";
+import { configHome, type Env, homeDir } from "../xdg.ts";
+
+/** Options of `fprof pin`. */
+export interface PinOptions {
+  profile?: string;
+  input?: string[];
+  dryRun?: boolean;
+  system?: boolean;
+  status?: boolean;
+  unpin?: boolean;
+  json?: boolean;
+  /** A generation number, or `true` for the current generation. */
+  fromGeneration?: number | true;
+  /** `false` with `--no-global-registry`. */
+  globalRegistry?: boolean;
+}
+
+/** The files a scope's pins live in. */
+export interface PinFiles {
+  registry: string;
+  nixConf: string;
+}
+
+/**
+ * The user's files (`$XDG_CONFIG_HOME/nix/…`), or the system's
+ * (`$NIX_CONF_DIR`, by default `/etc/nix`), where Nix reads them.
+ */
+export function pinFiles(scope: PinScope, env: Env): PinFiles {
+  const dir = scope === "system"
+    ? (env.get("NIX_CONF_DIR") ?? "/etc/nix").replace(/\/+$/, "")
+    : join(configHome(env), "nix");
+  return { registry: join(dir, "registry.json"), nixConf: join(dir, "nix.conf") };
+}
+
+/**
+ * The local directory of a flake reference (`.`, `/dir`, `path:/dir`,
+ * `git+file:///dir`, with any `#attr` or `?query` dropped). Pure but for
+ * making a relative path absolute.
+ */
+export function localFlakeDir(ref: string, env: Env): string {
+  const bare = ref.replace(/#.*$/, "").replace(/\?.*$/, "");
+  if (bare.startsWith("path:")) return expandPath(bare.slice("path:".length), env);
+  if (/^git\+file:\/\//.test(bare)) return expandPath(bare.replace(/^git\+file:\/\//, ""), env);
+  if (/^(\/|\.|~)/.test(bare) || bare === "") return expandPath(bare || ".", env);
+  throw new UsageError(`fprof pin reads the lock file of a local flake; '${ref}' is not local`, {
+    hint: "pass the flake's directory, such as 'fprof pin ~/profile'",
+  });
+}
+
+/** Whether the Nix understands `nixpkgs=flake:nixpkgs` in `nix-path` (2.13+, with flakes). */
+export function flakeNixPathWorks(v: NixVersion, features: readonly string[]): boolean {
+  const recent = v.implementation === "lix" || nixAtLeast(v, 2, 13);
+  return recent && features.includes("flakes");
+}
+
+/** Whether a `flake-registry` value needs the network. */
+export function registryIsRemote(value: string): boolean {
+  return value !== "" && !value.startsWith("/") && !/^(path|file):/.test(value);
+}
+
+/** The new texts of the registry and nix.conf; unchanged ones are returned as they were. */
+export function planPinFiles(args: {
+  pins: readonly Pin[];
+  registryText: string;
+  registryFile: string;
+  nixConfText: string;
+  /** What each pin's NIX_PATH entry points to: `flake:<id>` or the store path. */
+  nixPathTarget: (pin: Pin) => string;
+  /** Nix's default `nix-path`, used when the file sets none. */
+  nixPathDefault: readonly string[];
+  /** Set to point `flake-registry` at a local file, or undefined to leave it. */
+  flakeRegistry?: string;
+}): { registry: string; nixConf: string } {
+  let registry: Registry = parseRegistry(args.registryText, args.registryFile);
+  let registryChanged = false;
+  for (const p of args.pins) {
+    const target = pathTarget(p);
+    const old = findEntry(registry, p.id);
+    if (old && old.exact === true && sameTarget(old.to, target)) continue;
+    registry = setEntry(registry, p.id, target);
+    registryChanged = true;
+  }
+  const current = settingValue(args.nixConfText, "nix-path");
+  const wanted = planNixPath(
+    current,
+    args.nixPathDefault,
+    Object.fromEntries(args.pins.map((p) => [p.id, args.nixPathTarget(p)])),
+  );
+  let nixConf = current === wanted
+    ? args.nixConfText
+    : setSetting(args.nixConfText, "nix-path", wanted);
+  if (
+    args.flakeRegistry !== undefined &&
+    settingValue(nixConf, "flake-registry") !== args.flakeRegistry
+  ) {
+    nixConf = setSetting(nixConf, "flake-registry", args.flakeRegistry);
+  }
+  return {
+    registry: registryChanged ? printRegistry(registry) : args.registryText,
+    nixConf,
+  };
+}
+
+/** Runs `fprof pin`. */
+export async function pin(flakeArg: string | undefined, opts: PinOptions, ctx: Context) {
+  const scope: PinScope = opts.system ? "system" : "user";
+  const modes = [opts.status, opts.unpin, opts.fromGeneration !== undefined].filter(Boolean);
+  if (modes.length > 1) {
+    throw new UsageError("--status, --unpin and --from-generation cannot be combined");
+  }
+  if (opts.system && Deno.uid() !== 0) {
+    throw new UsageError("--system changes the system-wide registry and is only allowed as root");
+  }
+  if (opts.status) return await status(scope, opts, ctx);
+  if (opts.unpin) return await unpin(scope, opts, ctx);
+  if (opts.fromGeneration !== undefined) {
+    const profile = await profileOf(ctx, opts.profile);
+    const state = await readProfile(profile);
+    const n = opts.fromGeneration === true ? state.current?.number : opts.fromGeneration;
+    const gen = state.generations.find((g) => g.number === n);
+    if (!gen) throw new UsageError(`profile '${profile}' has no generation ${n ?? ""}`.trim());
+    const rec = recordOf(await loadRecords(profile, ctx.env), gen);
+    if (!rec?.pins?.length) {
+      throw new FprofError(`generation ${gen.number} has no recorded pins`, {
+        hint: "pins are recorded by 'fprof switch --pin' or the config's \"pin\": true",
+      });
+    }
+    await applyPins(scope, rec.pins, rec.flake ?? "", opts, ctx);
+    return;
+  }
+  const { dir, pins } = await readPins(flakeArg, opts.input, ctx);
+  await applyPins(scope, pins, dir, opts, ctx);
+}
+
+/** Pins the inputs of the flake a switch used, and notes them in the new generation's record. */
+export async function pinAfterSwitch(flakeRef: string, profile: string, ctx: Context) {
+  const { dir, pins } = await readPins(flakeRef, undefined, ctx);
+  await applyPins("user", pins, dir, {}, ctx);
+  const state = await readProfile(profile);
+  if (!state.current) return;
+  const records = await loadRecords(profile, ctx.env);
+  const rec = recordOf(records, state.current);
+  if (!rec) return;
+  rec.pins = pins;
+  await saveRecords(records, ctx.env);
+}
+
+/** The pins a flake's lock file asks for. */
+async function readPins(
+  flakeArg: string | undefined,
+  inputs: string[] | undefined,
+  ctx: Context,
+): Promise<{ dir: string; pins: Pin[] }> {
+  const dir = localFlakeDir(flakeArg ?? ctx.config.flake ?? ".", ctx.env);
+  const lockFile = join(dir, "flake.lock");
+  let text: string;
+  try {
+    text = await Deno.readTextFile(lockFile);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new FprofError(`flake '${dir}' has no lock file`, {
+        hint: `run 'nix flake lock ${dir}' first`,
+      });
+    }
+    throw new FprofError(`cannot read '${lockFile}': ${(e as Error).message}`, { cause: e });
+  }
+  const lock = parseFlakeLock(text, lockFile);
+  const names = inputs?.length ? [...new Set(inputs)] : ["nixpkgs"];
+  const pins = names.map((name) => {
+    const i = lockedInput(lock, name, lockFile);
+    return {
+      id: name,
+      storePath: sourceStorePath(i.narHash, ctx.nix.storeDir),
+      narHash: i.narHash,
+      ...(i.lastModified !== undefined ? { lastModified: i.lastModified } : {}),
+      ...(i.rev !== undefined ? { rev: i.rev } : {}),
+    };
+  });
+  return { dir, pins };
+}
+
+/** Reads a file that may not exist; `null` when it does not. */
+async function readOrNull(path: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw new FprofError(`cannot read '${path}': ${(e as Error).message}`, { cause: e });
+  }
+}
+
+const hex = (text: string) =>
+  Array.from(sha256(text), (b) => b.toString(16).padStart(2, "0")).join("");
+
+/** The settings of Nix that pin looks at, asked once. */
+async function nixSettings(ctx: Context) {
+  const all = await ctx.nix.settings();
+  const list = (v: unknown) => Array.isArray(v) ? v.map(String) : [];
+  return {
+    features: list(all["experimental-features"]?.value),
+    nixPathDefault: list(all["nix-path"]?.defaultValue),
+    flakeRegistry: String(all["flake-registry"]?.value ?? ""),
+  };
+}
+
+/** The channels profile `~/.nix-defexpr/channels` leads to, and whether that link exists. */
+async function channelsProfile(
+  ctx: Context,
+): Promise<{ link: string; profile: string; exists: boolean } | null> {
+  const link = join(homeDir(ctx.env), ".nix-defexpr", "channels");
+  try {
+    const target = await Deno.readLink(link);
+    return { link, profile: await followProfileLink(resolve(dirname(link), target)), exists: true };
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      // What nix-env creates on its first run: the per-user channels profile.
+      const user = ctx.env.get("USER") ?? ctx.env.get("LOGNAME") ?? "root";
+      const profile = join(ctx.nix.stateDir, "profiles", "per-user", user, "channels");
+      return { link, profile, exists: false };
+    }
+    // A real directory, as some installers leave: not a profile fprof can set.
+    return null;
+  }
+}
+
+/** Writes `text` to `path` through a temporary file in the same directory. */
+async function writeTemp(path: string, text: string): Promise<string> {
+  await Deno.mkdir(dirname(path), { recursive: true });
+  // An existing file that cannot be written is reported before anything changes.
+  try {
+    (await Deno.open(path, { write: true })).close();
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const tmp = join(dirname(path), `.${basename(path)}.fprof-${Deno.pid}.tmp`);
+  await Deno.writeTextFile(tmp, text);
+  return tmp;
+}
+
+async function applyPins(
+  scope: PinScope,
+  pins: Pin[],
+  flakeDir: string,
+  opts: PinOptions,
+  ctx: Context,
+) {
+  const { nix, log, env } = ctx;
+  const files = pinFiles(scope, env);
+  for (const p of pins) {
+    if (!(await nix.isValid(p.storePath))) {
+      throw new FprofError(`the source of input '${p.id}' is not in the store: ${p.storePath}`, {
+        hint: `fetch it with 'nix flake archive ${flakeDir || "FLAKE"}' while online`,
+      });
+    }
+  }
+  const [version, settings, registryText, nixConfText, previous] = await Promise.all([
+    nix.version(),
+    nixSettings(ctx),
+    readOrNull(files.registry),
+    readOrNull(files.nixConf),
+    loadPinState(scope, env),
+  ]);
+  const useFlakeRef = flakeNixPathWorks(version, settings.features);
+  const emptyRegistry = join(pinsDir(env), "empty-registry.json");
+  const planned = planPinFiles({
+    pins,
+    registryText: registryText ?? "",
+    registryFile: files.registry,
+    nixConfText: nixConfText ?? "",
+    nixPathTarget: (p) => useFlakeRef ? `flake:${p.id}` : p.storePath,
+    nixPathDefault: settings.nixPathDefault,
+    flakeRegistry: opts.globalRegistry === false ? emptyRegistry : undefined,
+  });
+  const changes: { path: string; old: string | null; text: string }[] = [];
+  if (planned.registry !== (registryText ?? "")) {
+    changes.push({ path: files.registry, old: registryText, text: planned.registry });
+  }
+  if (planned.nixConf !== (nixConfText ?? "")) {
+    changes.push({ path: files.nixConf, old: nixConfText, text: planned.nixConf });
+  }
+
+  // The channels profile gets a generation holding `<id> -> <source>`.
+  const channels = await channelsProfile(ctx);
+  const channelsGen = contentAddressed(
+    {
+      type: "directory",
+      entries: Object.fromEntries(
+        pins.map((p) => [p.id, { type: "symlink" as const, target: p.storePath }]),
+      ),
+    },
+    "user-environment",
+    pins.map((p) => p.storePath),
+    nix.storeDir,
+  );
+  const channelsState = channels ? await readProfile(channels.profile).catch(() => null) : null;
+  const channelsChange = channels !== null &&
+    channelsState?.current?.storePath !== channelsGen.storePath;
+  const roots = await Promise.all(pins.map(async (p) => {
+    const link = pinRootPath(scope, p.id, env);
+    const now = await Deno.readLink(link).catch(() => null);
+    return { link, path: p.storePath, ok: now === p.storePath };
+  }));
+  const staleRoots = (previous?.pins ?? []).filter((p) => !pins.some((q) => q.id === p.id));
+
+  if (env.get("NIX_PATH") !== undefined) {
+    const line = `export NIX_PATH=${
+      planNixPath(
+        env.get("NIX_PATH"),
+        [],
+        Object.fromEntries(pins.map((p) => [p.id, useFlakeRef ? `flake:${p.id}` : p.storePath])),
+      )
+    }`;
+    log.warn(
+      nixAtLeast(version, 2, 24)
+        ? `NIX_PATH is set in your environment and overrides the nix-path setting fprof writes`
+        : `NIX_PATH is set in your environment; this Nix ignores it while nix.conf sets nix-path, so other tools may disagree`,
+    );
+    log.hint(`put this line in your shell profile instead: ${line}`);
+  }
+  if (opts.globalRegistry !== false && registryIsRemote(settings.flakeRegistry)) {
+    log.warn(
+      `'nixpkgs#…' also loads the global registry from '${settings.flakeRegistry}', which needs the network`,
+    );
+    log.hint("pass --no-global-registry to use an empty local one instead");
+  }
+
+  const nothing = changes.length === 0 && !channelsChange && roots.every((r) => r.ok) &&
+    staleRoots.length === 0;
+  if (nothing) {
+    log.step(`nothing changed: already pinned (${describePins(pins)})`);
+    return;
+  }
+  if (opts.dryRun) {
+    const lines = [`would pin ${describePins(pins)}`];
+    for (const c of changes) lines.push(`  write ${c.path}`);
+    if (channelsChange) lines.push(`  set channels profile ${channels!.profile}`);
+    for (const r of roots.filter((r) => !r.ok)) lines.push(`  add GC root ${r.link}`);
+    await writeOut(lines.join("\n") + "\n");
+    return;
+  }
+
+  // Every file is written to a temporary file first: a directory or file that
+  // cannot be written fails here, before anything has changed.
+  const temps: { path: string; tmp: string; old: string | null; text: string }[] = [];
+  try {
+    for (const c of changes) {
+      try {
+        temps.push({ ...c, tmp: await writeTemp(c.path, c.text) });
+      } catch (e) {
+        throw new FprofError(`cannot write '${c.path}': ${(e as Error).message}`, {
+          cause: e,
+          hint: "fprof changed nothing",
+        });
+      }
+    }
+    await Deno.mkdir(join(pinsDir(env), "roots"), { recursive: true });
+    for (const r of roots.filter((r) => !r.ok)) await nix.addRoot(r.path, r.link);
+    if (channelsChange) {
+      await addGenerationToStore(
+        nix,
+        { storePath: channelsGen.storePath, paths: [channelsGen], manifest: "none" },
+        await nix.pathInfo(pins.map((p) => p.storePath), { recursive: true }),
+        tmpRoot(ctx),
+      );
+    }
+  } catch (e) {
+    await Promise.all(temps.map((t) => Deno.remove(t.tmp).catch(() => {})));
+    throw e;
+  }
+
+  // One backup of each file, taken before fprof's first change to it.
+  const state: PinState = previous ?? {
+    version: 1,
+    scope,
+    flake: flakeDir,
+    pins: [],
+    files: [],
+    channels: null,
+  };
+  // The channels profile goes first: if nix-env fails, no file has changed yet.
+  if (channels && channelsChange) {
+    const before = channelsState?.current?.number ?? null;
+    try {
+      await nix.setProfile(channels.profile, channelsGen.storePath);
+    } catch (e) {
+      await Promise.all(temps.map((t) => Deno.remove(t.tmp).catch(() => {})));
+      throw e;
+    }
+    let createdLink = state.channels?.createdLink ?? null;
+    if (!channels.exists) {
+      await Deno.lstat(channels.link).catch(async () => {
+        await Deno.mkdir(dirname(channels.link), { recursive: true });
+        await Deno.symlink(channels.profile, channels.link);
+        createdLink = channels.link;
+      });
+    }
+    const made = (await readProfile(channels.profile)).current!;
+    state.channels = {
+      profile: channels.profile,
+      previous: state.channels?.profile === channels.profile ? state.channels.previous : before,
+      generation: made.number,
+      storePath: made.storePath,
+      createdLink,
+    };
+    log.step(`set channels profile '${channels.profile}' to generation ${made.number}`);
+  } else if (!channels) {
+    log.warn(`'~/.nix-defexpr/channels' is not a link to a profile; left it alone`);
+  }
+  const backups = join(pinsDir(env), "backups");
+  for (const t of temps) {
+    let entry: ChangedFile | undefined = state.files.find((f) => f.path === t.path);
+    if (!entry) {
+      let backup: string | null = null;
+      if (t.old !== null) {
+        await Deno.mkdir(backups, { recursive: true });
+        backup = join(backups, `${scope}-${encodeURIComponent(t.path)}`);
+        await Deno.writeTextFile(backup, t.old);
+      }
+      entry = { path: t.path, backup, written: "" };
+      state.files.push(entry);
+    }
+    entry.written = hex(t.text);
+    await Deno.rename(t.tmp, t.path);
+    log.step(`wrote ${t.path}`);
+  }
+
+  for (const p of staleRoots) await Deno.remove(pinRootPath(scope, p.id, env)).catch(() => {});
+  state.pins = pins;
+  state.flake = flakeDir || state.flake;
+  await saveState(state, env);
+  log.step(`pinned ${describePins(pins)}`);
+}
+
+async function saveState(state: PinState, env: Env) {
+  const file = pinStatePath(state.scope, env);
+  await Deno.mkdir(dirname(file), { recursive: true });
+  const tmp = `${file}.${Deno.pid}.tmp`;
+  await Deno.writeTextFile(tmp, JSON.stringify(state, null, 2) + "\n");
+  await Deno.rename(tmp, file);
+}
+
+/** Puts back what was there before fprof's first pin. */
+async function unpin(scope: PinScope, opts: PinOptions, ctx: Context) {
+  const { log, env } = ctx;
+  const state = await loadPinState(scope, env);
+  if (!state) {
+    log.step("nothing changed: nothing is pinned");
+    return;
+  }
+  if (opts.dryRun) {
+    const lines = [`would unpin ${describePins(state.pins)}`];
+    for (const f of state.files) lines.push(`  restore ${f.path}`);
+    if (state.channels) lines.push(`  restore channels profile ${state.channels.profile}`);
+    await writeOut(lines.join("\n") + "\n");
+    return;
+  }
+  // Work out every file's old text first, so a surprise stops before any write.
+  const restores: { path: string; text: string | null }[] = [];
+  for (const f of state.files) {
+    const original = f.backup === null ? null : await Deno.readTextFile(f.backup);
+    const now = await readOrNull(f.path);
+    if (now === null || hex(now) === f.written) {
+      restores.push({ path: f.path, text: original });
+      continue;
+    }
+    // Changed since fprof wrote it: take back only fprof's own changes.
+    log.warn(`'${f.path}' changed since fprof wrote it; restoring only what fprof changed`);
+    restores.push({ path: f.path, text: undoOwnChanges(f.path, now, original ?? "", state) });
+  }
+  for (const r of restores) {
+    if (r.text === null) await Deno.remove(r.path).catch(() => {});
+    else await Deno.rename(await writeTemp(r.path, r.text), r.path);
+    log.step(`restored ${r.path}`);
+  }
+  if (state.channels) await restoreChannels(state.channels, ctx);
+  for (const p of state.pins) await Deno.remove(pinRootPath(scope, p.id, env)).catch(() => {});
+  await Promise.all(state.files.map((f) => f.backup && Deno.remove(f.backup).catch(() => {})));
+  await Deno.remove(pinStatePath(scope, env));
+  log.step(`unpinned ${describePins(state.pins)}`);
+}
+
+/** A file's text with fprof's entries replaced by what the original had. Pure. */
+function undoOwnChanges(path: string, now: string, original: string, state: PinState): string {
+  if (path.endsWith("registry.json")) {
+    const before = parseRegistry(original, path);
+    let reg = parseRegistry(now, path);
+    for (const p of state.pins) reg = restoreEntry(reg, p.id, findEntry(before, p.id));
+    return printRegistry(reg);
+  }
+  let text = now;
+  for (const name of ["nix-path", "flake-registry"]) {
+    const old = settingValue(original, name);
+    if (old !== undefined) text = setSetting(text, name, old);
+    else if (settingValue(text, name) !== undefined && settingValue(original, name) === undefined) {
+      const lines = text.split("\n");
+      const at = lines.findLastIndex((l) => new RegExp(`^\\s*${name}\\s*=`).test(l));
+      lines.splice(at, 1);
+      text = lines.join("\n");
+    }
+  }
+  return text;
+}
+
+async function restoreChannels(ch: ChannelsChange, ctx: Context) {
+  const state = await readProfile(ch.profile).catch(() => null);
+  if (state?.current?.number !== ch.generation) {
+    ctx.log.warn(`channels profile '${ch.profile}' changed since fprof set it; left it alone`);
+    return;
+  }
+  const prev = state.generations.find((g) => g.number === ch.previous);
+  if (prev) {
+    await switchProfileLink(ch.profile, prev);
+    ctx.log.step(`switched channels profile '${ch.profile}' back to generation ${prev.number}`);
+  } else {
+    // It had no generation before: remove the profile fprof made.
+    await Deno.remove(ch.profile);
+    await Deno.remove(state.current.link).catch(() => {});
+    ctx.log.step(`removed channels profile '${ch.profile}'`);
+  }
+  if (ch.createdLink) await Deno.remove(ch.createdLink).catch(() => {});
+}
+
+/** One pin as `--status --json` shows it. */
+export interface PinStatus extends Pin {
+  /** The store path the lock file has now, or null when it no longer has the input. */
+  lockStorePath: string | null;
+  stale: boolean;
+  inStore: boolean;
+  rooted: boolean;
+  inRegistry: boolean;
+}
+
+async function status(scope: PinScope, opts: PinOptions, ctx: Context) {
+  const { nix, env } = ctx;
+  const state = await loadPinState(scope, env);
+  const files = pinFiles(scope, env);
+  if (!state) {
+    if (opts.json) {
+      await writeOut(JSON.stringify({ scope, flake: null, pins: [] }, null, 2) + "\n");
+    } else await writeOut("nothing is pinned\n");
+    return;
+  }
+  let lockPins: Pin[] | null = null;
+  try {
+    lockPins = (await readPins(state.flake, state.pins.map((p) => p.id), ctx)).pins;
+  } catch (e) {
+    if (!(e instanceof FprofError)) throw e;
+    ctx.log.warn(`cannot compare with the lock file: ${e.message}`);
+  }
+  let registry: Registry | null = null;
+  try {
+    registry = parseRegistry((await readOrNull(files.registry)) ?? "", files.registry);
+  } catch (e) {
+    if (!(e instanceof FprofError)) throw e;
+    ctx.log.warn(e.message);
+  }
+  const rows: PinStatus[] = await Promise.all(state.pins.map(async (p) => {
+    const lock = lockPins?.find((l) => l.id === p.id) ?? null;
+    const entry = registry ? findEntry(registry, p.id) : undefined;
+    return {
+      ...p,
+      lockStorePath: lock?.storePath ?? null,
+      stale: lock?.storePath !== p.storePath,
+      inStore: await nix.isValid(p.storePath),
+      rooted: (await Deno.readLink(pinRootPath(scope, p.id, env)).catch(() => null)) ===
+        p.storePath,
+      inRegistry: entry !== undefined && sameTarget(entry.to, pathTarget(p)),
+    };
+  }));
+  if (opts.json) {
+    await writeOut(JSON.stringify({ scope, flake: state.flake, pins: rows }, null, 2) + "\n");
+    return;
+  }
+  const lines = [`pins from ${join(state.flake, "flake.lock")}:`];
+  for (const r of rows) {
+    const notes = [
+      r.stale
+        ? `stale: the lock has ${r.lockStorePath ?? "no such input"}; run 'fprof pin' to move it`
+        : "up to date with the lock",
+      ...(r.inStore ? [] : ["missing from the store"]),
+      ...(r.rooted ? [] : ["no GC root"]),
+      ...(r.inRegistry ? [] : ["registry entry changed outside fprof"]),
+    ];
+    lines.push(`  ${r.id}  ${r.storePath}  (${notes.join("; ")})`);
+  }
+  await writeOut(lines.join("\n") + "\n");
+}

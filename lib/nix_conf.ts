@@ -1,0 +1,79 @@
+/**
+ * Editing `nix.conf` one setting at a time, leaving every other line as it
+ * is, byte for byte. Pure.
+ *
+ * @module
+ */
+
+/** A `name = value` line; `#` starts a comment, as Nix reads it. */
+function assignment(line: string): { name: string; value: string } | undefined {
+  const code = line.replace(/#.*$/, "");
+  const m = /^\s*([A-Za-z0-9_-]+)\s*=\s*(.*?)\s*$/.exec(code);
+  return m ? { name: m[1], value: m[2] } : undefined;
+}
+
+/**
+ * The value a file gives `name`: its last assignment, as Nix reads it, or
+ * undefined when the file does not set it.
+ *
+ * @example
+ * ```ts
+ * import { settingValue } from "./nix_conf.ts";
+ * settingValue("a = 1\n# a = 2\na = 3 # three\n", "a"); // => "3"
+ * ```
+ */
+export function settingValue(text: string, name: string): string | undefined {
+  let value: string | undefined;
+  for (const line of text.split("\n")) {
+    const a = assignment(line);
+    if (a?.name === name) value = a.value;
+  }
+  return value;
+}
+
+/**
+ * `text` with `name` set to `value`. The last line that assigns `name` (the
+ * one Nix obeys) is replaced; without one, a line is appended. Every other
+ * line is kept byte for byte.
+ *
+ * @example
+ * ```ts
+ * import { setSetting } from "./nix_conf.ts";
+ * setSetting("cores = 4\n", "nix-path", "nixpkgs=flake:nixpkgs");
+ * // => "cores = 4\nnix-path = nixpkgs=flake:nixpkgs\n"
+ * ```
+ */
+export function setSetting(text: string, name: string, value: string): string {
+  const line = `${name} = ${value}`;
+  const lines = text.split("\n");
+  const at = lines.findLastIndex((l) => assignment(l)?.name === name);
+  if (at >= 0) {
+    lines[at] = line;
+    return lines.join("\n");
+  }
+  if (text === "") return `${line}\n`;
+  return `${text}${text.endsWith("\n") ? "" : "\n"}${line}\n`;
+}
+
+/**
+ * The `nix-path` value that maps each pinned name to its target, ahead of
+ * the entries the path had (`current`, or Nix's default when the file sets
+ * none), less their old entries for the pinned names. Nix searches in order,
+ * so the pins come first.
+ *
+ * @example
+ * ```ts
+ * import { planNixPath } from "./nix_conf.ts";
+ * planNixPath("nixpkgs=/old /home/u/.nix-defexpr/channels", [], { nixpkgs: "flake:nixpkgs" });
+ * // => "nixpkgs=flake:nixpkgs /home/u/.nix-defexpr/channels"
+ * ```
+ */
+export function planNixPath(
+  current: string | undefined,
+  defaults: readonly string[],
+  pins: Record<string, string>,
+): string {
+  const rest = (current !== undefined ? current.split(/\s+/) : [...defaults])
+    .filter((e) => e !== "" && !Object.keys(pins).some((n) => e.startsWith(`${n}=`)));
+  return [...Object.entries(pins).map(([n, t]) => `${n}=${t}`), ...rest].join(" ");
+}

@@ -1,0 +1,233 @@
+/**
+ * Integration tests of `fprof pin` against the real Nix, offline, on an
+ * isolated store: the registry, nix-path and channels it writes make
+ * `nixpkgs#…` and `<nixpkgs>` resolve to the locked source, through GC, and
+ * `--unpin` puts every file back byte for byte.
+ */
+
+import { join } from "node:path";
+import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
+import { writePackageSet } from "./helpers/fixtures.ts";
+import { fprof, fprofOk } from "./helpers/fprof.ts";
+import { makeNixSandbox, type NixSandbox } from "./helpers/sandbox.ts";
+
+/** A package set standing in for nixpkgs, with a default.nix for `import <nixpkgs> {}`. */
+async function fakeNixpkgs(sb: NixSandbox, name: string, version: string): Promise<string> {
+  const dir = join(sb.work, name);
+  await writePackageSet(dir, [{ name: "hello", version, bins: ["hello"] }], {
+    system: sb.system,
+  });
+  await Deno.writeTextFile(
+    join(dir, "default.nix"),
+    `{ system ? builtins.currentSystem, ... }:
+let fixture = import ./fixture.nix { inherit system; };
+in fixture.byName (map fixture.mkPackage (builtins.fromJSON (builtins.readFile ./packages.json)))
+`,
+  );
+  return dir;
+}
+
+/** A profile flake whose `nixpkgs` input is `path:<pkgs>`, locked in the sandbox. */
+async function profileFlake(sb: NixSandbox, pkgs: string): Promise<string> {
+  const dir = join(sb.work, "profile");
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(
+    join(dir, "flake.nix"),
+    `{
+  inputs.nixpkgs.url = "path:${pkgs}";
+  outputs = { self, nixpkgs }:
+    let pkgs = nixpkgs.legacyPackages.${sb.system};
+    in { packages.${sb.system}.profile = pkgs.buildEnv { name = "profile"; paths = [ pkgs.hello ]; }; };
+}
+`,
+  );
+  await sb.runOk(["nix", "flake", "lock"], { cwd: dir });
+  return dir;
+}
+
+async function resolved(sb: NixSandbox): Promise<{ flake: string; path: string }> {
+  const flake = (await sb.runOk(["nix", "eval", "--raw", "nixpkgs#hello.name"])).stdout;
+  const path = JSON.parse(
+    (await sb.runOk(["nix-instantiate", "--eval", "-E", "(import <nixpkgs> {}).hello.name"]))
+      .stdout,
+  );
+  return { flake, path };
+}
+
+async function readOrNull(path: string): Promise<string | null> {
+  return await Deno.readTextFile(path).catch(() => null);
+}
+
+Deno.test("pin makes nixpkgs# and <nixpkgs> the locked source through GC; re-pin moves them; unpin restores bytes", async () => {
+  await using sb = await makeNixSandbox();
+  const v1 = await fakeNixpkgs(sb, "pkgs-1", "1.0");
+  const v2 = await fakeNixpkgs(sb, "pkgs-2", "2.0");
+  const flake = await profileFlake(sb, v1);
+
+  // Files the user had before: another registry entry and a nix.conf line.
+  const nixDir = join(sb.xdgConfig, "nix");
+  await Deno.mkdir(nixDir, { recursive: true });
+  const registryFile = join(nixDir, "registry.json");
+  const confFile = join(nixDir, "nix.conf");
+  const registryBefore = JSON.stringify({
+    version: 2,
+    flakes: [{
+      from: { type: "indirect", id: "mine" },
+      to: { type: "path", path: v2 },
+    }],
+  });
+  const confBefore = "# my settings\nwarn-dirty = false\n";
+  await Deno.writeTextFile(registryFile, registryBefore);
+  await Deno.writeTextFile(confFile, confBefore);
+  // Give the channels link the shape nix-env makes on its first run.
+  await sb.runOk(["nix-env", "-q"]);
+  const channelsLink = join(sb.home, ".nix-defexpr", "channels");
+  assertOk(await Deno.readLink(channelsLink));
+
+  const t0 = performance.now();
+  const r = await fprofOk(sb, ["pin", flake]);
+  const pinMs = performance.now() - t0;
+  assertStringIncludes(r.stderr, "pinned nixpkgs → ");
+  // Nothing outside the sandbox would shadow it.
+  assertOk(!r.stderr.includes("NIX_PATH is set"));
+
+  // The sources are no longer where the lock's original points.
+  await Deno.rename(v1, `${v1}.moved`);
+  assertEquals(await resolved(sb), { flake: "hello-1.0", path: "hello-1.0" });
+  const channel = await Deno.realPath(join(channelsLink, "nixpkgs"));
+  assertOk(channel.startsWith(sb.storeDir) && channel.endsWith("-source"), channel);
+
+  // Other entries and lines are untouched.
+  const reg = JSON.parse(await Deno.readTextFile(registryFile));
+  assertEquals(reg.flakes[0], JSON.parse(registryBefore).flakes[0]);
+  assertEquals(reg.flakes[1].from, { type: "indirect", id: "nixpkgs" });
+  assertEquals(reg.flakes[1].to.type, "path");
+  assertEquals(reg.flakes[1].to.path, channel);
+  assertOk(reg.flakes[1].to.narHash.startsWith("sha256-"));
+  assertEquals(typeof reg.flakes[1].to.lastModified, "number");
+  assertEquals(reg.flakes[1].exact, true);
+  const conf = await Deno.readTextFile(confFile);
+  assertEquals(
+    conf,
+    `${confBefore}nix-path = nixpkgs=${channel} ${sb.home}/.nix-defexpr/channels\n`,
+  );
+
+  // GC keeps every pinned source alive.
+  await sb.runOk(["nix-store", "--gc"]);
+  assertEquals(await resolved(sb), { flake: "hello-1.0", path: "hello-1.0" });
+
+  // Idempotent: a second run changes nothing, and says so.
+  const again = await fprofOk(sb, ["pin", flake]);
+  assertStringIncludes(again.stderr, "nothing changed");
+  assertEquals(await Deno.readTextFile(confFile), conf);
+
+  const st = JSON.parse((await fprofOk(sb, ["pin", "--status", "--json"])).stdout);
+  assertEquals(st.pins.length, 1);
+  assertEquals(st.pins[0].stale, false);
+  assertEquals([st.pins[0].inStore, st.pins[0].rooted, st.pins[0].inRegistry], [true, true, true]);
+
+  // Re-lock to the other revision: the status says stale, and pinning moves everything.
+  await Deno.rename(`${v1}.moved`, v1);
+  const flakeNix = await Deno.readTextFile(join(flake, "flake.nix"));
+  await Deno.writeTextFile(join(flake, "flake.nix"), flakeNix.replace(v1, v2));
+  await sb.runOk(["nix", "flake", "lock"], { cwd: flake });
+  const stale = (await fprofOk(sb, ["pin", "--status"])).stdout;
+  assertStringIncludes(stale, "stale: the lock has");
+  const dry = await fprofOk(sb, ["pin", "--dry-run", flake]);
+  assertStringIncludes(dry.stdout, "would pin nixpkgs");
+  await fprofOk(sb, ["pin", flake]);
+  await sb.runOk(["nix-store", "--gc"]);
+  assertEquals(await resolved(sb), { flake: "hello-2.0", path: "hello-2.0" });
+
+  // Unpin: the files are back byte for byte, and the channels profile too.
+  const u = await fprofOk(sb, ["pin", "--unpin"]);
+  assertStringIncludes(u.stderr, "unpinned");
+  assertEquals(await readOrNull(registryFile), registryBefore);
+  assertEquals(await readOrNull(confFile), confBefore);
+  assertEquals(await readOrNull(join(channelsLink, "nixpkgs")), null);
+  assertStringIncludes((await fprofOk(sb, ["pin", "--status"])).stdout, "nothing is pinned");
+  console.error(`fprof pin took ${Math.round(pinMs)} ms`);
+});
+
+Deno.test("pin refuses bad input with one error line and writes nothing", async () => {
+  await using sb = await makeNixSandbox();
+  const v1 = await fakeNixpkgs(sb, "pkgs-1", "1.0");
+  const nixDir = join(sb.xdgConfig, "nix");
+  const registryFile = join(nixDir, "registry.json");
+  const confFile = join(nixDir, "nix.conf");
+  const errorLine = (stderr: string) => stderr.split("\n").filter((l) => l.startsWith("error:"));
+
+  // No lock file.
+  const noLock = join(sb.work, "nolock");
+  await Deno.mkdir(noLock);
+  await Deno.writeTextFile(join(noLock, "flake.nix"), "{ outputs = { self }: { }; }\n");
+  let r = await fprof(sb, ["pin", noLock]);
+  assertEquals(r.code, 1);
+  assertEquals(errorLine(r.stderr), [`error: flake '${noLock}' has no lock file`]);
+
+  const flake = await profileFlake(sb, v1);
+  // A missing input.
+  r = await fprof(sb, ["pin", flake, "--input", "home-manager"]);
+  assertEquals(r.code, 1);
+  assertStringIncludes(r.stderr, "error: flake has no input 'home-manager'");
+
+  // A malformed registry.json.
+  await Deno.mkdir(nixDir, { recursive: true });
+  await Deno.writeTextFile(registryFile, "{ not json");
+  r = await fprof(sb, ["pin", flake]);
+  assertEquals(r.code, 1);
+  assertStringIncludes(r.stderr, `error: cannot parse registry '${registryFile}'`);
+  assertEquals(await readOrNull(confFile), null);
+  assertEquals(await readOrNull(registryFile), "{ not json");
+  await Deno.remove(registryFile);
+
+  // A nix.conf that cannot be written: here, a directory in its place.
+  await Deno.mkdir(confFile);
+  r = await fprof(sb, ["pin", flake]);
+  assertEquals(r.code, 1);
+  assertEquals(errorLine(r.stderr).length, 1);
+  assertStringIncludes(r.stderr, `error: cannot read '${confFile}'`);
+  assertEquals(await readOrNull(registryFile), null);
+  await Deno.remove(confFile);
+
+  // A source that is not in the store.
+  await sb.runOk(["nix-store", "--gc"]);
+  r = await fprof(sb, ["pin", flake]);
+  assertEquals(r.code, 1);
+  assertStringIncludes(r.stderr, "error: the source of input 'nixpkgs' is not in the store");
+  assertEquals(await readOrNull(registryFile), null);
+  assertEquals(await readOrNull(confFile), null);
+
+  // --system is for root only; here the test may be root, so only check the usage path.
+  if (Deno.uid() !== 0) {
+    r = await fprof(sb, ["pin", "--system", flake]);
+    assertEquals(r.code, 2);
+  }
+});
+
+Deno.test("switch --pin records the pins; rollback says they differ; pin --from-generation restores them", async () => {
+  await using sb = await makeNixSandbox();
+  const v1 = await fakeNixpkgs(sb, "pkgs-1", "1.0");
+  const v2 = await fakeNixpkgs(sb, "pkgs-2", "2.0");
+  const flake = await profileFlake(sb, v1);
+  const s1 = await fprofOk(sb, ["switch", "--pin", `path:${flake}`]);
+  assertStringIncludes(s1.stderr, "pinned nixpkgs → ");
+  assertEquals(await resolved(sb), { flake: "hello-1.0", path: "hello-1.0" });
+
+  const flakeNix = await Deno.readTextFile(join(flake, "flake.nix"));
+  await Deno.writeTextFile(join(flake, "flake.nix"), flakeNix.replace(v1, v2));
+  await sb.runOk(["nix", "flake", "lock"], { cwd: flake });
+  // The config's "pin" setting does what --pin does.
+  await Deno.mkdir(join(sb.xdgConfig, "fprof"), { recursive: true });
+  await Deno.writeTextFile(join(sb.xdgConfig, "fprof", "config.jsonc"), '{ "pin": true }\n');
+  await fprofOk(sb, ["switch", `path:${flake}`]);
+  assertEquals(await resolved(sb), { flake: "hello-2.0", path: "hello-2.0" });
+
+  const rb = await fprofOk(sb, ["rollback"]);
+  assertStringIncludes(rb.stderr, "now differ from generation 1's lock");
+  assertStringIncludes(rb.stderr, "fprof pin --from-generation");
+  await fprofOk(sb, ["pin", "--from-generation"]);
+  assertEquals(await resolved(sb), { flake: "hello-1.0", path: "hello-1.0" });
+  const again = await fprofOk(sb, ["pin", "--from-generation", "1"]);
+  assertStringIncludes(again.stderr, "nothing changed");
+});
