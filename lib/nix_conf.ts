@@ -77,3 +77,20 @@ export function planNixPath(
     .filter((e) => e !== "" && !Object.keys(pins).some((n) => e.startsWith(`${n}=`)));
   return [...Object.entries(pins).map(([n, t]) => `${n}=${t}`), ...rest].join(" ");
 }
+
+/**
+ * Like {@link planNixPath}, for the `NIX_PATH` environment variable, whose
+ * entries are separated by `:` (but `flake:x` and `scheme://…` stay whole).
+ *
+ * @example
+ * ```ts
+ * import { planNixPathEnv } from "./nix_conf.ts";
+ * planNixPathEnv("nixpkgs=flake:nixpkgs:/c", { nixpkgs: "/nix/store/a-source" });
+ * // => "nixpkgs=/nix/store/a-source:/c"
+ * ```
+ */
+export function planNixPathEnv(current: string, pins: Record<string, string>): string {
+  const entries = current.match(/(?:[^:=]+=)?(?:flake:[^:]+|[a-z+]+:\/\/[^:]+|[^:]+)/g) ?? [];
+  const rest = entries.filter((e) => !Object.keys(pins).some((n) => e.startsWith(`${n}=`)));
+  return [...Object.entries(pins).map(([n, t]) => `${n}=${t}`), ...rest].join(":");
+}

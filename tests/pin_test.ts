@@ -117,8 +117,11 @@ Deno.test("pin makes nixpkgs# and <nixpkgs> the locked source through GC; re-pin
   assertEquals(await resolved(sb), { flake: "hello-1.0", path: "hello-1.0" });
 
   // Idempotent: a second run changes nothing, and says so.
-  const again = await fprofOk(sb, ["pin", flake]);
+  // A NIX_PATH in the environment is pointed out, with the line to use instead.
+  const again = await fprofOk(sb, ["pin", flake], { env: { NIX_PATH: "nixpkgs=/old:/x" } });
   assertStringIncludes(again.stderr, "nothing changed");
+  assertStringIncludes(again.stderr, "warning: NIX_PATH is set in your environment");
+  assertStringIncludes(again.stderr, `export NIX_PATH=nixpkgs=${channel}:/x`);
   assertEquals(await Deno.readTextFile(confFile), conf);
 
   const st = JSON.parse((await fprofOk(sb, ["pin", "--status", "--json"])).stdout);
@@ -230,4 +233,12 @@ Deno.test("switch --pin records the pins; rollback says they differ; pin --from-
   assertEquals(await resolved(sb), { flake: "hello-1.0", path: "hello-1.0" });
   const again = await fprofOk(sb, ["pin", "--from-generation", "1"]);
   assertStringIncludes(again.stderr, "nothing changed");
+
+  // --no-global-registry points flake-registry at an empty local file that works.
+  await fprofOk(sb, ["pin", "--no-global-registry", flake]);
+  const conf = await Deno.readTextFile(join(sb.xdgConfig, "nix", "nix.conf"));
+  assertStringIncludes(conf, "flake-registry = ");
+  assertEquals(await resolved(sb), { flake: "hello-2.0", path: "hello-2.0" });
+  await fprofOk(sb, ["pin", "--unpin"]);
+  assertEquals(await readOrNull(join(sb.xdgConfig, "nix", "nix.conf")), null);
 });

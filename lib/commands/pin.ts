@@ -18,7 +18,7 @@ import { lockedInput, parseFlakeLock, sourceStorePath } from "../flake_lock.ts";
 import { addGenerationToStore, contentAddressed } from "../generation.ts";
 import { writeOut } from "../log.ts";
 import { nixAtLeast, type NixVersion } from "../nix.ts";
-import { planNixPath, setSetting, settingValue } from "../nix_conf.ts";
+import { planNixPath, planNixPathEnv, setSetting, settingValue } from "../nix_conf.ts";
 import {
   type ChangedFile,
   type ChannelsChange,
@@ -349,13 +349,10 @@ async function applyPins(
   const staleRoots = (previous?.pins ?? []).filter((p) => !pins.some((q) => q.id === p.id));
 
   if (env.get("NIX_PATH") !== undefined) {
-    const line = `export NIX_PATH=${
-      planNixPath(
-        env.get("NIX_PATH"),
-        [],
-        Object.fromEntries(pins.map((p) => [p.id, useFlakeRef ? `flake:${p.id}` : p.storePath])),
-      )
-    }`;
+    const targets = Object.fromEntries(
+      pins.map((p) => [p.id, useFlakeRef ? `flake:${p.id}` : p.storePath]),
+    );
+    const line = `export NIX_PATH=${planNixPathEnv(env.get("NIX_PATH")!, targets)}`;
     log.warn(
       nixAtLeast(version, 2, 24)
         ? `NIX_PATH is set in your environment and overrides the nix-path setting fprof writes`
@@ -400,6 +397,9 @@ async function applyPins(
       }
     }
     await Deno.mkdir(join(pinsDir(env), "roots"), { recursive: true });
+    if (opts.globalRegistry === false) {
+      await Deno.writeTextFile(emptyRegistry, printRegistry({ version: 2, flakes: [] }));
+    }
     for (const r of roots.filter((r) => !r.ok)) await nix.addRoot(r.path, r.link);
     if (channelsChange) {
       await addGenerationToStore(

@@ -1,0 +1,49 @@
+import { assertEquals, assertThrows } from "../testing.ts";
+import { flakeNixPathWorks, localFlakeDir, planPinFiles, registryIsRemote } from "./pin.ts";
+import { parseNixVersion } from "../nix.ts";
+import { UsageError } from "../errors.ts";
+
+const env = new Map([["HOME", "/home/u"]]);
+const pin = { id: "nixpkgs", storePath: "/nix/store/a-source", narHash: "sha256-a" };
+
+Deno.test("localFlakeDir() accepts local references and refuses remote ones", () => {
+  assertEquals(localFlakeDir("path:/p/f#profile", env), "/p/f");
+  assertEquals(localFlakeDir("git+file:///p/f?ref=main", env), "/p/f");
+  assertEquals(localFlakeDir("~/profile", env), "/home/u/profile");
+  assertThrows(() => localFlakeDir("github:me/profile", env), UsageError, "is not local");
+});
+
+Deno.test("flakeNixPathWorks() needs Nix 2.13 and the flakes feature", () => {
+  assertEquals(flakeNixPathWorks(parseNixVersion("nix (Nix) 2.8.0"), ["flakes"]), false);
+  assertEquals(flakeNixPathWorks(parseNixVersion("nix (Nix) 2.18.1"), ["flakes"]), true);
+  assertEquals(flakeNixPathWorks(parseNixVersion("nix (Nix) 2.18.1"), ["nix-command"]), false);
+});
+
+Deno.test("registryIsRemote() tells URLs from local files", () => {
+  assertEquals(
+    registryIsRemote("https://github.com/NixOS/flake-registry/raw/master/flake-registry.json"),
+    true,
+  );
+  assertEquals(registryIsRemote("/etc/nix/global-registry.json"), false);
+  assertEquals(registryIsRemote("path:/x.json"), false);
+});
+
+Deno.test("planPinFiles() changes nothing the second time", () => {
+  const args = {
+    pins: [pin],
+    registryText: "",
+    registryFile: "r",
+    nixConfText: "cores = 2\n",
+    nixPathTarget: () => pin.storePath,
+    nixPathDefault: ["/home/u/.nix-defexpr/channels"],
+  };
+  const once = planPinFiles(args);
+  assertEquals(
+    once.nixConf,
+    "cores = 2\nnix-path = nixpkgs=/nix/store/a-source /home/u/.nix-defexpr/channels\n",
+  );
+  const twice = planPinFiles({ ...args, registryText: once.registry, nixConfText: once.nixConf });
+  assertEquals(twice, once);
+  const offline = planPinFiles({ ...args, flakeRegistry: "/s/empty.json" });
+  assertEquals(offline.nixConf.endsWith("flake-registry = /s/empty.json\n"), true);
+});
