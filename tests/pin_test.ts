@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
 import { writePackageSet } from "./helpers/fixtures.ts";
 import { fprof, fprofOk } from "./helpers/fprof.ts";
-import { makeNixSandbox, type NixSandbox } from "./helpers/sandbox.ts";
+import { daemonUnavailable, makeNixSandbox, type NixSandbox } from "./helpers/sandbox.ts";
 
 /** A package set standing in for nixpkgs, with a default.nix for `import <nixpkgs> {}`. */
 async function fakeNixpkgs(sb: NixSandbox, name: string, version: string): Promise<string> {
@@ -41,6 +41,7 @@ async function profileFlake(sb: NixSandbox, pkgs: string): Promise<string> {
 }
 `,
   );
+  await sb.handOver(sb.work);
   await sb.runOk(["nix", "flake", "lock"], { cwd: dir });
   return dir;
 }
@@ -241,4 +242,20 @@ Deno.test("switch --pin records the pins; rollback says they differ; pin --from-
   assertEquals(await resolved(sb), { flake: "hello-2.0", path: "hello-2.0" });
   await fprofOk(sb, ["pin", "--unpin"]);
   assertEquals(await readOrNull(join(sb.xdgConfig, "nix", "nix.conf")), null);
+});
+
+Deno.test({
+  name: "pin keeps the source alive through GC for a daemon user",
+  ignore: daemonUnavailable() !== undefined,
+  fn: async () => {
+    await using sb = await makeNixSandbox({ daemon: true });
+    const v1 = await fakeNixpkgs(sb, "pkgs-1", "1.0");
+    const flake = await profileFlake(sb, v1);
+    await fprofOk(sb, ["pin", flake]);
+    await sb.runOk(["nix-store", "--gc"]);
+    assertEquals(await resolved(sb), { flake: "hello-1.0", path: "hello-1.0" });
+    // The root is registered with the daemon, which runs the collection.
+    const roots = (await sb.runOk(["nix-store", "--gc", "--print-roots"])).stdout;
+    assertStringIncludes(roots, "fprof/pins/roots/user-nixpkgs");
+  },
 });
