@@ -10,12 +10,14 @@
  */
 
 import {
+  Argument,
   Command,
   CommanderError,
   InvalidArgumentError,
   Option,
   type OptionValues,
 } from "@commander-js/extra-typings";
+import { SHELLS } from "./lib/completions.ts";
 import { MANIFEST_CHOICES } from "./lib/config.ts";
 import { type CommonOptions, makeContext } from "./lib/context.ts";
 import { FprofError } from "./lib/errors.ts";
@@ -231,6 +233,31 @@ common(
     await pin(flake, o, ctx);
   })
 );
+
+program.command("completions")
+  .description("Print a shell completion script for bash, zsh or fish.")
+  .addArgument(new Argument("<shell>", "the shell").choices(SHELLS))
+  .addHelpText(
+    "after",
+    examples(
+      "source <(fprof completions bash)                     # in ~/.bashrc",
+      "source <(fprof completions zsh)                      # in ~/.zshrc, after compinit",
+      "fprof completions fish > ~/.config/fish/completions/fprof.fish",
+    ),
+  )
+  .action(async (shell) => {
+    const { completions } = await import("./lib/commands/completions.ts");
+    await completions(shell, program);
+  });
+
+// Called by the completion scripts for values that depend on the machine.
+program.command("__complete", { hidden: true })
+  .addArgument(new Argument("<kind>").choices(["generations", "inputs"] as const))
+  .option("--profile <path>")
+  .action(async (kind, opts) => {
+    const { complete } = await import("./lib/commands/completions.ts");
+    await complete(kind, opts, await makeContext({}));
+  });
 
 /**
  * A bare `--manifest` means `auto`. Commander would take the next word as its

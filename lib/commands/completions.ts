@@ -1,0 +1,67 @@
+/**
+ * `fprof completions bash|zsh|fish`: print a completion script, and the
+ * hidden `fprof __complete generations|inputs` the scripts call back for
+ * values that depend on the machine.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import type { Command } from "@commander-js/extra-typings";
+import { completionScript, lockInputNames, programSpec, type Shell } from "../completions.ts";
+import { type Context, profileOf } from "../context.ts";
+import { writeOut } from "../log.ts";
+import { readProfile } from "../profile.ts";
+
+/** Prints the completion script of `program` for `shell`. */
+// deno-lint-ignore no-explicit-any
+export async function completions(shell: Shell, program: Command<any, any, any>): Promise<void> {
+  await writeOut(completionScript(programSpec(program), shell));
+}
+
+/** What `fprof __complete` can list. */
+export const COMPLETE_KINDS = ["generations", "inputs"] as const;
+
+/**
+ * The local directory of a flake reference, for reading its `flake.lock`:
+ * `path:/x`, `/x`, `~/x` or `./x`, without `#attr` or `?query`. Anything
+ * else (`github:…`) has no local lock. Pure.
+ */
+export function localFlakeDir(ref: string, cwd: string, home: string): string | undefined {
+  const bare = ref.replace(/[#?].*$/, "").replace(/^path:/, "");
+  if (/^[a-z][a-z0-9+.-]*:/i.test(bare)) return undefined;
+  if (bare === "~" || bare.startsWith("~/")) return join(home, bare.slice(1));
+  return bare.startsWith("/") ? bare : join(cwd, bare || ".");
+}
+
+/**
+ * Prints one value per line for shell completion, fast and without Nix.
+ * Any failure prints nothing: a completion must never show an error.
+ */
+export async function complete(
+  kind: typeof COMPLETE_KINDS[number],
+  opts: { profile?: string },
+  ctx: Context,
+): Promise<void> {
+  try {
+    if (kind === "generations") {
+      const state = await readProfile(await profileOf(ctx, opts.profile));
+      await writeOut(state.generations.map((g) => `${g.number}\n`).join(""));
+      return;
+    }
+    const cwd = Deno.cwd();
+    const home = ctx.env.get("HOME") ?? "/";
+    // The flake in the current directory wins, as it does for a bare
+    // `fprof upgrade`; then the config's.
+    for (const ref of [".", ctx.config.flake].filter((r): r is string => Boolean(r))) {
+      const dir = localFlakeDir(ref, cwd, home);
+      if (!dir) continue;
+      const text = await Deno.readTextFile(join(dir, "flake.lock")).catch(() => undefined);
+      if (text === undefined) continue;
+      await writeOut(lockInputNames(text).map((n) => `${n}\n`).join(""));
+      return;
+    }
+  } catch {
+    // Nothing to offer.
+  }
+}
