@@ -19,6 +19,7 @@ import {
 } from "@commander-js/extra-typings";
 import { SHELLS } from "./lib/completions.ts";
 import { MANIFEST_CHOICES } from "./lib/config.ts";
+import { DIFF_MODES } from "./lib/diff.ts";
 import { type CommonOptions, makeContext } from "./lib/context.ts";
 import { FprofError } from "./lib/errors.ts";
 import { Logger } from "./lib/log.ts";
@@ -28,6 +29,18 @@ function generationNumber(value: string): number {
     throw new InvalidArgumentError("expected a generation number.");
   }
   return Number(value);
+}
+
+function positiveNumber(value: string): number {
+  if (!/^[0-9]+$/.test(value) || Number(value) < 1) {
+    throw new InvalidArgumentError("expected a number of at least 1.");
+  }
+  return Number(value);
+}
+
+function diffOption() {
+  return new Option("--diff <when>", "print the package diff before acting (default: auto)")
+    .choices(DIFF_MODES);
 }
 
 function examples(...lines: string[]): string {
@@ -109,6 +122,8 @@ common(
       "build and show what would change, but change nothing",
     )
     .option("--force", "switch even if the new generation drops bin/nix")
+    .addOption(diffOption())
+    .option("-y, --yes", "drop packages that nix-env or nix profile added, without asking")
     .option("--pin", "then run 'fprof pin' on the flake (see 'fprof pin --help')")
     .addHelpText(
       "after",
@@ -134,6 +149,7 @@ common(
     )
     .option("--json", "print JSON (schema in the README)")
     .option("-l, --long", "also print store paths")
+    .option("--drift", "show what the profile holds that its flake does not declare")
     .option(
       "--generation <n>",
       "a generation other than the current one",
@@ -162,6 +178,7 @@ common(
     .option("--to <n>", "go to generation N instead", generationNumber)
     .option("-n, --dry-run", "show where rollback would go, but change nothing")
     .option("--force", "roll back even if the target drops bin/nix")
+    .addOption(diffOption())
     .addHelpText(
       "after",
       examples(
@@ -180,12 +197,26 @@ common(
 common(
   program.command("generations")
     .description(
-      "List the profile's generations with their parents and sources.",
+      "List the profile's generations with their parents and sources, or delete some.",
     )
     .option("--json", "print JSON (schema in the README)")
+    .option("--tree", "draw the parent tree, with the branches rollbacks made")
+    .option("--delete <n...>", "delete these generations (never the current one)", (v, prev) => [
+      ...(prev ?? []),
+      generationNumber(v),
+    ], undefined as number[] | undefined)
+    .option("--older-than <age>", "delete generations older than AGE, such as 30d")
+    .option("--keep <n>", "delete all but the newest N generations", positiveNumber)
+    .option("-n, --dry-run", "with a deletion, show what would go, but change nothing")
     .addHelpText(
       "after",
-      examples("fprof generations", "fprof generations --json"),
+      examples(
+        "fprof generations --tree",
+        "fprof generations --json",
+        "fprof generations --delete 3 4",
+        "fprof generations --older-than 30d && nix-collect-garbage",
+        "fprof generations --keep 5",
+      ),
     ),
 ).action((opts) =>
   run(opts, async (o, ctx) => {
@@ -258,6 +289,58 @@ program.command("__complete", { hidden: true })
     const { complete } = await import("./lib/commands/completions.ts");
     await complete(kind, opts, await makeContext({}));
   });
+
+common(
+  program.command("diff")
+    .description("Show what changed between two generations, package by package.")
+    .argument("[from]", "a generation number (default: the current one's parent)", generationNumber)
+    .argument("[to]", "a generation number (default: the current one)", generationNumber)
+    .option("--json", "print JSON (schema in the README)")
+    .option("--closure", "also show the change in closure size")
+    .addHelpText(
+      "after",
+      examples(
+        "fprof diff                  # the current generation against its parent",
+        "fprof diff 3                # generation 3 against the current one",
+        "fprof diff 3 5 --closure",
+      ),
+    ),
+).action((from, to, opts) =>
+  run(opts, async (o, ctx) => {
+    const { diff } = await import("./lib/commands/diff.ts");
+    await diff(from, to, o, ctx);
+  })
+);
+
+common(
+  program.command("upgrade")
+    .description("Update the flake's inputs, show what changes, and switch to the result.")
+    .argument("[flake]", "a local flake with optional #attr (default: the config's flake, or '.')")
+    .option(
+      "--input <name>",
+      "update only this input (repeatable)",
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .option("-n, --dry-run", "show what would change, and leave flake.lock as it was")
+    .addOption(diffOption())
+    .option("-y, --yes", "drop packages that nix-env or nix profile added, without asking")
+    .option("--force", "switch even if the new generation drops bin/nix")
+    .option("--pin", "then run 'fprof pin' on the flake, as 'switch --pin' does")
+    .addHelpText(
+      "after",
+      examples(
+        "fprof upgrade                      # every input of ./flake.nix",
+        "fprof upgrade ~/profile --input nixpkgs",
+        "fprof upgrade --dry-run --diff always",
+      ),
+    ),
+).action((flake, opts) =>
+  run(opts, async (o, ctx) => {
+    const { upgrade } = await import("./lib/commands/upgrade.ts");
+    await upgrade(flake, o, ctx);
+  })
+);
 
 /**
  * A bare `--manifest` means `auto`. Commander would take the next word as its

@@ -117,6 +117,8 @@ export interface PathInfo {
   narSize: number;
   references: string[];
   ca?: string;
+  /** The size of the whole closure, present when asked for with `-S`. */
+  closureSize?: number;
 }
 
 /**
@@ -138,6 +140,7 @@ export function parsePathInfoJson(text: string): PathInfo[] {
       narSize: Number(d.narSize ?? 0),
       references: Array.isArray(d.references) ? d.references as string[] : [],
       ca: typeof d.ca === "string" ? d.ca : undefined,
+      ...(typeof d.closureSize === "number" ? { closureSize: d.closureSize } : {}),
     });
   }
   return out;
@@ -162,6 +165,24 @@ export function parseFlakeMetadata(text: string): FlakeMetadata {
     revision: typeof d.revision === "string" ? d.revision : undefined,
     path: typeof d.path === "string" ? d.path : undefined,
   };
+}
+
+/**
+ * The argv that updates a flake's lock file: every input, or the named ones.
+ * Up to Nix 2.18 (and on Lix, which forked from 2.18) `nix flake update`
+ * takes the flake as its argument and single inputs need
+ * `nix flake lock --update-input NAME`; from 2.19 on `nix flake update` takes
+ * input names, and the flake comes with `--flake`. Pure.
+ */
+export function flakeUpdateArgv(
+  v: NixVersion,
+  flakeRef: string,
+  inputs: readonly string[],
+): string[] {
+  const positional = v.implementation === "nix" && nixAtLeast(v, 2, 19);
+  if (positional) return nixArgv(["flake", "update", ...inputs, "--flake", flakeRef]);
+  if (inputs.length === 0) return nixArgv(["flake", "update", flakeRef]);
+  return nixArgv(["flake", "lock", flakeRef, ...inputs.flatMap((i) => ["--update-input", i])]);
 }
 
 /** Options of a single Nix call. */
@@ -304,6 +325,35 @@ export class Nix {
     ];
     const { stdout } = await this.run(nixArgv(args));
     return parsePathInfoJson(stdout);
+  }
+
+  /** Closure sizes (`nix path-info -S`) of valid paths, by path. */
+  async closureSizes(paths: readonly string[]): Promise<Map<string, number>> {
+    const { stdout } = await this.run(nixArgv(["path-info", "--json", "-S", ...paths]));
+    return new Map(
+      parsePathInfoJson(stdout).flatMap((i) =>
+        i.closureSize === undefined ? [] : [[i.path, i.closureSize] as const]
+      ),
+    );
+  }
+
+  /** Updates the lock file of a flake: all inputs, or the named ones. */
+  async updateFlakeInputs(flakeRef: string, inputs: readonly string[]): Promise<void> {
+    await this.run(flakeUpdateArgv(await this.version(), flakeRef, inputs), {
+      progress: true,
+      context: `cannot update the inputs of '${flakeRef}'`,
+    });
+  }
+
+  /**
+   * Deletes generations of a profile with `nix-env --delete-generations`,
+   * which takes the profile lock itself: call it without holding that lock.
+   */
+  async deleteGenerations(profile: string, numbers: readonly number[]): Promise<void> {
+    await this.run(
+      ["nix-env", "--profile", profile, "--delete-generations", ...numbers.map(String)],
+      { progress: true, context: `cannot delete generations of '${profile}'` },
+    );
   }
 
   /** Whether a store path is valid (registered) in the store. */

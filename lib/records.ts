@@ -35,6 +35,8 @@ export interface GenerationRecord {
   flake?: string;
   /** The locked flake URL it was built from. */
   lockedUrl?: string;
+  /** The flake's revision (a git commit), when it has one. */
+  revision?: string;
   /** The attribute that was built, such as `packages.x86_64-linux.profile`. */
   attr?: string;
   /** The environment the flake built, before fprof added a manifest. */

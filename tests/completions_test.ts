@@ -149,7 +149,7 @@ Deno.test("bash: completes generation numbers, choices and flake inputs", async 
   assertEquals(await bashComplete(t, "fprof switch --manifest=j"), ["json"]);
   assertEquals(await bashComplete(t, "fprof completions "), ["bash", "fish", "zsh"]);
   // An option's value is not taken for the command's argument.
-  assertEquals(await bashComplete(t, `fprof rollback ${p} --to 1 --d`), ["--dry-run"]);
+  assertEquals(await bashComplete(t, `fprof rollback ${p} --to 1 --dr`), ["--dry-run"]);
   const cmds = await commands(t);
   if (cmds.includes("diff")) {
     assertEquals(await bashComplete(t, `fprof diff ${p} `), ["1", "2", "3"]);

@@ -196,9 +196,10 @@ Deno.test("--manifest=json serves nix profile, and auto keeps json afterwards", 
   assertOk(names(after).includes("extra-0.1"), names(after).join(" "));
   assertOk(names(after).includes("jq-1.6"));
 
-  // The next switch sees manifest.json and keeps writing it.
+  // The next switch sees manifest.json and keeps writing it; --yes drops
+  // what nix profile added without asking.
   const b = await flake(sb, "b", B);
-  const r = await fprofOk(sb, ["switch", ...p, b]);
+  const r = await fprofOk(sb, ["switch", ...p, "--yes", b]);
   assertStringIncludes(r.stderr, "- extra 0.1");
   assertEquals((await listJson(sb, ...p)).manifest, "json");
   await sb.runOk(["nix-store", "--gc"]);

@@ -8,11 +8,22 @@ import { type Context, profileOf } from "../context.ts";
 import { writeOut } from "../log.ts";
 import { type ProfileState, readProfile } from "../profile.ts";
 import { loadRecords, recordOf, type RecordsFile } from "../records.ts";
+import { readGenerationContents } from "../generation.ts";
+import { drawTree } from "../generation_tree.ts";
 
 /** Options of `fprof generations`. */
 export interface GenerationsOptions {
   profile?: string;
   json?: boolean;
+  /** Draw the parent tree instead of the table. */
+  tree?: boolean;
+  /** Delete these generations (see `generations_delete.ts`). */
+  delete?: number[];
+  /** Delete generations older than this age, such as `30d`. */
+  olderThan?: string;
+  /** Delete all but the newest N generations. */
+  keep?: number;
+  dryRun?: boolean;
 }
 
 /** One generation in `fprof generations --json`. */
@@ -25,11 +36,17 @@ export interface GenerationJson {
   parent: number | null;
   /** Whether fprof made it (and so knows its parent and source). */
   madeByFprof: boolean;
-  source: { flake: string; lockedUrl?: string; attr?: string } | null;
+  source: { flake: string; lockedUrl?: string; attr?: string; revision?: string } | null;
+  /** How many packages it holds, or null when it cannot be read. */
+  packageCount: number | null;
 }
 
 /** Builds the listing; pure. */
-export function generationsJson(state: ProfileState, records: RecordsFile): {
+export function generationsJson(
+  state: ProfileState,
+  records: RecordsFile,
+  counts: ReadonlyMap<number, number> = new Map(),
+): {
   profile: string;
   current: number | null;
   generations: GenerationJson[];
@@ -51,11 +68,39 @@ export function generationsJson(state: ProfileState, records: RecordsFile): {
             flake: r.flake,
             ...(r.lockedUrl ? { lockedUrl: r.lockedUrl } : {}),
             ...(r.attr ? { attr: r.attr } : {}),
+            ...(r.revision ? { revision: r.revision } : {}),
           }
           : null,
+        packageCount: counts.get(g.number) ?? null,
       };
     }),
   };
+}
+
+/** `path:/x#profile @ 1a2b3c4`, or "" for no source; pure. */
+export function sourceText(source: GenerationJson["source"]): string {
+  if (!source) return "";
+  const ref = source.attr ? `${source.flake}#${source.attr}` : source.flake;
+  return source.revision ? `${ref} @ ${source.revision.slice(0, 7)}` : ref;
+}
+
+/** One generation's line in the tree, after its number; pure. */
+function treeLabel(g: GenerationJson): string {
+  const count = g.packageCount === null
+    ? "? packages"
+    : `${g.packageCount} package${g.packageCount === 1 ? "" : "s"}`;
+  const source = g.madeByFprof ? sourceText(g.source) : "(made by another tool)";
+  return [g.date.slice(0, 16).replace("T", " "), count, source].join("  ");
+}
+
+/** Formats the parent tree; pure. */
+export function generationsTree(gens: readonly GenerationJson[]): string {
+  return drawTree(gens.map((g) => ({
+    number: g.number,
+    current: g.current,
+    parent: g.madeByFprof ? g.parent : null,
+    label: treeLabel(g),
+  }))).map((l) => `${l}\n`).join("");
 }
 
 /** Formats the table; pure. */
@@ -64,11 +109,13 @@ export function generationsText(gens: readonly GenerationJson[]): string {
     `${g.number}${g.current ? "*" : ""}`,
     g.date.slice(0, 19).replace("T", " "),
     g.madeByFprof ? (g.parent === null ? "-" : `← ${g.parent}`) : "(other tool)",
-    g.source ? (g.source.attr ? `${g.source.flake}#${g.source.attr}` : g.source.flake) : "",
+    g.packageCount === null ? "?" : String(g.packageCount),
+    sourceText(g.source),
   ]);
-  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) =>
-    r.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c)).join("  ").trimEnd() +
+    r.map((c, i) => (i < 4 ? (i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i])) : c))
+      .join("  ").trimEnd() +
     "\n"
   )
     .join("");
@@ -80,13 +127,46 @@ export async function generations(
   ctx: Context,
 ): Promise<void> {
   const profile = await profileOf(ctx, opts.profile);
+  if (opts.delete || opts.olderThan !== undefined || opts.keep !== undefined) {
+    const { deleteGenerations } = await import("./generations_delete.ts");
+    await deleteGenerations(profile, opts, ctx);
+    return;
+  }
   const state = await readProfile(profile);
-  const data = generationsJson(state, await loadRecords(profile, ctx.env));
+  const data = generationsJson(
+    state,
+    await loadRecords(profile, ctx.env),
+    await packageCounts(state, ctx),
+  );
   if (opts.json) {
     await writeOut(JSON.stringify(data, null, 2) + "\n");
   } else if (data.generations.length === 0) {
     ctx.log.step(`profile '${profile}' has no generations yet`);
+  } else if (opts.tree) {
+    await writeOut(generationsTree(data.generations));
   } else {
     await writeOut(generationsText(data.generations));
   }
+}
+
+/**
+ * Package counts of every generation. Reading a manifest is a file read; a
+ * generation with none costs a `nix-store` call, so a few run at a time.
+ */
+async function packageCounts(state: ProfileState, ctx: Context): Promise<Map<number, number>> {
+  const counts = new Map<number, number>();
+  const queue = [...state.generations];
+  const worker = async () => {
+    for (let g = queue.shift(); g; g = queue.shift()) {
+      try {
+        counts.set(g.number, (await readGenerationContents(ctx.nix, g.storePath)).packages.length);
+      } catch (e) {
+        ctx.log.debug(
+          `cannot count the packages of generation ${g.number}: ${(e as Error).message}`,
+        );
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 4 }, worker));
+  return counts;
 }

@@ -17,6 +17,8 @@ export interface ListOptions {
   json?: boolean;
   long?: boolean;
   generation?: number;
+  /** Compare the profile with its flake's declaration instead. */
+  drift?: boolean;
 }
 
 /** The `--json` document of `fprof list`. */
@@ -91,6 +93,14 @@ export function chooseGeneration(
 
 /** Runs `fprof list`. */
 export async function list(opts: ListOptions, ctx: Context): Promise<void> {
+  if (opts.drift) {
+    if (opts.generation !== undefined) {
+      throw new UsageError("--drift compares the current generation; drop --generation");
+    }
+    const { listDrift } = await import("./list_drift.ts");
+    await listDrift(opts, ctx);
+    return;
+  }
   const profile = await profileOf(ctx, opts.profile);
   const state = await readProfile(profile);
   const gen = chooseGeneration(

@@ -13,6 +13,8 @@ import { loadRecords, planRollback, recordOf, type RollbackPlan } from "../recor
 import type { ProfileState } from "../profile.ts";
 import { providesNix } from "../generation.ts";
 import type { RecordsFile } from "../records.ts";
+import type { DiffMode } from "../diff.ts";
+import { closureChange, diffStorePaths, showDiff } from "../show_diff.ts";
 import { loadPinState, pinsDifferNote } from "../pins.ts";
 
 /** Options of `fprof rollback`. */
@@ -21,6 +23,8 @@ export interface RollbackOptions {
   to?: number;
   dryRun?: boolean;
   force?: boolean;
+  /** How much of the diff to print before rolling back (default `auto`). */
+  diff?: DiffMode;
 }
 
 /** Chooses the target: `--to N` or the parent; pure. */
@@ -93,8 +97,22 @@ export async function rollback(
         ctx.log.step(`generation ${plan.to.number} is already current`);
         return;
       }
+      const mode = opts.diff ?? "auto";
+      const show = async (dryRun: boolean) => {
+        const diff = mode === "never"
+          ? undefined
+          : await diffStorePaths(ctx, plan.from.storePath, plan.to.storePath);
+        if (!diff) return;
+        await showDiff(ctx, {
+          diff,
+          mode,
+          dryRun,
+          closure: () => closureChange(ctx, plan.from.storePath, { basePath: plan.to.storePath }),
+        });
+      };
       if (opts.dryRun) {
         await writeOut(`would roll back '${profile}': ${line}\n`);
+        await show(true);
         return;
       }
       if (
@@ -106,6 +124,7 @@ export async function rollback(
           { hint: "pass --force if Nix is installed elsewhere" },
         );
       }
+      await show(false);
       await switchProfileLink(profile, plan.to);
       ctx.log.step(`rolled back '${profile}': ${line}`);
       const note = pinsDifferNote(

@@ -12,7 +12,9 @@
 import { join } from "node:path";
 import type { ManifestChoice } from "../config.ts";
 import { type Context, profileOf, tmpRoot, VERSION } from "../context.ts";
-import { diffPackages, formatDiff, isEmptyDiff, type PackageDiff } from "../diff.ts";
+import { type DiffMode, diffPackages, isEmptyDiff, type PackageDiff } from "../diff.ts";
+import { confirmDrift, driftedDrops } from "../drift.ts";
+import { closureChange, showDiff } from "../show_diff.ts";
 import { FprofError, NixError } from "../errors.ts";
 import {
   addGenerationToStore,
@@ -39,8 +41,20 @@ export interface SwitchOptions {
   manifest?: ManifestChoice | true;
   dryRun?: boolean;
   force?: boolean;
+  /** How much of the diff to print before switching (default `auto`). */
+  diff?: DiffMode;
+  /** Drop packages that another tool added without asking. */
+  yes?: boolean;
   /** Run `fprof pin` on the flake after a successful switch (default: the config's `pin`). */
   pin?: boolean;
+}
+
+/** What a switch did, for commands built on it such as `upgrade`. */
+export interface SwitchResult {
+  /** `none`: the profile already had this content; `dry-run`: nothing was changed. */
+  action: "switched" | "none" | "dry-run";
+  /** The generation that is current afterwards (unchanged for a dry run). */
+  generation: number | null;
 }
 
 /** The environment the installable built. */
@@ -97,7 +111,7 @@ export async function switchProfile(
   installableArg: string | undefined,
   opts: SwitchOptions,
   ctx: Context,
-): Promise<void> {
+): Promise<SwitchResult> {
   const { nix, log } = ctx;
   const installable = await resolveInstallable(
     installableArg ?? ctx.config.flake ?? ".",
@@ -120,10 +134,10 @@ export async function switchProfile(
   ]);
   const packages = packagesFromReferences(envPath, envInfo[0]?.references ?? []);
 
-  await withProfileLock(
+  const result = await withProfileLock(
     profile,
     () => log.step(`waiting for the lock on '${profile}'`),
-    async () => {
+    async (): Promise<SwitchResult> => {
       const state = await readProfile(profile);
       const currentContents = state.current ? await readCurrent(state.current, ctx) : null;
       const manifest = chooseManifest(
@@ -153,27 +167,44 @@ export async function switchProfile(
         log.step(
           `no changes: generation ${state.current!.number} already has this content`,
         );
-        return;
+        return { action: "none", generation: state.current!.number };
       }
-      const lines = formatDiff(plan.diff);
+      const diffMode = opts.diff ?? "auto";
+      const closure = () =>
+        closureChange(ctx, state.current?.storePath ?? null, {
+          basePath: envPath,
+          extraBytes: generation.paths.reduce((n, p) => n + p.nar.length, 0),
+        });
+      // A generation without a valid record was made by nix-env or nix
+      // profile: what they added is not in the flake, and would be lost.
+      const dropped = await driftedDrops(
+        ctx,
+        state,
+        await loadRecords(profile, ctx.env),
+        plan.diff.removed,
+      );
       if (opts.dryRun) {
         const head = state.current
           ? `would switch '${profile}' from generation ${state.current.number} to a new generation`
           : `would create '${profile}' with its first generation`;
         await writeOut(
-          [
-            head,
-            `  ${plan.generation.storePath} (manifest: ${manifest})`,
-            ...lines.map((l) => `  ${l}`),
-          ]
-            .join("\n") + "\n",
+          [head, `  ${plan.generation.storePath} (manifest: ${manifest})`].join("\n") + "\n",
         );
+        await showDiff(ctx, { diff: plan.diff, mode: diffMode, dryRun: true, closure });
+        if (dropped) {
+          await confirmDrift(ctx, {
+            current: state.current!,
+            dropped,
+            yes: opts.yes ?? false,
+            dryRun: true,
+          });
+        }
         if (plan.strands) {
           log.warn(
             "this switch would remove 'bin/nix' from the profile",
           );
         }
-        return;
+        return { action: "dry-run", generation: state.current?.number ?? null };
       }
       if (plan.strands && !opts.force) {
         throw new FprofError(
@@ -185,8 +216,16 @@ export async function switchProfile(
           },
         );
       }
-      for (const line of lines) log.write(`  ${line}\n`);
-      if (isEmptyDiff(plan.diff)) {
+      await showDiff(ctx, { diff: plan.diff, mode: diffMode, dryRun: false, closure });
+      if (dropped) {
+        await confirmDrift(ctx, {
+          current: state.current!,
+          dropped,
+          yes: opts.yes ?? false,
+          dryRun: false,
+        });
+      }
+      if (isEmptyDiff(plan.diff) && diffMode !== "never") {
         const was = currentContents?.manifest;
         log.step(
           was && was !== manifest
@@ -218,6 +257,7 @@ export async function switchProfile(
         fprofVersion: VERSION,
       };
       await saveRecords(records, ctx.env);
+      return { action: "switched", generation: made.number };
     },
   );
   if (!opts.profile && !ctx.config.profile && !opts.dryRun) {
@@ -227,6 +267,7 @@ export async function switchProfile(
     const { pinAfterSwitch } = await import("./pin.ts");
     await pinAfterSwitch(built.flake.ref, profile, ctx);
   }
+  return result;
 }
 
 function recordSource(
@@ -236,6 +277,7 @@ function recordSource(
   return {
     flake: meta?.originalUrl || flake.ref,
     ...(meta?.url ? { lockedUrl: meta.url } : {}),
+    ...(meta?.revision ? { revision: meta.revision } : {}),
     attr: flake.attr,
   };
 }
@@ -256,7 +298,8 @@ async function readCurrent(
   }
 }
 
-async function resolveInstallable(
+/** Parses an installable; a link into the store, such as `./result`, is a store path. */
+export async function resolveInstallable(
   text: string,
   ctx: Context,
 ): Promise<Installable> {
@@ -277,7 +320,8 @@ async function resolveInstallable(
   return parsed;
 }
 
-async function buildEnv(
+/** Builds an installable, trying the default attributes in order when it names none. */
+export async function buildEnv(
   installable: Installable,
   ctx: Context,
 ): Promise<BuiltEnv> {

@@ -1,0 +1,61 @@
+/**
+ * `fprof generations --delete N… | --older-than AGE | --keep N`: removes
+ * generations with `nix-env --delete-generations`, never the current one, and
+ * re-parents the records so that rollback still lands on a living ancestor.
+ *
+ * @module
+ */
+
+import type { Context } from "../context.ts";
+import { UsageError } from "../errors.ts";
+import { writeOut } from "../log.ts";
+import { type DeleteRequest, parseAge, planDeletion, reparentRecords } from "../prune.ts";
+import { readProfile, withProfileLock } from "../profile.ts";
+import { loadRecords, saveRecords } from "../records.ts";
+import type { GenerationsOptions } from "./generations.ts";
+
+/** Turns the three options into one request; exactly one may be given. Pure. */
+export function deleteRequest(opts: GenerationsOptions): DeleteRequest {
+  const given = [opts.delete, opts.olderThan, opts.keep].filter((x) => x !== undefined);
+  if (given.length !== 1) {
+    throw new UsageError("give one of --delete, --older-than and --keep");
+  }
+  if (opts.delete) return { kind: "numbers", numbers: opts.delete };
+  if (opts.olderThan !== undefined) return { kind: "olderThan", ms: parseAge(opts.olderThan) };
+  return { kind: "keep", count: opts.keep! };
+}
+
+/** Runs the deletion. */
+export async function deleteGenerations(
+  profile: string,
+  opts: GenerationsOptions,
+  ctx: Context,
+): Promise<void> {
+  const req = deleteRequest(opts);
+  const state = await readProfile(profile);
+  const doomed = planDeletion(state, req, new Date());
+  if (doomed.length === 0) {
+    ctx.log.step("no generations to delete");
+    return;
+  }
+  const list = doomed.join(", ");
+  if (opts.dryRun) {
+    await writeOut(`would delete generations ${list} of '${profile}'\n`);
+    return;
+  }
+  // nix-env takes the profile lock itself, so fprof must not hold it here;
+  // the records are brought in line under the lock afterwards, from what is
+  // left on disk, so a concurrent change is seen too.
+  await ctx.nix.deleteGenerations(profile, doomed);
+  await withProfileLock(
+    profile,
+    () => ctx.log.step(`waiting for the lock on '${profile}'`),
+    async () => {
+      const after = await readProfile(profile);
+      const records = await loadRecords(profile, ctx.env);
+      await saveRecords(reparentRecords(records, after.generations), ctx.env);
+    },
+  );
+  ctx.log.step(`deleted generations ${list} of '${profile}'`);
+  ctx.log.hint("run 'nix-collect-garbage' to reclaim the space they used");
+}

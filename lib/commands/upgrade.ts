@@ -1,0 +1,111 @@
+/**
+ * `fprof upgrade`: update the flake's inputs, build, show what changes,
+ * switch, and pin when pinning is on. The user's `flake.lock` changes only if
+ * the switch happens: a dry run, a failed build or a refused switch puts the
+ * file back byte for byte.
+ *
+ * @module
+ */
+
+import { join, resolve } from "node:path";
+import type { Context } from "../context.ts";
+import { FprofError, UsageError } from "../errors.ts";
+import { parseInstallable } from "../installable.ts";
+import { expandPath } from "../profile.ts";
+import { type SwitchOptions, switchProfile, type SwitchResult } from "./switch.ts";
+
+/** Options of `fprof upgrade`. */
+export interface UpgradeOptions extends SwitchOptions {
+  /** Update only these inputs (all of them when empty). */
+  input?: string[];
+}
+
+/**
+ * The directory holding a local flake's `flake.lock`, or null for a flake
+ * that is not on this machine (`github:…`, a registry name); pure. Accepts
+ * paths, `path:` and `git+file:` URLs, with a `?dir=` subdirectory.
+ *
+ * @example
+ * ```ts
+ * import { localFlakeDir } from "./upgrade.ts";
+ * localFlakeDir("path:/home/u/profile?dir=laptop", "/"); // "/home/u/profile/laptop"
+ * localFlakeDir("github:u/p", "/"); // null
+ * ```
+ */
+export function localFlakeDir(ref: string, cwd: string): string | null {
+  const [base, query = ""] = ref.split("?", 2);
+  let path: string;
+  if (base.startsWith("path:")) path = base.slice("path:".length);
+  else if (base.startsWith("git+file://")) path = base.slice("git+file://".length);
+  else if (base.startsWith("file://")) path = base.slice("file://".length);
+  else if (/^(\.|\/|~)/.test(base)) path = base;
+  else return null;
+  if (path.startsWith("~")) path = expandPath(path);
+  const dir = new URLSearchParams(query).get("dir");
+  const root = resolve(cwd, path);
+  return dir ? join(root, dir) : root;
+}
+
+/** Runs `fprof upgrade`. */
+export async function upgrade(
+  flakeArg: string | undefined,
+  opts: UpgradeOptions,
+  ctx: Context,
+): Promise<SwitchResult> {
+  const text = flakeArg ?? ctx.config.flake ?? ".";
+  const installable = parseInstallable(text, ctx.nix.storeDir);
+  if (installable.kind !== "flake") {
+    throw new UsageError(`'${text}' is a store path; upgrade needs a flake`);
+  }
+  const dir = localFlakeDir(installable.ref, Deno.cwd());
+  if (dir === null) {
+    throw new UsageError(`cannot upgrade '${installable.ref}': it is not a flake on this machine`, {
+      hint: "upgrade updates the flake's own flake.lock, so it needs a local flake (a path)",
+    });
+  }
+  const lockFile = join(dir, "flake.lock");
+  const saved = await readIfExists(lockFile);
+  const inputs = opts.input ?? [];
+  ctx.log.step(
+    `updating ${
+      inputs.length ? `input${inputs.length > 1 ? "s" : ""} ${inputs.join(", ")}` : "all inputs"
+    } of '${installable.ref}'`,
+  );
+  let keep = false;
+  try {
+    await ctx.nix.updateFlakeInputs(installable.ref, inputs);
+    const result = await switchProfile(text, opts, ctx);
+    // switchProfile also pins the new lock when pinning is on (--pin, or
+    // the config's `pin`), so the pins follow the upgraded inputs.
+    keep = result.action !== "dry-run";
+    return result;
+  } finally {
+    if (!keep) await restore(lockFile, saved, ctx);
+  }
+}
+
+async function readIfExists(path: string): Promise<Uint8Array | null> {
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw new FprofError(`cannot read '${path}': ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Puts the lock file back as it was (or removes it if there was none). */
+async function restore(lockFile: string, saved: Uint8Array | null, ctx: Context): Promise<void> {
+  const now = await readIfExists(lockFile).catch(() => null);
+  if (saved === null) {
+    if (now !== null) await Deno.remove(lockFile);
+  } else if (now === null || !sameBytes(now, saved)) {
+    await Deno.writeFile(lockFile, saved);
+  } else {
+    return;
+  }
+  ctx.log.step(`left '${lockFile}' as it was`);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
