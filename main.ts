@@ -43,6 +43,14 @@ function diffOption() {
     .choices(DIFF_MODES);
 }
 
+/** Collects `--override-input NAME=REF`, which may be given more than once. */
+function overrideInput(value: string, previous: string[] = []): string[] {
+  if (!/^[^=\s]+=\S+$/.test(value)) {
+    throw new InvalidArgumentError("expected NAME=REF, as in nixpkgs=path:/src/nixpkgs.");
+  }
+  return [...previous, value];
+}
+
 function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  ${l}`).join("\n")}\n`;
 }
@@ -125,6 +133,11 @@ common(
     .addOption(diffOption())
     .option("-y, --yes", "drop packages that nix-env or nix profile added, without asking")
     .option("--pin", "then run 'fprof pin' on the flake (see 'fprof pin --help')")
+    .option(
+      "--override-input <name=ref>",
+      "use REF for the flake's input NAME, as 'nix build --override-input' (repeatable)",
+      overrideInput,
+    )
     .addHelpText(
       "after",
       examples(
@@ -133,6 +146,7 @@ common(
         "fprof switch --manifest=json .        # keep the profile usable by 'nix profile'",
         "fprof switch --dry-run                # what would change",
         "fprof switch ./result                 # an environment that is already built",
+        "fprof switch --override-input nixpkgs=path:$HOME/src/nixpkgs",
       ),
     ),
 ).action((installable, opts) =>
@@ -149,6 +163,7 @@ common(
     )
     .option("--json", "print JSON (schema in the README)")
     .option("-l, --long", "also print store paths")
+    .option("--group", "show packages under the mkProfile group they came from")
     .option("--drift", "show what the profile holds that its flake does not declare")
     .option(
       "--generation <n>",
@@ -160,6 +175,7 @@ common(
       examples(
         "fprof list",
         "fprof list -l --generation 3",
+        "fprof list --group",
         "fprof list --json | jq '.packages[].name'",
       ),
     ),
@@ -167,6 +183,31 @@ common(
   run(opts, async (o, ctx) => {
     const { list } = await import("./lib/commands/list.ts");
     await list(o, ctx);
+  })
+);
+
+common(
+  program.command("init")
+    .description("Write a profile flake to start from, and say how to switch to it.")
+    .argument(
+      "[dir]",
+      "where to write it (default: $XDG_CONFIG_HOME/fprof/profile, or '.' when that exists)",
+    )
+    .option("-t, --template <name>", "the template: default or no-flake", "default")
+    .option("--from-current", "declare the packages of the current profile")
+    .option("--force", "overwrite files that exist")
+    .addHelpText(
+      "after",
+      examples(
+        "fprof init                            # ~/.config/fprof/profile/flake.nix",
+        "fprof init --from-current ~/profile   # keep what nix-env -i installed",
+        "fprof init --template no-flake .      # default.nix, for Nix without flakes",
+      ),
+    ),
+).action((dir, opts) =>
+  run(opts, async (o, ctx) => {
+    const { init } = await import("./lib/commands/init.ts");
+    await init(dir, o, ctx);
   })
 );
 

@@ -41,12 +41,30 @@ export function parseInstallable(text: string, storeDir: string): Installable {
 }
 
 /**
- * The attributes tried, in order, when the installable names none:
- * `packages.<system>.profile`, `legacyPackages.<system>.profile`, then
- * `packages.<system>.default`.
+ * The short host name (up to the first dot), as a profile flake names its
+ * machines under `legacyPackages.<system>.profiles`; `undefined` when it
+ * cannot be an attribute name. Pure.
+ *
+ * @example
+ * ```ts
+ * import { machineName } from "./installable.ts";
+ * machineName("laptop.example.org"); // "laptop"
+ * ```
  */
-export function defaultAttrs(system: string): string[] {
+export function machineName(hostname: string): string | undefined {
+  const short = hostname.split(".")[0];
+  return /^[A-Za-z_][A-Za-z0-9_'-]*$/.test(short) ? short : undefined;
+}
+
+/**
+ * The attributes tried, in order, when the installable names none: the
+ * machine's own `legacyPackages.<system>.profiles.<host>` (when a host is
+ * given), then `packages.<system>.profile`, `legacyPackages.<system>.profile`
+ * and `packages.<system>.default`.
+ */
+export function defaultAttrs(system: string, host?: string): string[] {
   return [
+    ...(host ? [`legacyPackages.${system}.profiles.${host}`] : []),
     `packages.${system}.profile`,
     `legacyPackages.${system}.profile`,
     `packages.${system}.default`,

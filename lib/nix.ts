@@ -292,19 +292,22 @@ export class Nix {
     return this.#version;
   }
 
-  /** Builds an installable without a result link and returns its outputs. */
-  async build(installable: string): Promise<BuildResult[]> {
+  /**
+   * Builds an installable without a result link and returns its outputs.
+   * `flakeArgs` are flake options such as `--override-input NAME REF`.
+   */
+  async build(installable: string, flakeArgs: readonly string[] = []): Promise<BuildResult[]> {
     const { stdout } = await this.run(
-      buildArgv(installable, logFormatFor(this.log.terminal)),
+      [...buildArgv(installable, logFormatFor(this.log.terminal)), ...flakeArgs],
       { progress: true, context: `cannot build '${installable}'`, spin: `building ${installable}` },
     );
     return parseBuildJson(stdout);
   }
 
   /** Locked and original URL of a flake, as `nix flake metadata` reports them. */
-  async flakeMetadata(ref: string): Promise<FlakeMetadata> {
+  async flakeMetadata(ref: string, flakeArgs: readonly string[] = []): Promise<FlakeMetadata> {
     const { stdout } = await this.run(
-      nixArgv(["flake", "metadata", "--json", ref]),
+      nixArgv(["flake", "metadata", "--json", ref, ...flakeArgs]),
       {
         context: `cannot read flake '${ref}'`,
       },
@@ -422,6 +425,40 @@ export class Nix {
       "--json",
     ]);
     return JSON.parse(stdout);
+  }
+
+  /**
+   * `nix eval --json INSTALLABLE --apply FN`: one evaluation of a flake
+   * attribute, passed through `apply` first.
+   */
+  async evalFlakeJson(
+    installable: string,
+    apply: string,
+    flakeArgs: readonly string[] = [],
+  ): Promise<unknown> {
+    const { stdout } = await this.run(
+      nixArgv(["eval", "--json", installable, "--apply", apply, ...flakeArgs]),
+      { context: `cannot evaluate '${installable}'` },
+    );
+    return JSON.parse(stdout);
+  }
+
+  /**
+   * The attribute names of an attribute set in a flake, such as
+   * `path:/p#packages.x86_64-linux`; none when it is missing or fails to
+   * evaluate. Only the names are forced, not the packages.
+   */
+  async attrNames(installable: string): Promise<string[]> {
+    try {
+      const { stdout } = await this.run(
+        nixArgv(["eval", "--json", installable, "--apply", "builtins.attrNames"]),
+      );
+      const names = JSON.parse(stdout);
+      return Array.isArray(names) ? names.filter((n) => typeof n === "string") : [];
+    } catch (e) {
+      if (e instanceof NixError || e instanceof SyntaxError) return [];
+      throw e;
+    }
   }
 
   /** Evaluates a Nix expression strictly and returns its JSON value. */

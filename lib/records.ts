@@ -43,6 +43,11 @@ export interface GenerationRecord {
   envPath: string;
   /** Which manifest fprof wrote into the generation. */
   manifest: ManifestKind;
+  /**
+   * The `groups` of `lib.mkProfile` each package came from, by the package's
+   * first store path, for `fprof list --group`.
+   */
+  groups?: Record<string, string>;
   /** ISO 8601 time of the switch. */
   createdAt: string;
   /** fprof version that made it. */

@@ -17,6 +17,8 @@ export interface ListOptions {
   json?: boolean;
   long?: boolean;
   generation?: number;
+  /** Show packages under their mkProfile group. */
+  group?: boolean;
   /** Compare the profile with its flake's declaration instead. */
   drift?: boolean;
 }
@@ -34,6 +36,8 @@ export interface ListJson {
     priority?: number;
     attrPath?: string;
     source?: string;
+    /** `meta.description`, when the manifest has it. */
+    description?: string;
   }[];
 }
 
@@ -56,6 +60,7 @@ export function listJson(
       ...(p.priority !== undefined ? { priority: p.priority } : {}),
       ...(p.attrPath ? { attrPath: p.attrPath } : {}),
       ...(p.source ? { source: p.source } : {}),
+      ...(p.description ? { description: p.description } : {}),
     })),
   };
 }
@@ -129,6 +134,11 @@ export async function list(opts: ListOptions, ctx: Context): Promise<void> {
         cause: e,
       },
     );
+  }
+  if (opts.group) {
+    const { listGrouped } = await import("./list_groups.ts");
+    await listGrouped(profile, gen, contents, opts, ctx);
+    return;
   }
   const out = opts.json
     ? JSON.stringify(

@@ -26,7 +26,15 @@ import {
   providesNix,
   readGenerationContents,
 } from "../generation.ts";
-import { currentSystem, defaultAttrs, type Installable, parseInstallable } from "../installable.ts";
+import {
+  currentSystem,
+  defaultAttrs,
+  type Installable,
+  machineName,
+  parseInstallable,
+} from "../installable.ts";
+import { overrideInputArgs, readEnvRecord } from "../env_record.ts";
+import { packagesFromRecord } from "../flake_info.ts";
 import { writeOut } from "../log.ts";
 import { type FlakeMetadata, manifestJsonVersionFor, nixAtLeast } from "../nix.ts";
 import { type Generation, readProfile, withProfileLock } from "../profile.ts";
@@ -41,6 +49,8 @@ export interface SwitchOptions {
   manifest?: ManifestChoice | true;
   dryRun?: boolean;
   force?: boolean;
+  /** `NAME=REF` flake inputs to override, as `nix build --override-input` does. */
+  overrideInput?: string[];
   /** How much of the diff to print before switching (default `auto`). */
   diff?: DiffMode;
   /** Drop packages that another tool added without asking. */
@@ -122,17 +132,35 @@ export async function switchProfile(
   // before the lock makes a lock file beside it; it is read again under the
   // lock.
   await readProfile(profile);
-  const built = await buildEnv(installable, ctx);
+  const flakeArgs = overrideInputArgs(opts.overrideInput);
+  const built = await buildEnv(installable, ctx, flakeArgs);
   const { envPath } = built;
 
   // Independent questions, asked at once: each is a short nix process.
-  const [entries, envInfo, meta, version] = await Promise.all([
+  const [entries, envInfo, meta, version, envRecord] = await Promise.all([
     readEnvEntries(envPath),
     nix.pathInfo([envPath]),
-    built.flake ? nix.flakeMetadata(built.flake.ref) : Promise.resolve(undefined),
+    built.flake ? nix.flakeMetadata(built.flake.ref, flakeArgs) : Promise.resolve(undefined),
     nix.version(),
+    // lib.mkProfile's record of the declared packages (descriptions, attr
+    // names, groups); null for any other buildEnv.
+    built.flake ? readEnvRecord(ctx, built.flake, flakeArgs) : Promise.resolve(null),
   ]);
-  const packages = packagesFromReferences(envPath, envInfo[0]?.references ?? []);
+  const references = envInfo[0]?.references ?? [];
+  const { packages, groups } = envRecord
+    ? packagesFromRecord(
+      envRecord,
+      envPath,
+      references,
+      built.flake && meta?.url
+        ? {
+          url: meta.url,
+          originalUrl: meta.originalUrl || built.flake.ref,
+          attr: built.flake.attr,
+        }
+        : undefined,
+    )
+    : { packages: packagesFromReferences(envPath, references), groups: {} };
 
   const result = await withProfileLock(
     profile,
@@ -253,6 +281,7 @@ export async function switchProfile(
         ...(built.flake ? recordSource(built.flake, meta) : {}),
         envPath,
         manifest,
+        ...(Object.keys(groups).length > 0 ? { groups } : {}),
         createdAt: new Date().toISOString(),
         fprofVersion: VERSION,
       };
@@ -324,6 +353,7 @@ export async function resolveInstallable(
 export async function buildEnv(
   installable: Installable,
   ctx: Context,
+  flakeArgs: readonly string[] = [],
 ): Promise<BuiltEnv> {
   const { nix, log } = ctx;
   if (installable.kind === "store") {
@@ -332,12 +362,14 @@ export async function buildEnv(
     }
     return { envPath: installable.path };
   }
-  const attrs = installable.attr ? [installable.attr] : defaultAttrs(currentSystem());
+  const attrs = installable.attr
+    ? [installable.attr]
+    : defaultAttrs(currentSystem(), machineName(Deno.hostname()));
   for (const [i, attr] of attrs.entries()) {
     const target = `${installable.ref}#${attr}`;
     log.step(`building ${target}`);
     try {
-      const results = await nix.build(target);
+      const results = await nix.build(target, flakeArgs);
       const outputs = results[0]?.outputs ?? {};
       const envPath = outputs.out ?? Object.values(outputs)[0];
       if (!envPath) throw new FprofError(`'${target}' built no output`);

@@ -1,29 +1,65 @@
 {
-  # Your user profile, declared. `fprof switch` builds `packages.<system>.profile`
-  # and makes it your profile's next generation; `fprof rollback` goes back.
+  # Your user profile, declared: one shared list of packages, and a profile per
+  # machine that adds to it.
+  #
+  #   fprof switch                 # builds legacyPackages.<system>.profiles.<hostname>,
+  #                                # else legacyPackages.<system>.profile, and makes it
+  #                                # your profile's next generation
+  #   fprof list --group           # what the profile holds, by group
+  #   fprof rollback               # back to the generation you came from
+  #
+  # Without fprof, the same profile through plain Nix:
+  #
+  #   nix run .#profile.switch     # or .#profiles.laptop.switch; also .rollback, .list, .pin
   description = "My Nix user profile";
 
-  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";
+  inputs = {
+    nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";
+    fprof.url = "github:OWNER/fprof";
+    # One nixpkgs for everything: fprof's library needs none of its own.
+    fprof.inputs.nixpkgs.follows = "nixpkgs";
+  };
 
-  outputs = { self, nixpkgs }:
+  outputs = { self, nixpkgs, fprof }:
     let
       systems = [ "x86_64-linux" "aarch64-linux" "x86_64-darwin" "aarch64-darwin" ];
       forAllSystems = f: nixpkgs.lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
     in
     {
-      packages = forAllSystems (pkgs: {
-        # Any buildEnv works; fprof adds the manifest that nix-env and
-        # `nix profile` read, so `nix-env -q` keeps working.
-        profile = pkgs.buildEnv {
-          name = "profile";
-          paths = with pkgs; [
-            hello
-            ripgrep
-            jq
-          ];
-          # Link man pages and completions too, as nix-env does.
-          extraOutputsToInstall = [ "man" ];
-        };
-      });
+      legacyPackages = forAllSystems (pkgs:
+        let
+          # On every machine. An attrset (not a list) lets fprof record each
+          # package's attribute name, so `fprof list --json` shows it.
+          shared = { inherit (pkgs) hello jq; };
+
+          # A profile made of the shared list plus `groups`; each group is
+          # shown on its own by `fprof list --group`.
+          machine = groups: fprof.lib.mkProfile {
+            inherit pkgs;
+            name = "profile";
+            paths = shared;
+            inherit groups;
+            # Pinned in your flake registry and NIX_PATH by `.pin`, so that
+            # `nix run nixpkgs#hello` uses the same nixpkgs as this profile.
+            pinned = { inherit nixpkgs; };
+            # Anything else goes to pkgs.buildEnv, as with flakey-profile:
+            extraOutputsToInstall = [ "man" ];
+          };
+        in
+        rec {
+          # One entry per machine, by hostname: `fprof switch` picks the one
+          # named like the machine it runs on.
+          profiles = {
+            laptop = machine {
+              cli = { inherit (pkgs) ripgrep; };
+            };
+            desktop = machine {
+              cli = { inherit (pkgs) ripgrep; };
+              gui = { inherit (pkgs) xterm; };
+            };
+          };
+          # Every other machine gets the shared list.
+          profile = machine { };
+        });
     };
 }

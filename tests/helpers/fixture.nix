@@ -225,6 +225,39 @@ rec {
     meta = { };
   };
 
+  inherit writeText;
+
+  # nixpkgs' writeShellScriptBin: $out/bin/<name> running `text` (with the
+  # host's /bin/sh, where nixpkgs uses its bash).
+  writeShellScriptBin = name: text: derivation {
+    inherit name system text;
+    passAsFile = [ "text" ];
+    builder = "/bin/sh";
+    args = [ "-c" ''
+      /bin/mkdir -p "$out/bin"
+      { echo '#!/bin/sh'; /bin/cat "$textPath"; } > "$out/bin/${name}"
+      /bin/chmod +x "$out/bin/${name}"
+    '' ];
+    preferLocalBuild = true;
+    allowSubstitutes = false;
+  } // { meta.mainProgram = name; };
+
+  # nixpkgs' linkFarm, for a list of { name, path }: $out/<name> -> path.
+  linkFarm = name: entries: derivation {
+    inherit name system;
+    names = map (e: e.name) entries;
+    targets = map (e: "${e.path}") entries;
+    builder = "/bin/sh";
+    args = [ "-c" ''
+      set -e
+      /bin/mkdir -p "$out"
+      set -- $targets
+      for n in $names; do /bin/ln -s "$1" "$out/$n"; shift; done
+    '' ];
+    preferLocalBuild = true;
+    allowSubstitutes = false;
+  };
+
   broken = throw "fixture: broken on purpose";
 
   failing = mkPackage { name = "failing"; version = "1.0"; fail = true; };

@@ -73,13 +73,23 @@ export interface ProfileFlakeOptions {
 
 // Attribute names the flakes use for other things.
 const PROFILE_RESERVED = new Set(["profile", "default", "broken", "failing"]);
-const SET_RESERVED = new Set(["buildEnv", "broken", "failing"]);
+const SET_RESERVED = new Set([
+  "buildEnv",
+  "writeShellScriptBin",
+  "linkFarm",
+  "writeText",
+  "path",
+  "broken",
+  "failing",
+]);
 
 /**
  * Writes a flake that stands in for nixpkgs: `packages.<system>.<name>` and
  * `legacyPackages.<system>.<name>` for each package, plus
  * `legacyPackages.<system>.buildEnv` (nixpkgs' common arguments: `name`,
  * `paths`, `extraOutputsToInstall`, `ignoreCollisions`, `meta`, `passthru`),
+ * `writeShellScriptBin NAME TEXT`, `linkFarm NAME [ { name; path; } ]`,
+ * `writeText NAME TEXT`, `path` (the set's own source),
  * `legacyPackages.<system>.broken` (an evaluation error),
  * `legacyPackages.<system>.failing` (a build failure) and `lib.genAttrs`. A
  * profile flake written for nixpkgs can use it with
@@ -118,7 +128,9 @@ export async function writePackageSet(
       inherit (fixture) lib;
       packages.\${system} = packages;
       legacyPackages.\${system} = packages // {
-        inherit (fixture) buildEnv broken failing;
+        inherit (fixture) buildEnv writeShellScriptBin linkFarm writeText broken failing;
+        # nixpkgs' own source, as pkgs.path is.
+        path = self.outPath;
       };
     };
 }

@@ -1,0 +1,230 @@
+/**
+ * `fprof init`: write one of the project's templates into a directory,
+ * optionally declaring the packages the current profile already has, and say
+ * what to run next.
+ *
+ * @module
+ */
+
+import { join, resolve } from "node:path";
+import { type Context, profileOf } from "../context.ts";
+import { FprofError, UsageError } from "../errors.ts";
+import { readGenerationContents } from "../generation.ts";
+import { readProfile } from "../profile.ts";
+import type { ProfilePackage } from "../../manifest/types.ts";
+import { configHome } from "../xdg.ts";
+// Imported as text, so that bundles and compiled binaries carry them.
+import defaultTemplate from "../../templates/default/flake.nix" with { type: "text" };
+import noFlakeTemplate from "../../templates/no-flake/default.nix" with { type: "text" };
+
+/** Options of `fprof init`. */
+export interface InitOptions {
+  profile?: string;
+  template?: string;
+  fromCurrent?: boolean;
+  force?: boolean;
+}
+
+/** The templates `init` can write, and the file each one consists of. */
+export const TEMPLATES: Record<string, { file: string; text: string; paths: RegExp }> = {
+  // `paths` matches the template's example package list, which
+  // `--from-current` replaces.
+  default: {
+    file: "flake.nix",
+    text: defaultTemplate,
+    paths: /^( *)shared = \{ inherit \(pkgs\) [^}]*\};\n/m,
+  },
+  "no-flake": {
+    file: "default.nix",
+    text: noFlakeTemplate,
+    paths: /^( *)paths = \{ inherit \(pkgs\) [^}]*\};\n/m,
+  },
+};
+
+/** One line of a generated package list. */
+export interface DeclaredPackage {
+  /** The attribute under `pkgs`, such as `hello` or `python3Packages.requests`. */
+  attr?: string;
+  /** Why the attribute is a guess, or why there is none. */
+  note?: string;
+  /** `pname-version`, for the comment. */
+  fullName: string;
+  storePath: string;
+}
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_'-]*$/;
+const KEYWORDS = new Set([
+  "assert",
+  "else",
+  "if",
+  "in",
+  "inherit",
+  "let",
+  "or",
+  "rec",
+  "then",
+  "with",
+]);
+
+/**
+ * The attribute each package of the current profile is declared with. A
+ * `nix profile` element names its attribute (`legacyPackages.<system>.hello`,
+ * or fprof's own `….packages.hello`); for a nix-env element the package name
+ * is the best guess there is, and it is marked as one. A name that cannot be
+ * an attribute becomes a comment. Pure.
+ */
+export function declarePackages(packages: readonly ProfilePackage[]): DeclaredPackage[] {
+  return packages.map((p) => {
+    const fullName = p.version === "" ? p.name : `${p.name}-${p.version}`;
+    const base = { fullName, storePath: p.storePaths[0] ?? "" };
+    if (p.attrPath) {
+      const attr = attrUnderPkgs(p.attrPath);
+      if (attr) return { ...base, attr };
+    }
+    if (IDENT.test(p.name) && !KEYWORDS.has(p.name)) {
+      return { ...base, attr: p.name, note: "attribute guessed from the package name" };
+    }
+    return { ...base, note: "no attribute name is known" };
+  });
+}
+
+/** `pkgs.<result>` for a flake attribute path, or undefined. */
+function attrUnderPkgs(attrPath: string): string | undefined {
+  const parts = attrPath.split(".");
+  const at = parts.lastIndexOf("packages");
+  // legacyPackages.<system>.x.y, packages.<system>.x, or fprof's <attr>.packages.x
+  let rest: string[];
+  if (/^(legacyPackages|packages)$/.test(parts[0]) && parts.length > 2) rest = parts.slice(2);
+  else if (at >= 0 && at < parts.length - 1) rest = parts.slice(at + 1);
+  else return undefined;
+  if (rest.at(-2) === "packages") rest = rest.slice(-1);
+  return rest.every((r) => IDENT.test(r) && !KEYWORDS.has(r)) ? rest.join(".") : undefined;
+}
+
+/**
+ * The Nix text of an attrset of `declared`, indented by `indent`, assigned to
+ * `key`: `hello = pkgs.hello;` per package, comments for the rest. Pure.
+ */
+export function packageListNix(
+  key: string,
+  declared: readonly DeclaredPackage[],
+  indent: string,
+  origin: string,
+): string {
+  const inner = indent + "  ";
+  const lines = [`${indent}${key} = {`, `${inner}# ${origin}`];
+  const seen = new Set<string>();
+  for (const d of declared) {
+    const name = d.attr?.split(".").at(-1);
+    if (d.attr && name && !seen.has(name)) {
+      seen.add(name);
+      const note = d.note ? ` # ${d.note} (${d.fullName})` : "";
+      lines.push(`${inner}${name} = pkgs.${d.attr};${note}`);
+    } else {
+      lines.push(`${inner}# ${d.fullName}: ${d.note ?? "listed twice"}; was ${d.storePath}`);
+    }
+  }
+  lines.push(`${indent}};`);
+  return lines.join("\n") + "\n";
+}
+
+/** The template text with its example packages replaced by `declared`; pure. */
+export function fillTemplate(
+  name: string,
+  text: string,
+  declared: readonly DeclaredPackage[],
+  origin: string,
+): string {
+  const t = TEMPLATES[name];
+  const m = t.paths.exec(text);
+  if (!m) throw new Error(`template '${name}' has no package list to fill`);
+  const key = m[0].trim().split(" ")[0];
+  let out = text.replace(t.paths, packageListNix(key, declared, m[1], origin));
+  // The example machines add packages of their own; a profile made from the
+  // current one starts with the same packages on every machine.
+  out = out.replace(/^( *)cli = \{ inherit \(pkgs\) [^}]*\};\n/gm, "")
+    .replace(/^( *)gui = \{ inherit \(pkgs\) [^}]*\};\n/gm, "");
+  return out;
+}
+
+/**
+ * The directory `init` writes to: the argument, else
+ * `$XDG_CONFIG_HOME/fprof/profile`, else (no `HOME` either) `.`.
+ */
+export function initDir(arg: string | undefined, env: Context["env"]): string {
+  if (arg !== undefined) return resolve(arg);
+  try {
+    return join(configHome(env), "fprof", "profile");
+  } catch {
+    return resolve(".");
+  }
+}
+
+/** The command that switches to what `init` wrote; pure. */
+export function nextCommand(template: string, dir: string): string {
+  const q = /^[\w@%+=:,./-]+$/.test(dir) ? dir : `'${dir.replaceAll("'", `'\\''`)}'`;
+  return template === "no-flake"
+    ? `fprof switch "$(nix-build --no-out-link ${q} -A profile)"`
+    : `fprof switch ${q}`;
+}
+
+/** Runs `fprof init`. */
+export async function init(
+  dirArg: string | undefined,
+  opts: InitOptions,
+  ctx: Context,
+): Promise<void> {
+  const name = opts.template ?? "default";
+  const template = Object.hasOwn(TEMPLATES, name) ? TEMPLATES[name] : undefined;
+  if (!template) {
+    throw new UsageError(`unknown template '${name}'`, {
+      hint: `templates: ${Object.keys(TEMPLATES).join(", ")}`,
+    });
+  }
+  const dir = initDir(dirArg, ctx.env);
+  const target = join(dir, template.file);
+  if (!opts.force && await exists(target)) {
+    throw new FprofError(`'${target}' exists already`, {
+      hint: "pass --force to overwrite it, or name another directory",
+    });
+  }
+  let text = template.text;
+  if (opts.fromCurrent) {
+    const profile = await profileOf(ctx, opts.profile);
+    const state = await readProfile(profile);
+    if (!state.current) {
+      throw new FprofError(`profile '${profile}' has no generations to start from`, {
+        hint: "run 'fprof init' without --from-current",
+      });
+    }
+    const contents = await readGenerationContents(ctx.nix, state.current.storePath);
+    const declared = declarePackages(contents.packages);
+    text = fillTemplate(
+      name,
+      text,
+      declared,
+      `The packages of generation ${state.current.number} of ${profile}.`,
+    );
+    const guessed = declared.filter((d) => d.attr && d.note).length;
+    const unknown = declared.filter((d) => !d.attr).length;
+    ctx.log.step(
+      `declared ${declared.length - unknown} package(s) of generation ${state.current.number}` +
+        (guessed ? `, ${guessed} by a name guessed from the package name` : "") +
+        (unknown ? `; ${unknown} left as comments (no attribute name known)` : ""),
+    );
+  }
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(target, text);
+  ctx.log.step(`wrote '${target}'`);
+  ctx.log.step(`next: edit it, then run: ${nextCommand(name, dir)}`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}

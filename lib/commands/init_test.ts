@@ -1,0 +1,75 @@
+import { assertEquals, assertStringIncludes } from "../testing.ts";
+import { declarePackages, fillTemplate, initDir, nextCommand, packageListNix } from "./init.ts";
+
+const S = "/nix/store/ry3wji0qjghzb55bgp6babkivblpiyim";
+
+Deno.test("declarePackages() takes attribute names from attr paths, guesses from names, and gives up on the rest", () => {
+  const declared = declarePackages([
+    {
+      name: "requests",
+      version: "2.31",
+      storePaths: [`${S}-python3.11-requests-2.31`],
+      attrPath: "legacyPackages.x86_64-linux.python3Packages.requests",
+    },
+    {
+      name: "hello",
+      version: "2.12",
+      storePaths: [`${S}-hello-2.12`],
+      attrPath: "legacyPackages.x86_64-linux.profiles.laptop.packages.hello",
+    },
+    { name: "jq", version: "1.6", storePaths: [`${S}-jq-1.6`] },
+    { name: "gtk+3", version: "3.24", storePaths: [`${S}-gtk+3-3.24`] },
+  ]);
+  assertEquals(declared.map((d) => [d.attr, d.note]), [
+    ["python3Packages.requests", undefined],
+    ["hello", undefined],
+    ["jq", "attribute guessed from the package name"],
+    [undefined, "no attribute name is known"],
+  ]);
+  const text = packageListNix("shared", declared, "  ", "From generation 3.");
+  assertEquals(
+    text,
+    [
+      "  shared = {",
+      "    # From generation 3.",
+      "    requests = pkgs.python3Packages.requests;",
+      "    hello = pkgs.hello;",
+      "    jq = pkgs.jq; # attribute guessed from the package name (jq-1.6)",
+      `    # gtk+3-3.24: no attribute name is known; was ${S}-gtk+3-3.24`,
+      "  };",
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("fillTemplate() replaces the template's example packages and the machines' extras", async () => {
+  const text = await Deno.readTextFile(
+    new URL("../../templates/default/flake.nix", import.meta.url),
+  );
+  const filled = fillTemplate("default", text, [
+    { attr: "cowsay", fullName: "cowsay-3.7", storePath: `${S}-cowsay-3.7` },
+  ], "Here.");
+  assertStringIncludes(
+    filled,
+    "shared = {\n            # Here.\n            cowsay = pkgs.cowsay;\n",
+  );
+  assertEquals(/ripgrep|xterm|inherit \(pkgs\) hello/.test(filled), false);
+  const noFlake = await Deno.readTextFile(
+    new URL("../../templates/no-flake/default.nix", import.meta.url),
+  );
+  assertStringIncludes(
+    fillTemplate("no-flake", noFlake, [], "Nothing."),
+    "    paths = {\n      # Nothing.\n    };\n",
+  );
+});
+
+Deno.test("initDir() defaults to the config directory, and nextCommand() quotes it", () => {
+  const env = new Map([["HOME", "/home/a"]]);
+  assertEquals(initDir(undefined, env), "/home/a/.config/fprof/profile");
+  assertEquals(initDir(undefined, new Map()), Deno.cwd());
+  assertEquals(nextCommand("default", "/home/a/my profile"), "fprof switch '/home/a/my profile'");
+  assertEquals(
+    nextCommand("no-flake", "/p"),
+    `fprof switch "$(nix-build --no-out-link /p -A profile)"`,
+  );
+});

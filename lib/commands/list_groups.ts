@@ -1,0 +1,47 @@
+/**
+ * `fprof list --group`: the listing under the groups `fprof switch` recorded
+ * for the generation.
+ *
+ * @module
+ */
+
+import type { Context } from "../context.ts";
+import type { GenerationContents } from "../generation.ts";
+import { groupedText, groupPackages } from "../groups.ts";
+import { writeOut } from "../log.ts";
+import type { Generation } from "../profile.ts";
+import { loadRecords, recordOf } from "../records.ts";
+import { listJson, type ListOptions, listText } from "./list.ts";
+
+/** Prints `contents` grouped; with `--json`, each package gains `group`. */
+export async function listGrouped(
+  profile: string,
+  gen: Generation,
+  contents: GenerationContents,
+  opts: ListOptions,
+  ctx: Context,
+): Promise<void> {
+  const record = recordOf(await loadRecords(profile, ctx.env), gen);
+  const groups = record?.groups ?? {};
+  if (!record?.groups) {
+    ctx.log.step(
+      `generation ${gen.number} has no groups recorded (only 'fprof switch' of a lib.mkProfile ` +
+        "profile with groups records them)",
+    );
+  }
+  if (opts.json) {
+    const doc = listJson(profile, gen, contents.manifest, contents.packages);
+    doc.packages.forEach((p, i) => {
+      const g = groups[contents.packages[i].storePaths[0] ?? ""];
+      if (g !== undefined) Object.assign(p, { group: g });
+    });
+    await writeOut(JSON.stringify(doc, null, 2) + "\n");
+    return;
+  }
+  await writeOut(
+    groupedText(
+      groupPackages(contents.packages, groups),
+      (ps) => listText(ps, opts.long ?? false),
+    ),
+  );
+}
