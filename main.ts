@@ -191,7 +191,7 @@ common(
     .description("Write a profile flake to start from, and say how to switch to it.")
     .argument(
       "[dir]",
-      "where to write it (default: $XDG_CONFIG_HOME/fprof/profile, or '.' when that exists)",
+      "where to write it (default: $XDG_CONFIG_HOME/fprof/profile)",
     )
     .option("-t, --template <name>", "the template: default or no-flake", "default")
     .option("--from-current", "declare the packages of the current profile")
