@@ -9,6 +9,18 @@ import { type FixturePackage, writePackageSet, writeProfileFlake } from "./helpe
 import { fprof, fprofOk, snapshot } from "./helpers/fprof.ts";
 import { makeNixSandbox, type NixSandbox } from "./helpers/sandbox.ts";
 
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+function which(program: string): boolean {
+  return (Deno.env.get("PATH") ?? "").split(":").some((dir) => {
+    try {
+      return Deno.statSync(join(dir, program)).isFile;
+    } catch {
+      return false;
+    }
+  });
+}
+
 const A: FixturePackage[] = [
   { name: "hello", version: "2.12.1", bins: ["hello"] },
   { name: "jq", version: "1.6", bins: ["jq"] },
@@ -316,4 +328,38 @@ Deno.test("drift: after nix-env -i, switch names the package it would drop and r
   // fprof made generation 3, so the next switch asks nothing.
   await fprofOk(sb, ["switch", ...p, a]);
   assertEquals((await fprofOk(sb, ["list", ...p, "--drift"])).stdout, "");
+});
+
+Deno.test({
+  name: "drift: on a terminal, switch asks, and only a yes goes on",
+  // util-linux's script(1) gives fprof a terminal on stdin.
+  ignore: !which("script"),
+  async fn() {
+    await using sb = await makeNixSandbox();
+    const [a, b] = [await flake(sb, "a", A), await flake(sb, "b", B)];
+    await fprofOk(sb, ["switch", "--profile", sb.profile, a]);
+    const extra = join(sb.work, "extra.nix");
+    await Deno.writeTextFile(
+      extra,
+      `derivation { name = "extra-0.1"; system = "${sb.system}"; builder = "/bin/sh"; args = [ "-c" "/bin/mkdir -p $out/bin" ]; }`,
+    );
+    await sb.runOk(["nix-env", "--profile", sb.profile, "-i", "-f", extra]);
+    const onTerminal = (answer: string) =>
+      sb.run([
+        "script",
+        "-qec",
+        `${Deno.execPath()} run -A --quiet ${MAIN} switch --profile ${sb.profile} ${b}`,
+        "/dev/null",
+      ], { stdin: `${answer}\n`, env: { NO_COLOR: "1" } });
+    const no = await onTerminal("n");
+    assertEquals(no.code, 1, no.stdout);
+    // script(1) puts the terminal's output, stderr included, on its stdout.
+    assertStringIncludes(no.stdout, "would drop: extra 0.1");
+    assertStringIncludes(no.stdout, "drop them and switch? [y/N]");
+    assertStringIncludes(no.stdout, "error: switch cancelled; nothing was changed");
+    assertEquals(await current(sb), 2);
+    const yes = await onTerminal("y");
+    assertEquals(yes.code, 0, yes.stdout);
+    assertEquals(await current(sb), 3);
+  },
 });

@@ -53,6 +53,8 @@ export async function deleteGenerations(
     async () => {
       const after = await readProfile(profile);
       const records = await loadRecords(profile, ctx.env);
+      // A profile fprof never switched has no records to keep in line.
+      if (Object.keys(records.generations).length === 0) return;
       await saveRecords(reparentRecords(records, after.generations), ctx.env);
     },
   );

@@ -16,6 +16,8 @@ import { type DiffMode, diffPackages, isEmptyDiff, type PackageDiff } from "../d
 import { confirmDrift, driftedDrops } from "../drift.ts";
 import { closureChange, showDiff } from "../show_diff.ts";
 import { FprofError, NixError } from "../errors.ts";
+import { missingAttrError } from "../attr_hint.ts";
+import { checkSwitchJsonOptions, switchPlanJson } from "../switch_json.ts";
 import {
   addGenerationToStore,
   existingReferences,
@@ -51,6 +53,8 @@ export interface SwitchOptions {
   force?: boolean;
   /** `NAME=REF` flake inputs to override, as `nix build --override-input` does. */
   overrideInput?: string[];
+  /** With `dryRun`, print the plan as JSON on stdout. */
+  json?: boolean;
   /** How much of the diff to print before switching (default `auto`). */
   diff?: DiffMode;
   /** Drop packages that another tool added without asking. */
@@ -123,6 +127,7 @@ export async function switchProfile(
   ctx: Context,
 ): Promise<SwitchResult> {
   const { nix, log } = ctx;
+  checkSwitchJsonOptions(opts);
   const installable = await resolveInstallable(
     installableArg ?? ctx.config.flake ?? ".",
     ctx,
@@ -191,6 +196,23 @@ export async function switchProfile(
         newHasNix: await providesNix(envPath),
       });
 
+      if (opts.json) {
+        const doc = switchPlanJson({
+          profile,
+          current: state.current,
+          action: plan.action,
+          storePath: generation.storePath,
+          envPath,
+          manifest,
+          diff: plan.diff,
+          dropsNix: plan.strands,
+        });
+        await writeOut(JSON.stringify(doc, null, 2) + "\n");
+        return {
+          action: plan.action === "none" ? "none" : "dry-run",
+          generation: state.current?.number ?? null,
+        };
+      }
       if (plan.action === "none") {
         log.step(
           `no changes: generation ${state.current!.number} already has this content`,
@@ -377,15 +399,9 @@ export async function buildEnv(
     } catch (e) {
       const missing = e instanceof NixError &&
         /does not provide attribute/.test(e.stderr);
-      if (!missing || installable.attr) throw e;
-      if (i === attrs.length - 1) {
-        throw new FprofError(
-          `flake '${installable.ref}' provides none of ${attrs.join(", ")}`,
-          {
-            cause: e,
-            hint: `name the attribute to build, as in 'fprof switch ${installable.ref}#myProfile'`,
-          },
-        );
+      if (!missing) throw e;
+      if (installable.attr || i === attrs.length - 1) {
+        throw await missingAttrError(nix, installable.ref, attrs, currentSystem(), e);
       }
     }
   }

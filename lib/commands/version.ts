@@ -1,5 +1,6 @@
 /**
- * `fprof --version`: fprof's version and the Nix it finds.
+ * `fprof --version`: fprof's version, the Nix it finds, and which manifest
+ * formats that Nix reads.
  *
  * @module
  */
@@ -7,17 +8,35 @@
 import { VERSION } from "../context.ts";
 import { FprofError } from "../errors.ts";
 import { type Logger, writeOut } from "../log.ts";
-import { manifestJsonVersionFor, Nix } from "../nix.ts";
+import { Nix, nixAtLeast, type NixVersion } from "../nix.ts";
+
+/**
+ * The profile manifests a Nix reads: manifest.nix always; manifest.json
+ * version 1 from Nix 2.4, 1–2 from 2.8, 1–3 from 2.20 and on Lix. Pure.
+ *
+ * @example
+ * ```ts
+ * import { manifestFormatsRead } from "./version.ts";
+ * import { parseNixVersion } from "../nix.ts";
+ * manifestFormatsRead(parseNixVersion("nix (Nix) 2.8.0"));
+ * // "manifest.nix and manifest.json versions 1–2"
+ * ```
+ */
+export function manifestFormatsRead(v: NixVersion): string {
+  if (v.implementation === "lix" || nixAtLeast(v, 2, 20)) {
+    return "manifest.nix and manifest.json versions 1–3";
+  }
+  if (nixAtLeast(v, 2, 8)) return "manifest.nix and manifest.json versions 1–2";
+  if (nixAtLeast(v, 2, 4)) return "manifest.nix and manifest.json version 1";
+  return "manifest.nix only";
+}
 
 /** Prints the version lines to stdout. */
 export async function versionText(log: Logger): Promise<void> {
   const lines = [`fprof ${VERSION}`];
   try {
     const v = await new Nix(log).version();
-    const json = manifestJsonVersionFor(v);
-    lines.push(
-      `${v.raw} (reads manifest.nix and manifest.json versions 1–${json})`,
-    );
+    lines.push(`${v.raw} (reads ${manifestFormatsRead(v)})`);
   } catch (e) {
     if (!(e instanceof FprofError)) throw e;
     lines.push(`nix: not found (${e.message})`);

@@ -1,0 +1,65 @@
+/**
+ * What fprof tells the user, against the real Nix: errors that say what to
+ * type instead, and the plan of `switch --dry-run --json`.
+ */
+
+import { join } from "node:path";
+import { assertEquals, assertStringIncludes } from "../lib/testing.ts";
+import { writeProfileFlake } from "./helpers/fixtures.ts";
+import { fprof, fprofOk } from "./helpers/fprof.ts";
+import { makeNixSandbox } from "./helpers/sandbox.ts";
+
+Deno.test("a missing attribute lists the ones the flake has and suggests one", async () => {
+  await using sb = await makeNixSandbox();
+  const dir = join(sb.work, "profile");
+  await writeProfileFlake(dir, [{ name: "hello", version: "2.12.1", bins: ["hello"] }], {
+    system: sb.system,
+  });
+  const r = await fprof(sb, ["switch", `path:${dir}#laptop`]);
+  assertEquals(r.code, 1, r.stderr);
+  assertStringIncludes(
+    r.stderr,
+    `error: flake 'path:${dir}' does not provide attribute 'laptop'; available: packages.${sb.system}.`,
+  );
+  assertStringIncludes(r.stderr, `packages.${sb.system}.profile`);
+  assertStringIncludes(
+    r.stderr,
+    `hint: name the attribute to build, as in 'fprof switch path:${dir}#`,
+  );
+  assertEquals(r.stderr.split("\n").filter((l) => l.startsWith("error:")).length, 1, r.stderr);
+});
+
+Deno.test("switch --dry-run --json prints the plan, and nothing changes", async () => {
+  await using sb = await makeNixSandbox();
+  const dir = join(sb.work, "profile");
+  await writeProfileFlake(dir, [{ name: "hello", version: "2.12.1", bins: ["hello"] }], {
+    system: sb.system,
+  });
+  const flake = `path:${dir}`;
+  const dry = await fprofOk(sb, ["switch", "--profile", sb.profile, "--dry-run", "--json", flake]);
+  const plan = JSON.parse(dry.stdout);
+  assertEquals(plan.action, "switch");
+  assertEquals(plan.from, null);
+  assertEquals(plan.profile, sb.profile);
+  assertEquals(plan.to.manifest, "nix");
+  assertEquals(plan.packages.added.map((p: { name: string }) => p.name), ["hello"]);
+  assertEquals(plan.dropsNix, false);
+  assertEquals(
+    (await fprofOk(sb, ["generations", "--profile", sb.profile, "--json"])).stdout.includes(
+      '"number"',
+    ),
+    false,
+  );
+
+  await fprofOk(sb, ["switch", "--profile", sb.profile, flake]);
+  const again = JSON.parse(
+    (await fprofOk(sb, ["switch", "--profile", sb.profile, "--dry-run", "--json", flake])).stdout,
+  );
+  assertEquals(again.action, "none");
+  assertEquals(again.from.generation, 1);
+  assertEquals(again.to.storePath, again.from.storePath);
+
+  const bad = await fprof(sb, ["switch", "--profile", sb.profile, "--json", flake]);
+  assertEquals(bad.code, 2);
+  assertStringIncludes(bad.stderr, "error: --json needs --dry-run");
+});
