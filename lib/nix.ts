@@ -428,24 +428,6 @@ export class Nix {
   }
 
   /**
-   * The attribute names of an attribute set in a flake, such as
-   * `path:/p#packages.x86_64-linux`; none when it is missing or fails to
-   * evaluate. Only the names are forced, not the packages.
-   */
-  async attrNames(installable: string): Promise<string[]> {
-    try {
-      const { stdout } = await this.run(
-        nixArgv(["eval", "--json", installable, "--apply", "builtins.attrNames"]),
-      );
-      const names = JSON.parse(stdout);
-      return Array.isArray(names) ? names.filter((n) => typeof n === "string") : [];
-    } catch (e) {
-      if (e instanceof NixError || e instanceof SyntaxError) return [];
-      throw e;
-    }
-  }
-
-  /**
    * `nix eval --json INSTALLABLE --apply FN`: one evaluation of a flake
    * attribute, passed through `apply` first.
    */
