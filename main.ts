@@ -129,6 +129,7 @@ common(
       "-n, --dry-run",
       "build and show what would change, but change nothing",
     )
+    .option("--json", "with --dry-run, print the plan as JSON (schema in the README)")
     .option("--force", "switch even if the new generation drops bin/nix")
     .addOption(diffOption())
     .option("-y, --yes", "drop packages that nix-env or nix profile added, without asking")
@@ -145,6 +146,7 @@ common(
         "fprof switch ~/profile#laptop         # a named attribute",
         "fprof switch --manifest=json .        # keep the profile usable by 'nix profile'",
         "fprof switch --dry-run                # what would change",
+        "fprof switch --dry-run --json | jq .packages",
         "fprof switch ./result                 # an environment that is already built",
         "fprof switch --override-input nixpkgs=path:$HOME/src/nixpkgs",
       ),

@@ -42,11 +42,17 @@ export const ENV_VARS = [
 ];
 
 /**
+ * The system information fprof asks for: the uid (the default profile of
+ * Nix 2.8 is per user) and the host name (`profiles.<hostname>` in a flake).
+ */
+export const SYS_APIS = ["uid", "hostname"];
+
+/**
  * The permission flags of the bundle and the binaries:
  *
  * - `--allow-run` only for the Nix programs, looked up on `PATH`.
  * - `--allow-env` only for {@link ENV_VARS}.
- * - `--allow-sys=uid`: the default profile of Nix 2.8 is found from the uid.
+ * - `--allow-sys` only for {@link SYS_APIS}.
  * - `--allow-read` and `--allow-write` without a path list: the profile, the
  *   state, config and cache directories live under the user's `$HOME` (or
  *   wherever `--profile`, `XDG_*` and `NIX_STATE_DIR` point), and a flake
@@ -60,7 +66,7 @@ export const ENV_VARS = [
 export const PERMISSION_FLAGS = [
   `--allow-run=${NIX_PROGRAMS.join(",")}`,
   `--allow-env=${ENV_VARS.join(",")}`,
-  "--allow-sys=uid",
+  `--allow-sys=${SYS_APIS.join(",")}`,
   "--allow-read",
   "--allow-write",
   "--no-prompt",

@@ -1,5 +1,12 @@
 import { assertEquals, assertOk } from "../lib/testing.ts";
-import { compileArgv, ENV_VARS, NIX_PROGRAMS, PERMISSION_FLAGS, TARGETS } from "./build.ts";
+import {
+  compileArgv,
+  ENV_VARS,
+  NIX_PROGRAMS,
+  PERMISSION_FLAGS,
+  SYS_APIS,
+  TARGETS,
+} from "./build.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -28,6 +35,14 @@ Deno.test("ENV_VARS covers every variable fprof's code reads", async () => {
   }
   const missing = [...read].filter((v) => !ENV_VARS.includes(v));
   assertEquals(missing, [], "add these to ENV_VARS in scripts/build.ts");
+});
+
+Deno.test("SYS_APIS covers the system information fprof's code asks for", async () => {
+  const files = [`${ROOT}main.ts`, ...await sources(`${ROOT}lib`)];
+  const text = (await Promise.all(files.map((f) => Deno.readTextFile(f)))).join("\n");
+  const used = ["uid", "gid", "hostname", "osRelease", "loadavg", "networkInterfaces"]
+    .filter((api) => new RegExp(`\\b${api}\\(`).test(text));
+  assertEquals(used.filter((api) => !SYS_APIS.includes(api)), [], "add these to SYS_APIS");
 });
 
 Deno.test("NIX_PROGRAMS covers every program lib/nix.ts starts", async () => {
