@@ -107,7 +107,11 @@ export function lastNixError(stderr: string): string | undefined {
     const next = lines.findIndex((l, i) => i > at && /^\s*error:/.test(l));
     const log = lines.slice(at + 1, next < 0 ? undefined : next)
       .flatMap((l) => /^\s+> ?(.*)$/.exec(l)?.[1].trim() || []);
-    return log.length > 0 ? `${builder}: ${log[log.length - 1]}` : builder;
+    // With `--log-format raw-with-logs` Nix has already printed the log as
+    // plain lines before the error, and quotes none of it: take the last of
+    // those that is not one of Nix's own status lines.
+    const reason = log.at(-1) ?? lines.slice(0, at).findLast((l) => isBuildLogLine(l))?.trim();
+    return reason ? `${builder}: ${reason}` : builder;
   }
   for (let i = lines.length - 1; i >= 0; i--) {
     const m = /^\s*error:\s*(.*)$/.exec(lines[i]);
@@ -131,6 +135,16 @@ function commandName(argv: readonly string[]): string {
 
 /** Nix's own pointer to more detail, such as `nix log <drv>` after a failed build. */
 function nixHint(stderr: string): string | undefined {
-  const m = /For full logs, run '([^']+)'/.exec(stderr.replace(ANSI, ""));
-  return m ? `for the full build log, run '${m[1]}'` : undefined;
+  const text = stderr.replace(ANSI, "");
+  const m = /For full logs, run '([^']+)'/.exec(text);
+  if (m) return `for the full build log, run '${m[1]}'`;
+  const drv = /error: builder for '([^']+\.drv)' failed/.exec(text);
+  return drv ? `for the full build log, run 'nix log ${drv[1]}'` : undefined;
+}
+
+/** A line a builder printed, as opposed to Nix's own status and error lines. */
+function isBuildLogLine(line: string): boolean {
+  const l = line.trim();
+  return l !== "" && !/^(error|warning|fprof|hint):/.test(l) && !line.startsWith(" ") &&
+    !/^(building|copying|these|this|will|unpacking|evaluating|querying|fetching) /.test(l);
 }

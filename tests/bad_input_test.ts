@@ -66,12 +66,12 @@ const CASES: BadInputCase[] = [
     args: (f, sb) => ["switch", "--profile", sb.profile, `path:${f.empty}`],
     code: 1,
     error: (_, sb) => [
-      "provides none of",
+      "does not provide any of the attributes",
       `packages.${sb.system}.profile`,
       `legacyPackages.${sb.system}.profile`,
       `packages.${sb.system}.default`,
     ],
-    hint: ["#myProfile"],
+    hint: ["fprof init"],
   },
   {
     name: "an evaluation error",
@@ -164,7 +164,7 @@ const CASES: BadInputCase[] = [
     arrange: (sb) => writeConfig(sb, '{ "flakes": "~/profile" }\n'),
     code: 1,
     error: (_, sb) => [configFile(sb), "unknown setting 'flakes'"],
-    hint: ["flake, profile and manifest"],
+    hint: ["flake, profile, manifest"],
   },
   {
     name: "list --generation 99",
