@@ -108,7 +108,7 @@ async function deno(args: string[]): Promise<void> {
 async function main(args: string[]): Promise<void> {
   const [what, ...rest] = args;
   const dist = join(ROOT, "dist");
-  await Deno.mkdir(dist, { recursive: true });
+  if (what === "bundle" || what === "compile") await Deno.mkdir(dist, { recursive: true });
   if (what === "bundle") {
     const out = rest[0] ?? join(dist, "fprof.js");
     await deno(bundleArgv(out));
