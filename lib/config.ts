@@ -8,7 +8,7 @@
 import { parse, type ParseError, printParseErrorCode, stripComments } from "jsonc-parser";
 import { join } from "node:path";
 import { FprofError } from "./errors.ts";
-import { configHome, type Env } from "./xdg.ts";
+import { configHome, type Env, homeDir } from "./xdg.ts";
 
 /** Manifest kinds `switch --manifest` accepts. */
 export const MANIFEST_CHOICES = ["auto", "nix", "json", "none"] as const;
@@ -122,5 +122,26 @@ export async function loadConfig(env: Env = Deno.env): Promise<Config> {
       { cause: e },
     );
   }
-  return parseConfig(text, file);
+  const config = parseConfig(text, file);
+  // Nix does not expand `~` in flake references, and the config is not seen
+  // by a shell, so `"flake": "~/profile"` is expanded here.
+  if (config.flake) config.flake = expandTildeRef(config.flake, homeDir(env));
+  return config;
+}
+
+/**
+ * Expands a leading `~/` in a flake reference or path (also after `path:`);
+ * pure.
+ *
+ * @example
+ * ```ts
+ * import { expandTildeRef } from "./config.ts";
+ * expandTildeRef("~/profile#laptop", "/home/u"); // "/home/u/profile#laptop"
+ * expandTildeRef("path:~/profile", "/home/u"); // "path:/home/u/profile"
+ * ```
+ */
+export function expandTildeRef(ref: string, home: string): string {
+  const m = /^(path:)?~(\/|$|#)/.exec(ref);
+  if (!m) return ref;
+  return `${m[1] ?? ""}${home}${ref.slice(m[0].length - (m[2] === "" ? 0 : 1))}`;
 }
