@@ -48,6 +48,7 @@ import {
   parseStorePath,
   sha256,
 } from "./store_path.ts";
+import { crashPoint } from "./crash.ts";
 
 /** Names an environment may contain that fprof owns in the generation. */
 const MANIFEST_NAMES = new Set(["manifest.nix", "manifest.json"]);
@@ -288,7 +289,8 @@ export async function addGenerationToStore(
   tmpRoot: string,
 ): Promise<void> {
   await Deno.mkdir(tmpRoot, { recursive: true });
-  const dir = await Deno.makeTempDir({ dir: tmpRoot, prefix: "cache-" });
+  // Named after this process, so a later run can tell a dead one's directory.
+  const dir = await Deno.makeTempDir({ dir: tmpRoot, prefix: `cache-${Deno.pid}-` });
   try {
     await Deno.mkdir(join(dir, "nar"));
     const hashPart = (p: string) => parseStorePath(p).hashPart;
@@ -324,7 +326,9 @@ export async function addGenerationToStore(
       ));
     }
     await Promise.all(writes);
+    crashPoint("store:cache-written");
     await nix.copyFromCache(dir, plan.storePath);
+    crashPoint("store:copied");
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }

@@ -296,10 +296,15 @@ export class Nix {
    * Builds an installable without a result link and returns its outputs.
    * `flakeArgs` are flake options such as `--override-input NAME REF`.
    */
-  async build(installable: string, flakeArgs: readonly string[] = []): Promise<BuildResult[]> {
+  async build(
+    installable: string,
+    flakeArgs: readonly string[] = [],
+    /** How the user named it, for messages, when `installable` is its locked form. */
+    label: string = installable,
+  ): Promise<BuildResult[]> {
     const { stdout } = await this.run(
       [...buildArgv(installable, logFormatFor(this.log.terminal)), ...flakeArgs],
-      { progress: true, context: `cannot build '${installable}'`, spin: `building ${installable}` },
+      { progress: true, context: `cannot build '${label}'`, spin: `building ${label}` },
     );
     return parseBuildJson(stdout);
   }

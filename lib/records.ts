@@ -21,6 +21,7 @@ import type { Generation, ProfileState } from "./profile.ts";
 import { type Env, stateHome } from "./xdg.ts";
 import type { ManifestKind } from "../manifest/types.ts";
 import type { Pin } from "./pins.ts";
+import { crashPoint } from "./crash.ts";
 
 /** What fprof knows about one generation it made. */
 export interface GenerationRecord {
@@ -138,6 +139,7 @@ export async function saveRecords(
   await Deno.mkdir(dirname(file), { recursive: true });
   const tmp = `${file}.${Deno.pid}.tmp`;
   await Deno.writeTextFile(tmp, JSON.stringify(records, null, 2) + "\n");
+  crashPoint("records:temp-written");
   await Deno.rename(tmp, file);
 }
 

@@ -45,6 +45,8 @@ import {
 } from "../registry.ts";
 import { sha256 } from "../store_path.ts";
 import { configHome, type Env, homeDir } from "../xdg.ts";
+import { crashPoint } from "../crash.ts";
+import { removeStaleTemps, tempPlaces } from "../leftovers.ts";
 
 /** Options of `fprof pin`. */
 export interface PinOptions {
@@ -292,6 +294,12 @@ async function applyPins(
 ) {
   const { nix, log, env } = ctx;
   const files = pinFiles(scope, env);
+  // What an earlier, killed fprof left half-done goes first.
+  await removeStaleTemps(tempPlaces({
+    own: [pinsDir(env), tmpRoot(ctx)],
+    shared: [dirname(files.registry), dirname(files.nixConf)],
+    env,
+  }));
   for (const p of pins) {
     if (!(await nix.isValid(p.storePath))) {
       throw new FprofError(`the source of input '${p.id}' is not in the store: ${p.storePath}`, {
@@ -413,6 +421,7 @@ async function applyPins(
     await Promise.all(temps.map((t) => Deno.remove(t.tmp).catch(() => {})));
     throw e;
   }
+  crashPoint("pin:temps-written");
 
   // One backup of each file, taken before fprof's first change to it.
   const state: PinState = previous ?? {
@@ -449,6 +458,7 @@ async function applyPins(
       createdLink,
     };
     log.step(`set channels profile '${channels.profile}' to generation ${made.number}`);
+    crashPoint("pin:channels-set");
   } else if (!channels) {
     log.warn(`'~/.nix-defexpr/channels' is not a link to a profile; left it alone`);
   }
@@ -468,7 +478,9 @@ async function applyPins(
     entry.written = hex(t.text);
     await Deno.rename(t.tmp, t.path);
     log.step(`wrote ${t.path}`);
+    if (t !== temps.at(-1)) crashPoint("pin:between-files");
   }
+  crashPoint("pin:files-written");
 
   for (const p of staleRoots) await Deno.remove(pinRootPath(scope, p.id, env)).catch(() => {});
   state.pins = pins;
@@ -482,6 +494,7 @@ async function saveState(state: PinState, env: Env) {
   await Deno.mkdir(dirname(file), { recursive: true });
   const tmp = `${file}.${Deno.pid}.tmp`;
   await Deno.writeTextFile(tmp, JSON.stringify(state, null, 2) + "\n");
+  crashPoint("pin:state-temp-written");
   await Deno.rename(tmp, file);
 }
 
