@@ -566,6 +566,21 @@ const KEYWORDS = new Set([
 ]);
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_'-]*$/;
 
+/**
+ * Whether `name` can stand as a bare attribute name in Nix: an identifier
+ * that is not one of Nix's reserved words.
+ *
+ * @example
+ * ```ts
+ * import { isBareAttrName } from "./nix_manifest.ts";
+ * isBareAttrName("ripgrep"); // true
+ * isBareAttrName("in"); // false
+ * ```
+ */
+export function isBareAttrName(name: string): boolean {
+  return IDENTIFIER.test(name) && !KEYWORDS.has(name);
+}
+
 function printEntry(pkg: ProfilePackage): string {
   const fullName = pkg.version === "" ? pkg.name : `${pkg.name}-${pkg.version}`;
   const fail = (message: string) =>
@@ -626,7 +641,7 @@ function printEntry(pkg: ProfilePackage): string {
 }
 
 function printAttrName(name: string): string {
-  return IDENTIFIER.test(name) && !KEYWORDS.has(name) ? name : printString(name);
+  return isBareAttrName(name) ? name : printString(name);
 }
 
 // Nix escapes ", \, newline, return, tab, and $ when it starts ${.

@@ -12,6 +12,7 @@ import { FprofError, UsageError } from "../errors.ts";
 import { readGenerationContents } from "../generation.ts";
 import { readProfile } from "../profile.ts";
 import type { ProfilePackage } from "../../manifest/types.ts";
+import { isBareAttrName } from "../../manifest/nix_manifest.ts";
 import { configHome } from "../xdg.ts";
 // Imported as text, so that bundles and compiled binaries carry them.
 import defaultTemplate from "../../templates/default/flake.nix" with { type: "text" };
@@ -52,20 +53,6 @@ export interface DeclaredPackage {
   storePath: string;
 }
 
-const IDENT = /^[A-Za-z_][A-Za-z0-9_'-]*$/;
-const KEYWORDS = new Set([
-  "assert",
-  "else",
-  "if",
-  "in",
-  "inherit",
-  "let",
-  "or",
-  "rec",
-  "then",
-  "with",
-]);
-
 /**
  * The attribute each package of the current profile is declared with. A
  * `nix profile` element names its attribute (`legacyPackages.<system>.hello`,
@@ -81,7 +68,7 @@ export function declarePackages(packages: readonly ProfilePackage[]): DeclaredPa
       const attr = attrUnderPkgs(p.attrPath);
       if (attr) return { ...base, attr };
     }
-    if (IDENT.test(p.name) && !KEYWORDS.has(p.name)) {
+    if (isBareAttrName(p.name)) {
       return { ...base, attr: p.name, note: "attribute guessed from the package name" };
     }
     return { ...base, note: "no attribute name is known" };
@@ -98,7 +85,7 @@ function attrUnderPkgs(attrPath: string): string | undefined {
   else if (at >= 0 && at < parts.length - 1) rest = parts.slice(at + 1);
   else return undefined;
   if (rest.at(-2) === "packages") rest = rest.slice(-1);
-  return rest.every((r) => IDENT.test(r) && !KEYWORDS.has(r)) ? rest.join(".") : undefined;
+  return rest.every(isBareAttrName) ? rest.join(".") : undefined;
 }
 
 /**
