@@ -5,9 +5,10 @@
 
 import { join } from "node:path";
 import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
-import { type FixturePackage, writePackageSet, writeProfileFlake } from "./helpers/fixtures.ts";
+import { writePackageSet } from "./helpers/fixtures.ts";
 import { fprof, fprofOk, snapshot } from "./helpers/fprof.ts";
 import { makeNixSandbox, type NixSandbox } from "./helpers/sandbox.ts";
+import { A, B, C, profileFlake } from "./helpers/scenario.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -19,25 +20,6 @@ function which(program: string): boolean {
       return false;
     }
   });
-}
-
-const A: FixturePackage[] = [
-  { name: "hello", version: "2.12.1", bins: ["hello"] },
-  { name: "jq", version: "1.6", bins: ["jq"] },
-  { name: "gone", version: "1.0", bins: ["gone"] },
-];
-// From A: hello upgraded, ripgrep added, gone removed.
-const B: FixturePackage[] = [
-  { name: "hello", version: "2.12.2", bins: ["hello"] },
-  { name: "jq", version: "1.6", bins: ["jq"] },
-  { name: "ripgrep", version: "14.1.0", bins: ["rg"] },
-];
-const C: FixturePackage[] = [{ name: "cowsay", version: "3.7", bins: ["cowsay"] }];
-
-async function flake(sb: NixSandbox, name: string, pkgs: FixturePackage[]): Promise<string> {
-  const dir = join(sb.work, name);
-  await writeProfileFlake(dir, pkgs, { system: sb.system });
-  return `path:${dir}`;
 }
 
 interface Side {
@@ -80,7 +62,7 @@ async function current(sb: NixSandbox): Promise<number> {
 
 Deno.test("diff shows exactly one upgrade, one addition and one removal, across manifest kinds", async () => {
   await using sb = await makeNixSandbox();
-  const [a, b] = [await flake(sb, "a", A), await flake(sb, "b", B)];
+  const [a, b] = [await profileFlake(sb, "a", A), await profileFlake(sb, "b", B)];
   const p = ["--profile", sb.profile];
   // 1: A with manifest.json; 2: B with no manifest; 3: A with manifest.nix.
   await fprofOk(sb, ["switch", ...p, "--manifest=json", a]);
@@ -130,7 +112,11 @@ Deno.test("diff shows exactly one upgrade, one addition and one removal, across 
 
 Deno.test("the parent tree after A, B, rollback, C, rollback, and the diffs rollback prints", async () => {
   await using sb = await makeNixSandbox();
-  const [a, b, c] = [await flake(sb, "a", A), await flake(sb, "b", B), await flake(sb, "c", C)];
+  const [a, b, c] = [
+    await profileFlake(sb, "a", A),
+    await profileFlake(sb, "b", B),
+    await profileFlake(sb, "c", C),
+  ];
   const p = ["--profile", sb.profile];
   await fprofOk(sb, ["switch", ...p, a]);
   const sw = await fprofOk(sb, ["switch", ...p, b, "--diff", "always"]);
@@ -243,7 +229,11 @@ Deno.test("upgrade moves an input to its next revision, and a dry run or failed 
 
 Deno.test("after deleting generations, rollback still lands on a living ancestor", async () => {
   await using sb = await makeNixSandbox();
-  const [a, b, c] = [await flake(sb, "a", A), await flake(sb, "b", B), await flake(sb, "c", C)];
+  const [a, b, c] = [
+    await profileFlake(sb, "a", A),
+    await profileFlake(sb, "b", B),
+    await profileFlake(sb, "c", C),
+  ];
   const p = ["--profile", sb.profile];
   // 1 ← 2 ← 3, and 4 from 1 after a rollback; then back to 3.
   await fprofOk(sb, ["switch", ...p, a]);
@@ -291,7 +281,7 @@ Deno.test("after deleting generations, rollback still lands on a living ancestor
 
 Deno.test("drift: after nix-env -i, switch names the package it would drop and refuses without --yes", async () => {
   await using sb = await makeNixSandbox();
-  const [a, b] = [await flake(sb, "a", A), await flake(sb, "b", B)];
+  const [a, b] = [await profileFlake(sb, "a", A), await profileFlake(sb, "b", B)];
   const p = ["--profile", sb.profile];
   await fprofOk(sb, ["switch", ...p, a]);
   const extra = join(sb.work, "extra.nix");
@@ -336,7 +326,7 @@ Deno.test({
   ignore: !which("script"),
   async fn() {
     await using sb = await makeNixSandbox();
-    const [a, b] = [await flake(sb, "a", A), await flake(sb, "b", B)];
+    const [a, b] = [await profileFlake(sb, "a", A), await profileFlake(sb, "b", B)];
     await fprofOk(sb, ["switch", "--profile", sb.profile, a]);
     const extra = join(sb.work, "extra.nix");
     await Deno.writeTextFile(

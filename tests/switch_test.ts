@@ -6,28 +6,10 @@
 
 import { join } from "node:path";
 import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
-import { type FixturePackage, writeProfileFlake } from "./helpers/fixtures.ts";
+import { writeProfileFlake } from "./helpers/fixtures.ts";
 import { fprof, fprofOk, snapshot } from "./helpers/fprof.ts";
 import { makeNixSandbox, type NixSandbox } from "./helpers/sandbox.ts";
-
-const A: FixturePackage[] = [
-  { name: "hello", version: "2.12.1", bins: ["hello"] },
-  { name: "jq", version: "1.6", bins: ["jq"] },
-  { name: "gone", version: "1.0", bins: ["gone"] },
-];
-// From A: hello upgraded, ripgrep added, gone removed.
-const B: FixturePackage[] = [
-  { name: "hello", version: "2.12.2", bins: ["hello"] },
-  { name: "jq", version: "1.6", bins: ["jq"] },
-  { name: "ripgrep", version: "14.1.0", bins: ["rg"] },
-];
-const C: FixturePackage[] = [{ name: "cowsay", version: "3.7", bins: ["cowsay"] }];
-
-async function flake(sb: NixSandbox, name: string, pkgs: FixturePackage[]): Promise<string> {
-  const dir = join(sb.work, name);
-  await writeProfileFlake(dir, pkgs, { system: sb.system });
-  return `path:${dir}`;
-}
+import { A, B, C, profileFlake } from "./helpers/scenario.ts";
 
 interface ListDoc {
   profile: string;
@@ -58,7 +40,7 @@ async function run(sb: NixSandbox, program: string): Promise<string> {
 
 Deno.test("switch writes manifest.nix that fprof list, nix-env -q and nix profile list read, and survives GC", async () => {
   await using sb = await makeNixSandbox();
-  const a = await flake(sb, "a", A);
+  const a = await profileFlake(sb, "a", A);
   const r = await fprofOk(sb, ["switch", a]);
   assertStringIncludes(r.stderr, "+ hello 2.12.1");
   assertStringIncludes(r.stderr, "switched");
@@ -97,7 +79,7 @@ Deno.test("switch writes manifest.nix that fprof list, nix-env -q and nix profil
 
 Deno.test("switching to the same content makes no new generation", async () => {
   await using sb = await makeNixSandbox();
-  const a = await flake(sb, "a", A);
+  const a = await profileFlake(sb, "a", A);
   await fprofOk(sb, ["switch", "--profile", sb.profile, a]);
   const before = await snapshot(sb);
   const r = await fprofOk(sb, ["switch", "--profile", sb.profile, a]);
@@ -108,7 +90,11 @@ Deno.test("switching to the same content makes no new generation", async () => {
 
 Deno.test("switch shows the diff, and rollback follows the parent rather than the previous number", async () => {
   await using sb = await makeNixSandbox();
-  const [a, b, c] = [await flake(sb, "a", A), await flake(sb, "b", B), await flake(sb, "c", C)];
+  const [a, b, c] = [
+    await profileFlake(sb, "a", A),
+    await profileFlake(sb, "b", B),
+    await profileFlake(sb, "c", C),
+  ];
   const p = ["--profile", sb.profile];
   await fprofOk(sb, ["switch", ...p, a]);
   const r = await fprofOk(sb, ["switch", ...p, b]);
@@ -158,7 +144,7 @@ Deno.test("switch shows the diff, and rollback follows the parent rather than th
 
 Deno.test("rollback of a generation made by another tool goes to the previous number and says so", async () => {
   await using sb = await makeNixSandbox();
-  const a = await flake(sb, "a", A);
+  const a = await profileFlake(sb, "a", A);
   await fprofOk(sb, ["switch", "--profile", sb.profile, a]);
   const extra = join(sb.work, "extra.nix");
   await Deno.writeTextFile(
@@ -173,7 +159,7 @@ Deno.test("rollback of a generation made by another tool goes to the previous nu
 
 Deno.test("--manifest=json serves nix profile, and auto keeps json afterwards", async () => {
   await using sb = await makeNixSandbox();
-  const a = await flake(sb, "a", A);
+  const a = await profileFlake(sb, "a", A);
   const p = ["--profile", sb.profile];
   await fprofOk(sb, ["switch", ...p, "--manifest=json", a]);
   const doc = await listJson(sb, ...p);
@@ -198,7 +184,7 @@ Deno.test("--manifest=json serves nix profile, and auto keeps json afterwards", 
 
   // The next switch sees manifest.json and keeps writing it; --yes drops
   // what nix profile added without asking.
-  const b = await flake(sb, "b", B);
+  const b = await profileFlake(sb, "b", B);
   const r = await fprofOk(sb, ["switch", ...p, "--yes", b]);
   assertStringIncludes(r.stderr, "- extra 0.1");
   assertEquals((await listJson(sb, ...p)).manifest, "json");
@@ -208,7 +194,7 @@ Deno.test("--manifest=json serves nix profile, and auto keeps json afterwards", 
 
 Deno.test("nix-env -i on an fprof generation keeps the declared packages", async () => {
   await using sb = await makeNixSandbox();
-  const a = await flake(sb, "a", A);
+  const a = await profileFlake(sb, "a", A);
   await fprofOk(sb, ["switch", "--profile", sb.profile, a]);
   const extra = join(sb.work, "extra.nix");
   await Deno.writeTextFile(
@@ -233,7 +219,7 @@ Deno.test("nix-env -i on an fprof generation keeps the declared packages", async
 
 Deno.test("--manifest=none makes the environment itself the generation, listed from its references", async () => {
   await using sb = await makeNixSandbox();
-  const a = await flake(sb, "a", A);
+  const a = await profileFlake(sb, "a", A);
   await fprofOk(sb, ["switch", "--profile", sb.profile, "--manifest=none", a]);
   const doc = await listJson(sb, "--profile", sb.profile);
   assertEquals(doc.manifest, "none");
@@ -246,7 +232,7 @@ Deno.test("--manifest=none makes the environment itself the generation, listed f
 
 Deno.test("--dry-run builds and prints the plan but changes nothing", async () => {
   await using sb = await makeNixSandbox();
-  const [a, b] = [await flake(sb, "a", A), await flake(sb, "b", B)];
+  const [a, b] = [await profileFlake(sb, "a", A), await profileFlake(sb, "b", B)];
   await fprofOk(sb, ["switch", "--profile", sb.profile, a]);
   const before = await snapshot(sb);
   const r = await fprofOk(sb, ["switch", "--profile", sb.profile, "--dry-run", b]);
@@ -266,7 +252,7 @@ Deno.test("attributes are found in the documented order, and store paths and res
     assertEquals(names(await listJson(sb, "--profile", profile)), ["cowsay-3.7"]);
   }
   // A result link from nix build is a store path installable.
-  const a = await flake(sb, "a", A);
+  const a = await profileFlake(sb, "a", A);
   await sb.runOk(["nix", "build", `${a}#profile`, "--out-link", join(sb.work, "result")], {
     cwd: sb.work,
   });
@@ -284,8 +270,11 @@ Deno.test("attributes are found in the documented order, and store paths and res
 
 Deno.test("switch refuses to drop bin/nix from the profile unless --force", async () => {
   await using sb = await makeNixSandbox();
-  const withNix = await flake(sb, "n", [{ name: "nix", version: "2.8.0", bins: ["nix"] }, ...C]);
-  const withoutNix = await flake(sb, "c", C);
+  const withNix = await profileFlake(sb, "n", [
+    { name: "nix", version: "2.8.0", bins: ["nix"] },
+    ...C,
+  ]);
+  const withoutNix = await profileFlake(sb, "c", C);
   await fprofOk(sb, ["switch", "--profile", sb.profile, withNix]);
   const before = await snapshot(sb);
   const r = await fprof(sb, ["switch", "--profile", sb.profile, withoutNix]);
@@ -321,7 +310,7 @@ Deno.test("an environment with its own manifest.nix and multi-output packages li
 
 Deno.test("the config file supplies the default flake, profile and manifest; flags win", async () => {
   await using sb = await makeNixSandbox();
-  const [a, b] = [await flake(sb, "a", A), await flake(sb, "b", B)];
+  const [a, b] = [await profileFlake(sb, "a", A), await profileFlake(sb, "b", B)];
   const profile = join(sb.work, "cfg", "profile");
   await Deno.mkdir(join(sb.xdgConfig, "fprof"), { recursive: true });
   await Deno.writeTextFile(

@@ -1,0 +1,39 @@
+/**
+ * The profiles the integration tests switch between, and the small steps
+ * they share, so that every test tells the same story: A → B upgrades
+ * `hello`, adds `ripgrep` and removes `gone`; C is unrelated.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { type FixturePackage, writeProfileFlake } from "./fixtures.ts";
+import type { NixSandbox } from "./sandbox.ts";
+
+/** The first profile. */
+export const A: FixturePackage[] = [
+  { name: "hello", version: "2.12.1", bins: ["hello"] },
+  { name: "jq", version: "1.6", bins: ["jq"] },
+  { name: "gone", version: "1.0", bins: ["gone"] },
+];
+
+/** From {@link A}: hello upgraded, ripgrep added, gone removed. */
+export const B: FixturePackage[] = [
+  { name: "hello", version: "2.12.2", bins: ["hello"] },
+  { name: "jq", version: "1.6", bins: ["jq"] },
+  { name: "ripgrep", version: "14.1.0", bins: ["rg"] },
+];
+
+/** A profile with nothing in common with the others. */
+export const C: FixturePackage[] = [{ name: "cowsay", version: "3.7", bins: ["cowsay"] }];
+
+/** Writes a profile flake of `pkgs` under the sandbox's work dir; returns its `path:` ref. */
+export async function profileFlake(
+  sb: NixSandbox,
+  name: string,
+  pkgs: FixturePackage[],
+): Promise<string> {
+  const dir = join(sb.work, name);
+  await writeProfileFlake(dir, pkgs, { system: sb.system });
+  return `path:${dir}`;
+}
