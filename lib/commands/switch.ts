@@ -40,7 +40,8 @@ import { packagesFromRecord } from "../flake_info.ts";
 import { writeOut } from "../log.ts";
 import { type FlakeMetadata, manifestJsonVersionFor, nixAtLeast } from "../nix.ts";
 import { type Generation, readProfile, withProfileLock } from "../profile.ts";
-import { loadRecords, saveRecords } from "../records.ts";
+import { loadRecords, recordOf, saveRecords } from "../records.ts";
+import { unchangedSince } from "../unchanged.ts";
 import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
 import { homeDir, stateHome } from "../xdg.ts";
 import { crashPoint } from "../crash.ts";
@@ -192,6 +193,29 @@ export async function switchProfile(
       const recovered = await recoverPending(profile, state, ctx.env);
       if (recovered !== null) {
         log.step(`recorded generation ${recovered}, which an interrupted switch made`);
+      }
+      const choice = opts.manifest === true
+        ? "auto"
+        : opts.manifest ?? ctx.config.manifest ?? "auto";
+      const currentRecord = state.current
+        ? recordOf(await loadRecords(profile, ctx.env), state.current)
+        : undefined;
+      const source: { flake?: string; lockedUrl?: string; attr?: string } = built.flake
+        ? recordSource(built.flake, meta)
+        : {};
+      if (
+        currentRecord && unchangedSince(currentRecord, {
+          envPath,
+          choice,
+          flake: source.flake,
+          lockedUrl: source.lockedUrl,
+          attr: source.attr,
+          groups,
+          fprofVersion: VERSION,
+        })
+      ) {
+        log.step(`no changes: generation ${state.current!.number} already has this content`);
+        return { action: "none", generation: state.current!.number };
       }
       const currentContents = state.current ? await readCurrent(state.current, ctx) : null;
       const manifest = chooseManifest(
