@@ -39,6 +39,9 @@ export const ENV_VARS = [
   "NIX_STATE_DIR",
   "NIX_CONF_DIR",
   "NIX_PATH",
+  // The fault suite's crash switch (lib/crash.ts); reading it is harmless,
+  // and without it the shipped program could not be crash-tested as shipped.
+  "FPROF_TEST_CRASH",
 ];
 
 /**

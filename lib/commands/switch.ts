@@ -203,8 +203,10 @@ export async function switchProfile(
       const source: { flake?: string; lockedUrl?: string; attr?: string } = built.flake
         ? recordSource(built.flake, meta)
         : {};
+      // The shortcut skips planning, so it cannot serve `--json`, which
+      // prints the plan.
       if (
-        currentRecord && unchangedSince(currentRecord, {
+        !opts.json && currentRecord && unchangedSince(currentRecord, {
           envPath,
           choice,
           flake: source.flake,
@@ -218,10 +220,7 @@ export async function switchProfile(
         return { action: "none", generation: state.current!.number };
       }
       const currentContents = state.current ? await readCurrent(state.current, ctx) : null;
-      const manifest = chooseManifest(
-        opts.manifest === true ? "auto" : opts.manifest ?? ctx.config.manifest ?? "auto",
-        currentContents?.manifest ?? null,
-      );
+      const manifest = chooseManifest(choice, currentContents?.manifest ?? null);
       const generation = planGeneration({
         envPath,
         entries,
