@@ -14,6 +14,7 @@ import { type FixturePackage, writePackageSet } from "./helpers/fixtures.ts";
 import { fprofOk } from "./helpers/fprof.ts";
 import { writeFprofFlake } from "./helpers/fprof_flake.ts";
 import { makeNixSandbox, type NixSandbox } from "./helpers/sandbox.ts";
+import { pathExists } from "./helpers/scenario.ts";
 
 const PKGS: FixturePackage[] = [
   { name: "hello", version: "2.12", bins: ["hello"], description: "Prints a greeting" },
@@ -83,10 +84,10 @@ Deno.test("mkProfile's .switch, .list, .rollback and .pin work with plain Nix", 
   assertEquals(listed.trim().split("\n"), ["hello-2.12", "jq-1.6", "jq-1.6-man"]);
 
   await nixRun(sb, `${flake}#${attr(sb, "two")}.switch`);
-  assertOk(await exists(join(sb.home, ".nix-profile", "bin", "cowsay")));
+  assertOk(await pathExists(join(sb.home, ".nix-profile", "bin", "cowsay")));
   await nixRun(sb, `${flake}#${attr(sb, "two")}.rollback`);
-  assertOk(await exists(join(sb.home, ".nix-profile", "bin", "hello")));
-  assertOk(!(await exists(join(sb.home, ".nix-profile", "bin", "cowsay"))));
+  assertOk(await pathExists(join(sb.home, ".nix-profile", "bin", "hello")));
+  assertOk(!(await pathExists(join(sb.home, ".nix-profile", "bin", "cowsay"))));
 
   const pin = await nixRun(sb, `${flake}#${attr(sb, "one")}.pin`);
   assertStringIncludes(pin.stdout, "pinned nixpkgs to");
@@ -214,15 +215,6 @@ Deno.test("fprof switch reads passthru.fprof: descriptions, priorities, attr pat
   const rg = nixDoc.packages.find((q: { name: string }) => q.name === "ripgrep");
   assertEquals([rg.priority, nixDoc.manifest], [3, "nix"]);
 });
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 Deno.test("the flake's lib and templates evaluate without fetching nixpkgs, and its checks evaluate both templates", async () => {
   await using sb = await makeNixSandbox();

@@ -14,6 +14,7 @@ import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts"
 import { type FixturePackage, writeProfileFlake } from "./helpers/fixtures.ts";
 import { fprofOk } from "./helpers/fprof.ts";
 import { daemonUnavailable, makeNixSandbox, type NixSandbox } from "./helpers/sandbox.ts";
+import { pathExists } from "./helpers/scenario.ts";
 
 const noDaemon = daemonUnavailable();
 
@@ -82,7 +83,7 @@ async function collectGarbage(sb: NixSandbox, label: string): Promise<void> {
   await Deno.writeTextFile(file, `${label}\n`);
   const stray = (await sb.runOk(["nix-store", "--add", file])).stdout.trim();
   await sb.runOk(["nix-store", "--gc"]);
-  assertOk(!(await exists(stray)), `the collector ran (${stray} is gone)`);
+  assertOk(!(await pathExists(stray)), `the collector ran (${stray} is gone)`);
 }
 
 /**
@@ -119,15 +120,6 @@ async function assertKeepsPackages(sb: NixSandbox, gen: ListJson): Promise<void>
     for (const path of p.storePaths) {
       assertStringIncludes(closure, `${path}\n`, `${gen.storePath} keeps ${path}`);
     }
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
 import { writePackageSet } from "./helpers/fixtures.ts";
 import { fprof, fprofOk } from "./helpers/fprof.ts";
+import { writeLockedProfileFlake } from "./helpers/scenario.ts";
 import { daemonUnavailable, makeNixSandbox, type NixSandbox } from "./helpers/sandbox.ts";
 
 /** A package set standing in for nixpkgs, with a default.nix for `import <nixpkgs> {}`. */
@@ -28,22 +29,8 @@ in fixture.byName (map fixture.mkPackage (builtins.fromJSON (builtins.readFile .
 }
 
 /** A profile flake whose `nixpkgs` input is `path:<pkgs>`, locked in the sandbox. */
-async function profileFlake(sb: NixSandbox, pkgs: string): Promise<string> {
-  const dir = join(sb.work, "profile");
-  await Deno.mkdir(dir, { recursive: true });
-  await Deno.writeTextFile(
-    join(dir, "flake.nix"),
-    `{
-  inputs.nixpkgs.url = "path:${pkgs}";
-  outputs = { self, nixpkgs }:
-    let pkgs = nixpkgs.legacyPackages.${sb.system};
-    in { packages.${sb.system}.profile = pkgs.buildEnv { name = "profile"; paths = [ pkgs.hello ]; }; };
-}
-`,
-  );
-  await sb.handOver(sb.work);
-  await sb.runOk(["nix", "flake", "lock"], { cwd: dir });
-  return dir;
+function profileFlake(sb: NixSandbox, pkgs: string): Promise<string> {
+  return writeLockedProfileFlake(sb, join(sb.work, "profile"), pkgs);
 }
 
 async function resolved(sb: NixSandbox): Promise<{ flake: string; path: string }> {

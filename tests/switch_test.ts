@@ -9,7 +9,7 @@ import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts"
 import { writeProfileFlake } from "./helpers/fixtures.ts";
 import { fprof, fprofOk, snapshot } from "./helpers/fprof.ts";
 import { makeNixSandbox, type NixSandbox } from "./helpers/sandbox.ts";
-import { A, B, C, profileFlake } from "./helpers/scenario.ts";
+import { A, B, C, pathExists, profileFlake } from "./helpers/scenario.ts";
 
 interface ListDoc {
   profile: string;
@@ -166,7 +166,7 @@ Deno.test("--manifest=json serves nix profile, and auto keeps json afterwards", 
   assertEquals(doc.manifest, "json");
   const manifest = JSON.parse(await Deno.readTextFile(join(sb.profile, "manifest.json")));
   assertEquals(manifest.version, 2);
-  assertOk(!(await exists(join(sb.profile, "manifest.nix"))));
+  assertOk(!(await pathExists(join(sb.profile, "manifest.nix"))));
 
   const listed = await sb.runOk(["nix", "profile", "list", ...p]);
   for (const pkg of doc.packages) assertStringIncludes(listed.stdout, pkg.storePaths[0]);
@@ -325,12 +325,3 @@ Deno.test("the config file supplies the default flake, profile and manifest; fla
   assertEquals([doc2.manifest, names(doc2).length], ["nix", 3]);
   assertStringIncludes(names(doc2).join(" "), "ripgrep");
 });
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

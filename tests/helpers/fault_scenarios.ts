@@ -13,6 +13,7 @@ import { CRASH_POINTS } from "../../lib/crash.ts";
 import { pinStatePath } from "../../lib/pins.ts";
 import { type FixturePackage, writePackageSet, writeProfileFlake } from "./fixtures.ts";
 import { fprof, fprofOk } from "./fprof.ts";
+import { writeLockedProfileFlake } from "./scenario.ts";
 import type { NixSandbox } from "./sandbox.ts";
 import {
   checkProfile,
@@ -199,21 +200,7 @@ export async function pinnedFlake(sb: NixSandbox, k: number): Promise<string> {
   await writePackageSet(pkgs, [{ name: "hello", version: `2.${k}`, bins: ["hello"] }], {
     system: sb.system,
   });
-  const dir = join(sb.work, `pinned-${k}`);
-  await Deno.mkdir(dir, { recursive: true });
-  await Deno.writeTextFile(
-    join(dir, "flake.nix"),
-    `{
-  inputs.nixpkgs.url = "path:${pkgs}";
-  outputs = { self, nixpkgs }:
-    let pkgs = nixpkgs.legacyPackages.${sb.system};
-    in { packages.${sb.system}.profile = pkgs.buildEnv { name = "profile"; paths = [ pkgs.hello ]; }; };
-}
-`,
-  );
-  await sb.handOver(sb.work);
-  await sb.runOk(["nix", "flake", "lock"], { cwd: dir });
-  return dir;
+  return await writeLockedProfileFlake(sb, join(sb.work, `pinned-${k}`), pkgs);
 }
 
 /**

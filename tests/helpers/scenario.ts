@@ -37,3 +37,39 @@ export async function profileFlake(
   await writeProfileFlake(dir, pkgs, { system: sb.system });
   return `path:${dir}`;
 }
+
+/**
+ * Writes a profile flake in `dir` whose `nixpkgs` input is the package set
+ * at `pkgsDir` (a `path:` flake), and locks it in the sandbox, as `fprof pin`
+ * expects to find it. Returns `dir`.
+ */
+export async function writeLockedProfileFlake(
+  sb: NixSandbox,
+  dir: string,
+  pkgsDir: string,
+): Promise<string> {
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(
+    join(dir, "flake.nix"),
+    `{
+  inputs.nixpkgs.url = "path:${pkgsDir}";
+  outputs = { self, nixpkgs }:
+    let pkgs = nixpkgs.legacyPackages.${sb.system};
+    in { packages.${sb.system}.profile = pkgs.buildEnv { name = "profile"; paths = [ pkgs.hello ]; }; };
+}
+`,
+  );
+  await sb.handOver(sb.work);
+  await sb.runOk(["nix", "flake", "lock"], { cwd: dir });
+  return dir;
+}
+
+/** Whether anything (even a dangling link) is at `path`. */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
