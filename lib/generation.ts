@@ -29,6 +29,7 @@ import type { ManifestKind, ProfilePackage } from "../manifest/types.ts";
 import {
   ManifestError,
   manifestNixJsonExpr,
+  outputOfPathName,
   packagesFromManifestValue,
   parseManifestJson,
   parseManifestNix,
@@ -71,31 +72,33 @@ export function packagesFromReferences(
     ) continue;
     names.set(ref, base);
   }
-  const byName = new Map<string, ProfilePackage>();
-  const rest: [string, string][] = [];
+  // Every path is a package of its own, unless it is `<name>-<output>` of
+  // another path's `<name>`: then it is that package's output.
+  const owners = new Map<string, ProfilePackage>();
   for (const [path, base] of names) {
-    if (byName.has(base)) continue;
-    byName.set(base, {
-      ...splitName(base),
-      storePaths: [path],
-      outputs: ["out"],
-    });
-  }
-  // A second pass attaches `<name>-<output>` paths to their `<name>` package.
-  for (const [path, base] of names) {
-    const dash = base.lastIndexOf("-");
-    const owner = dash > 0 ? byName.get(base.slice(0, dash)) : undefined;
-    const output = base.slice(dash + 1);
-    if (
-      owner && owner.storePaths[0] !== path && /^[a-z][a-z0-9]*$/.test(output)
-    ) {
-      owner.storePaths.push(path);
-      owner.outputs!.push(output);
-      byName.delete(base);
-      rest.push([path, base]);
+    if (!owners.has(base)) {
+      owners.set(base, { ...splitName(base), storePaths: [path], outputs: ["out"] });
     }
   }
-  return [...byName.values()].sort((a, b) =>
+  const packages: ProfilePackage[] = [];
+  for (const [path, base] of names) {
+    const own = owners.get(base)!;
+    if (own.storePaths[0] !== path) {
+      // A second path with the same name: a different build, kept apart.
+      packages.push({ ...splitName(base), storePaths: [path], outputs: ["out"] });
+      continue;
+    }
+    const dash = base.lastIndexOf("-");
+    const owner = dash > 0 ? owners.get(base.slice(0, dash)) : undefined;
+    const output = outputOfPathName(base, base.slice(0, dash));
+    if (owner && owner !== own && output && output !== "out") {
+      owner.storePaths.push(path);
+      owner.outputs!.push(output);
+    } else {
+      packages.push(own);
+    }
+  }
+  return packages.sort((a, b) =>
     a.name.localeCompare(b.name) || a.version.localeCompare(b.version)
   );
 }
