@@ -239,13 +239,27 @@ export async function switchProfileLink(
  * we waited is marked by a non-zero size; then we retry with a fresh one, as
  * Nix does.
  */
-export async function withProfileLock<T>(
+export function withProfileLock<T>(
   profile: string,
   onWait: () => void,
   fn: () => Promise<T>,
 ): Promise<T> {
-  const lockPath = `${profile}.lock`;
-  await Deno.mkdir(dirname(profile), { recursive: true });
+  return withLockFile(`${profile}.lock`, onWait, fn);
+}
+
+/**
+ * Runs `fn` holding an exclusive `flock` on `lockPath` (created with its
+ * directory if missing), with the same protocol as Nix's lock files so that
+ * fprof and Nix can share one: a lock file found non-empty after locking was
+ * deleted by its holder, and a fresh one is taken instead. `onWait` is called
+ * once if the lock is not free within a moment.
+ */
+export async function withLockFile<T>(
+  lockPath: string,
+  onWait: () => void,
+  fn: () => Promise<T>,
+): Promise<T> {
+  await Deno.mkdir(dirname(lockPath), { recursive: true });
   for (;;) {
     const file = await Deno.open(lockPath, {
       read: true,

@@ -246,3 +246,16 @@ Deno.test({
     assertStringIncludes(roots, "fprof/pins/roots/user-nixpkgs");
   },
 });
+
+Deno.test("pins run at once take turns, and leave whole files", async () => {
+  await using sb = await makeNixSandbox();
+  const v1 = await fakeNixpkgs(sb, "nixpkgs-v1", "1.0");
+  const flake = await profileFlake(sb, v1);
+  const runs = await Promise.all([1, 2, 3, 4].map(() => fprof(sb, ["pin", flake])));
+  for (const r of runs) assertEquals(r.code, 0, r.stderr);
+  // Exactly one run changed the files; the others found them pinned.
+  assertEquals(runs.filter((r) => r.stderr.includes("pinned nixpkgs → ")).length, 1);
+  const reg = JSON.parse(await Deno.readTextFile(join(sb.xdgConfig, "nix", "registry.json")));
+  assertEquals(reg.flakes.map((f: { from: { id: string } }) => f.from.id), ["nixpkgs"]);
+  assertEquals(await resolved(sb), { flake: "hello-1.0", path: "hello-1.0" });
+});

@@ -31,7 +31,13 @@ import {
   type PinState,
   pinStatePath,
 } from "../pins.ts";
-import { expandPath, followProfileLink, readProfile, switchProfileLink } from "../profile.ts";
+import {
+  expandPath,
+  followProfileLink,
+  readProfile,
+  switchProfileLink,
+  withLockFile,
+} from "../profile.ts";
 import { loadRecords, recordOf, saveRecords } from "../records.ts";
 import {
   findEntry,
@@ -160,7 +166,7 @@ export async function pin(flakeArg: string | undefined, opts: PinOptions, ctx: C
     throw new UsageError("--system changes the system-wide registry and is only allowed as root");
   }
   if (opts.status) return await status(scope, opts, ctx);
-  if (opts.unpin) return await unpin(scope, opts, ctx);
+  if (opts.unpin) return await withPinLock(ctx, () => unpin(scope, opts, ctx));
   if (opts.fromGeneration !== undefined) {
     const profile = await profileOf(ctx, opts.profile);
     const state = await readProfile(profile);
@@ -285,7 +291,29 @@ async function writeTemp(path: string, text: string): Promise<string> {
   return tmp;
 }
 
-async function applyPins(
+/**
+ * Two pins at once would each back up and rewrite registry.json and
+ * nix.conf; one lock in fprof's pin state makes them take turns.
+ */
+function withPinLock<T>(ctx: Context, fn: () => Promise<T>): Promise<T> {
+  return withLockFile(
+    join(pinsDir(ctx.env), "lock"),
+    () => ctx.log.step("waiting for another fprof pin to finish"),
+    fn,
+  );
+}
+
+function applyPins(
+  scope: PinScope,
+  pins: Pin[],
+  flakeDir: string,
+  opts: PinOptions,
+  ctx: Context,
+): Promise<void> {
+  return withPinLock(ctx, () => applyPinsLocked(scope, pins, flakeDir, opts, ctx));
+}
+
+async function applyPinsLocked(
   scope: PinScope,
   pins: Pin[],
   flakeDir: string,
