@@ -37,6 +37,7 @@ import {
   readProfile,
   switchProfileLink,
   withLockFile,
+  withProfileLock,
 } from "../profile.ts";
 import { loadRecords, recordOf, saveRecords } from "../records.ts";
 import {
@@ -190,13 +191,17 @@ export async function pin(flakeArg: string | undefined, opts: PinOptions, ctx: C
 export async function pinAfterSwitch(flakeRef: string, profile: string, ctx: Context) {
   const { dir, pins } = await readPins(flakeRef, undefined, ctx);
   await applyPins("user", pins, dir, {}, ctx);
-  const state = await readProfile(profile);
-  if (!state.current) return;
-  const records = await loadRecords(profile, ctx.env);
-  const rec = recordOf(records, state.current);
-  if (!rec) return;
-  rec.pins = pins;
-  await saveRecords(records, ctx.env);
+  // The records are shared with concurrent switches, which write them under
+  // the profile lock; so does this.
+  await withProfileLock(profile, () => {}, async () => {
+    const state = await readProfile(profile);
+    if (!state.current) return;
+    const records = await loadRecords(profile, ctx.env);
+    const rec = recordOf(records, state.current);
+    if (!rec) return;
+    rec.pins = pins;
+    await saveRecords(records, ctx.env);
+  });
 }
 
 /** The pins a flake's lock file asks for. */
