@@ -184,7 +184,7 @@ Deno.test("fprof switch reads passthru.fprof: descriptions, priorities, attr pat
   );
   // No attribute: profiles.<this host> wins over profile.
   const r = await fprofOk(sb, ["switch", "--manifest=json", flake]);
-  assertStringIncludes(r.stderr, `building ${flake}#${attr(sb, `profiles.${host}`)}`);
+  assertStringIncludes(r.stderr, `built ${attr(sb, `profiles.${host}`)}`);
 
   const doc = JSON.parse((await fprofOk(sb, ["list", "--json"])).stdout);
   const byName = Object.fromEntries(

@@ -452,14 +452,20 @@ export async function buildEnv(
   // copies and hashes the whole source again (1.4 s for 30,000 files).
   const meta = await nix.flakeMetadata(installable.ref, flakeArgs);
   const locked = lockedRef({ flake: { ref: installable.ref, attr: "" }, meta });
+  // Without an attribute, each candidate that does not exist costs one
+  // failed evaluation; only the one found is named to the user.
+  log.step(
+    `building ${installable.attr ? `${installable.ref}#${installable.attr}` : installable.ref}`,
+  );
   for (const [i, attr] of attrs.entries()) {
     const target = `${installable.ref}#${attr}`;
-    log.step(`building ${target}`);
+    if (!installable.attr) log.debug(`trying ${target}`);
     try {
       const results = await nix.build(`${locked}#${attr}`, flakeArgs, target);
       const outputs = results[0]?.outputs ?? {};
       const envPath = outputs.out ?? Object.values(outputs)[0];
       if (!envPath) throw new FprofError(`'${target}' built no output`);
+      if (!installable.attr) log.step(`built ${attr}`);
       return { envPath, flake: { ref: installable.ref, attr }, meta };
     } catch (e) {
       const missing = e instanceof NixError &&
