@@ -157,10 +157,10 @@ export async function switchProfile(
   const { envPath } = built;
 
   // Independent questions, asked at once: each is a short nix process.
-  const [entries, envInfo, meta, version, envRecord] = await Promise.all([
+  const meta = built.meta;
+  const [entries, envInfo, version, envRecord] = await Promise.all([
     readEnvEntries(envPath),
     nix.pathInfo([envPath]),
-    Promise.resolve(built.meta),
     nix.version(),
     // lib.mkProfile's record of the declared packages (descriptions, attr
     // names, groups); null for any other buildEnv.
@@ -197,9 +197,8 @@ export async function switchProfile(
       const choice = opts.manifest === true
         ? "auto"
         : opts.manifest ?? ctx.config.manifest ?? "auto";
-      const currentRecord = state.current
-        ? recordOf(await loadRecords(profile, ctx.env), state.current)
-        : undefined;
+      const records = await loadRecords(profile, ctx.env);
+      const currentRecord = state.current ? recordOf(records, state.current) : undefined;
       const source: { flake?: string; lockedUrl?: string; attr?: string } = built.flake
         ? recordSource(built.flake, meta)
         : {};
@@ -271,12 +270,7 @@ export async function switchProfile(
         });
       // A generation without a valid record was made by nix-env or nix
       // profile: what they added is not in the flake, and would be lost.
-      const dropped = await driftedDrops(
-        ctx,
-        state,
-        await loadRecords(profile, ctx.env),
-        plan.diff.removed,
-      );
+      const dropped = await driftedDrops(ctx, state, records, plan.diff.removed);
       if (opts.dryRun) {
         const head = state.current
           ? `would switch '${profile}' from generation ${state.current.number} to a new generation`
@@ -359,7 +353,8 @@ export async function switchProfile(
       const made = after.current!;
       log.step(`switched '${profile}' to generation ${made.number}`);
 
-      const records = await loadRecords(profile, ctx.env);
+      // Still the records read above: the profile lock keeps other fprof
+      // runs from writing them meanwhile.
       records.generations[String(made.number)] = {
         generation: made.number,
         ...record,
