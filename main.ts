@@ -386,17 +386,37 @@ common(
 );
 
 /**
- * A bare `--manifest` means `auto`. Commander would take the next word as its
- * value (`--manifest .`), so a bare flag followed by anything but a kind is
- * rewritten to `--manifest=auto` first. Pure.
+ * Rewrites two forms commander cannot read as written, before it parses. Pure.
+ * - A bare `--manifest` means `auto`; commander would take the next word as
+ *   its value (`--manifest .`), so a bare flag followed by anything but a
+ *   kind becomes `--manifest=auto`.
+ * - `--override-input NAME REF`, Nix's own two-word form, becomes
+ *   `--override-input=NAME=REF`.
  */
 export function normalizeArgv(argv: readonly string[]): string[] {
-  return argv.map((a, i) =>
-    a === "--manifest" &&
-      !(MANIFEST_CHOICES as readonly string[]).includes(argv[i + 1] ?? "")
-      ? "--manifest=auto"
-      : a
-  );
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (
+      a === "--manifest" && !(MANIFEST_CHOICES as readonly string[]).includes(argv[i + 1] ?? "")
+    ) {
+      out.push("--manifest=auto");
+    } else if (
+      a === "--override-input" && argv[i + 1] !== undefined && !argv[i + 1].includes("=") &&
+      argv[i + 2] !== undefined && !argv[i + 2].startsWith("-")
+    ) {
+      // Nix's own two-word form, `--override-input NAME REF`.
+      out.push(`--override-input=${argv[i + 1]}=${argv[i + 2]}`);
+      i += 2;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
 }
 
 /** Parses argv and runs; returns the exit code. */

@@ -125,8 +125,8 @@ Deno.test("makeStorePath() matches a path Nix computed", () => {
     "/nix/store/i4f75pn3bxkxdk2kld86k5qazq4cqj8i-hello",
   );
   assert.equal(
-    makeStorePath("text", hex, "hello", "/tmp/exp/root/store"),
-    "/tmp/exp/root/store/0j1h1cijxm7apq7xlchcb9q1r9r9szx0-hello",
+    makeStorePath("text", hex, "hello", "/tmp/fprof-fixtures/store"),
+    "/tmp/fprof-fixtures/store/pl6gwnvlxvid5h6r9r91bhp40xjv9xb7-hello",
   );
 });
 

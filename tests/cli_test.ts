@@ -99,3 +99,17 @@ Deno.test("normalizeArgv() turns a bare --manifest into --manifest=auto", () => 
     ".",
   ]);
 });
+
+Deno.test("normalizeArgv() reads Nix's two-word --override-input NAME REF", () => {
+  assertEquals(normalizeArgv(["switch", "--override-input", "nixpkgs", "path:/p", "."]), [
+    "switch",
+    "--override-input=nixpkgs=path:/p",
+    ".",
+  ]);
+  assertEquals(normalizeArgv(["switch", "--override-input", "nixpkgs=path:/p"]), [
+    "switch",
+    "--override-input",
+    "nixpkgs=path:/p",
+  ]);
+  assertEquals(normalizeArgv(["list", "--", "--manifest"]), ["list", "--", "--manifest"]);
+});
