@@ -48,5 +48,16 @@ export function unchangedSince(record: GenerationRecord, want: Wanted): boolean 
     record.lockedUrl === want.lockedUrl &&
     record.attr === want.attr &&
     record.fprofVersion === want.fprofVersion &&
-    JSON.stringify(record.groups ?? {}) === JSON.stringify(want.groups);
+    sameGroups(record.groups, want.groups);
+}
+
+/**
+ * Whether a record's groups (absent when there are none) are `groups`.
+ * Both are written from one mapping in one order, so their JSON compares.
+ */
+export function sameGroups(
+  recorded: Record<string, string> | undefined,
+  groups: Record<string, string>,
+): boolean {
+  return JSON.stringify(recorded ?? {}) === JSON.stringify(groups);
 }

@@ -214,6 +214,30 @@ Deno.test("fprof switch reads passthru.fprof: descriptions, priorities, attr pat
   const nixDoc = JSON.parse((await fprofOk(sb, ["list", "--json"])).stdout);
   const rg = nixDoc.packages.find((q: { name: string }) => q.name === "ripgrep");
   assertEquals([rg.priority, nixDoc.manifest], [3, "nix"]);
+
+  // The same packages in other groups: no new generation, new groups recorded.
+  const before = (await fprofOk(sb, ["generations", "--json"])).stdout;
+  await profileFlake(
+    sb,
+    "p",
+    `{
+      profile = mk { paths = [ p.cowsay ]; };
+      profiles.${JSON.stringify(host)} = mk {
+        paths = { inherit (p) hello; };
+        groups = { cli = { inherit (p) ripgrep; } // { inherit (p) jq; }; };
+      };
+    }`,
+  );
+  const regroup = await fprofOk(sb, ["switch", "--manifest=nix", flake]);
+  assertStringIncludes(regroup.stderr, "recorded the new groups");
+  assertEquals(
+    JSON.parse((await fprofOk(sb, ["generations", "--json"])).stdout).generations.length,
+    JSON.parse(before).generations.length,
+  );
+  assertEquals(
+    (await fprofOk(sb, ["list", "--group"])).stdout,
+    "cli:\n  jq       1.6\n  ripgrep  14.1.0\n(no group):\n  hello  2.12\n",
+  );
 });
 
 Deno.test("the flake's lib and templates evaluate without fetching nixpkgs, and its checks evaluate both templates", async () => {

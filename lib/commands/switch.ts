@@ -41,7 +41,7 @@ import { writeOut } from "../log.ts";
 import { type FlakeMetadata, manifestJsonVersionFor, nixAtLeast } from "../nix.ts";
 import { type Generation, readProfile, withProfileLock } from "../profile.ts";
 import { loadRecords, recordOf, saveRecords } from "../records.ts";
-import { unchangedSince } from "../unchanged.ts";
+import { sameGroups, unchangedSince } from "../unchanged.ts";
 import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
 import { homeDir, stateHome } from "../xdg.ts";
 import { crashPoint } from "../crash.ts";
@@ -257,9 +257,20 @@ export async function switchProfile(
         };
       }
       if (plan.action === "none") {
-        log.step(
-          `no changes: generation ${state.current!.number} already has this content`,
-        );
+        // Regrouping the same packages makes the same generation; only the
+        // record, which is where groups live, has something to learn.
+        if (currentRecord && !sameGroups(currentRecord.groups, groups)) {
+          if (Object.keys(groups).length > 0) currentRecord.groups = groups;
+          else delete currentRecord.groups;
+          await saveRecords(records, ctx.env);
+          log.step(
+            `no changes to packages: recorded the new groups of generation ${
+              state.current!.number
+            }`,
+          );
+        } else {
+          log.step(`no changes: generation ${state.current!.number} already has this content`);
+        }
         return { action: "none", generation: state.current!.number };
       }
       const diffMode = opts.diff ?? "auto";
