@@ -51,7 +51,7 @@ import {
   setEntry,
 } from "../registry.ts";
 import { sha256 } from "../store_path.ts";
-import { configHome, type Env, homeDir } from "../xdg.ts";
+import { configHome, type Env, homeDir, stateHome } from "../xdg.ts";
 import { crashPoint } from "../crash.ts";
 import { removeStaleTemps, tempPlaces } from "../leftovers.ts";
 
@@ -272,14 +272,32 @@ async function channelsProfile(
     return { link, profile: await followProfileLink(resolve(dirname(link), target)), exists: true };
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      // What nix-env creates on its first run: the per-user channels profile.
-      const user = ctx.env.get("USER") ?? ctx.env.get("LOGNAME") ?? "root";
-      const profile = join(ctx.nix.stateDir, "profiles", "per-user", user, "channels");
-      return { link, profile, exists: false };
+      return { link, profile: defaultChannelsProfile(await ctx.nix.version(), ctx), exists: false };
     }
     // A real directory, as some installers leave: not a profile fprof can set.
     return null;
   }
+}
+
+/**
+ * The channels profile nix-env links `~/.nix-defexpr/channels` to on its first
+ * run: up to Nix 2.13 `<state>/profiles/per-user/<user>/channels`; since 2.14
+ * (and on Lix) `$XDG_STATE_HOME/nix/profiles/channels`, except for root, whose
+ * profiles stay under `<state>/profiles/per-user/root`.
+ */
+export function defaultChannelsProfile(
+  v: NixVersion,
+  ctx: Pick<Context, "env"> & { nix: { stateDir: string } },
+  uid: number = Deno.uid() ?? 0,
+): string {
+  const user = ctx.env.get("USER") ?? ctx.env.get("LOGNAME") ?? "root";
+  const perUser = (name: string) =>
+    join(ctx.nix.stateDir, "profiles", "per-user", name, "channels");
+  if (uid === 0) return perUser("root");
+  if (v.implementation === "lix" || nixAtLeast(v, 2, 14)) {
+    return join(stateHome(ctx.env), "nix", "profiles", "channels");
+  }
+  return perUser(user);
 }
 
 /** Writes `text` to `path` through a temporary file in the same directory. */

@@ -1,5 +1,11 @@
 import { assertEquals, assertThrows } from "../testing.ts";
-import { flakeNixPathWorks, localFlakeDir, planPinFiles, registryIsRemote } from "./pin.ts";
+import {
+  defaultChannelsProfile,
+  flakeNixPathWorks,
+  localFlakeDir,
+  planPinFiles,
+  registryIsRemote,
+} from "./pin.ts";
 import { parseNixVersion } from "../nix.ts";
 import { UsageError } from "../errors.ts";
 
@@ -46,4 +52,28 @@ Deno.test("planPinFiles() changes nothing the second time", () => {
   assertEquals(twice, once);
   const offline = planPinFiles({ ...args, flakeRegistry: "/s/empty.json" });
   assertEquals(offline.nixConf.endsWith("flake-registry = /s/empty.json\n"), true);
+});
+
+Deno.test("defaultChannelsProfile() follows the installed Nix's default", () => {
+  const ctx = {
+    env: new Map([["HOME", "/h"], ["USER", "u"], ["XDG_STATE_HOME", "/h/st"]]),
+    nix: { stateDir: "/nix/var/nix" },
+  };
+  const v = (s: string) => parseNixVersion(s);
+  assertEquals(
+    defaultChannelsProfile(v("nix (Nix) 2.8.0"), ctx, 1000),
+    "/nix/var/nix/profiles/per-user/u/channels",
+  );
+  assertEquals(
+    defaultChannelsProfile(v("nix (Nix) 2.18.1"), ctx, 1000),
+    "/h/st/nix/profiles/channels",
+  );
+  assertEquals(
+    defaultChannelsProfile(v("nix (Lix, like Nix) 2.91.1"), ctx, 1000),
+    "/h/st/nix/profiles/channels",
+  );
+  assertEquals(
+    defaultChannelsProfile(v("nix (Nix) 2.18.1"), ctx, 0),
+    "/nix/var/nix/profiles/per-user/root/channels",
+  );
 });
