@@ -8,7 +8,7 @@ import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts"
 import { writePackageSet } from "./helpers/fixtures.ts";
 import { fprof, fprofOk, snapshot } from "./helpers/fprof.ts";
 import { makeNixSandbox, type NixSandbox } from "./helpers/sandbox.ts";
-import { A, B, C, profileFlake } from "./helpers/scenario.ts";
+import { A, B, C, nixEnvInstallExtra, profileFlake } from "./helpers/scenario.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -284,12 +284,7 @@ Deno.test("drift: after nix-env -i, switch names the package it would drop and r
   const [a, b] = [await profileFlake(sb, "a", A), await profileFlake(sb, "b", B)];
   const p = ["--profile", sb.profile];
   await fprofOk(sb, ["switch", ...p, a]);
-  const extra = join(sb.work, "extra.nix");
-  await Deno.writeTextFile(
-    extra,
-    `derivation { name = "extra-0.1"; system = "${sb.system}"; builder = "/bin/sh"; args = [ "-c" "/bin/mkdir -p $out/bin" ]; }`,
-  );
-  await sb.runOk(["nix-env", "--profile", sb.profile, "-i", "-f", extra]);
+  await nixEnvInstallExtra(sb);
 
   const drift = await fprofOk(sb, ["list", ...p, "--drift"]);
   assertEquals(drift.stdout, "+ extra 0.1\n");
@@ -328,12 +323,7 @@ Deno.test({
     await using sb = await makeNixSandbox();
     const [a, b] = [await profileFlake(sb, "a", A), await profileFlake(sb, "b", B)];
     await fprofOk(sb, ["switch", "--profile", sb.profile, a]);
-    const extra = join(sb.work, "extra.nix");
-    await Deno.writeTextFile(
-      extra,
-      `derivation { name = "extra-0.1"; system = "${sb.system}"; builder = "/bin/sh"; args = [ "-c" "/bin/mkdir -p $out/bin" ]; }`,
-    );
-    await sb.runOk(["nix-env", "--profile", sb.profile, "-i", "-f", extra]);
+    await nixEnvInstallExtra(sb);
     const onTerminal = (answer: string) =>
       sb.run([
         "script",

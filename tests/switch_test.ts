@@ -9,7 +9,7 @@ import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts"
 import { writeProfileFlake } from "./helpers/fixtures.ts";
 import { fprof, fprofOk, snapshot } from "./helpers/fprof.ts";
 import { makeNixSandbox, type NixSandbox } from "./helpers/sandbox.ts";
-import { A, B, C, pathExists, profileFlake } from "./helpers/scenario.ts";
+import { A, B, C, nixEnvInstallExtra, pathExists, profileFlake } from "./helpers/scenario.ts";
 
 interface ListDoc {
   profile: string;
@@ -146,12 +146,7 @@ Deno.test("rollback of a generation made by another tool goes to the previous nu
   await using sb = await makeNixSandbox();
   const a = await profileFlake(sb, "a", A);
   await fprofOk(sb, ["switch", "--profile", sb.profile, a]);
-  const extra = join(sb.work, "extra.nix");
-  await Deno.writeTextFile(
-    extra,
-    `derivation { name = "extra-0.1"; system = "${sb.system}"; builder = "/bin/sh"; args = [ "-c" "/bin/mkdir -p $out/bin" ]; }`,
-  );
-  await sb.runOk(["nix-env", "--profile", sb.profile, "-i", "-f", extra]);
+  await nixEnvInstallExtra(sb);
   const r = await fprofOk(sb, ["rollback", "--profile", sb.profile]);
   assertStringIncludes(r.stderr, "was not made by fprof");
   assertEquals((await listJson(sb, "--profile", sb.profile)).generation, 1);
@@ -196,12 +191,7 @@ Deno.test("nix-env -i on an fprof generation keeps the declared packages", async
   await using sb = await makeNixSandbox();
   const a = await profileFlake(sb, "a", A);
   await fprofOk(sb, ["switch", "--profile", sb.profile, a]);
-  const extra = join(sb.work, "extra.nix");
-  await Deno.writeTextFile(
-    extra,
-    `derivation { name = "extra-0.1"; system = "${sb.system}"; builder = "/bin/sh"; args = [ "-c" "/bin/mkdir -p $out/bin" ]; }`,
-  );
-  await sb.runOk(["nix-env", "--profile", sb.profile, "-i", "-f", extra]);
+  await nixEnvInstallExtra(sb);
   assertEquals(names(await listJson(sb, "--profile", sb.profile)), [
     "extra-0.1",
     "gone-1.0",

@@ -73,3 +73,16 @@ export async function pathExists(path: string): Promise<boolean> {
     return false;
   }
 }
+
+/**
+ * Installs `extra-0.1`, a package no fixture flake declares, into `profile`
+ * the way a user of nix-env would: `nix-env -i -f extra.nix`.
+ */
+export async function nixEnvInstallExtra(sb: NixSandbox, profile = sb.profile): Promise<void> {
+  const extra = join(sb.work, "extra.nix");
+  await Deno.writeTextFile(
+    extra,
+    `derivation { name = "extra-0.1"; system = "${sb.system}"; builder = "/bin/sh"; args = [ "-c" "/bin/mkdir -p $out/bin" ]; }`,
+  );
+  await sb.runOk(["nix-env", "--profile", profile, "-i", "-f", extra]);
+}
