@@ -17,6 +17,7 @@ import { makeNixSandbox, type NixSandbox } from "../tests/helpers/sandbox.ts";
 import { writeBenchFlake } from "./fixtures.ts";
 import { gnuTimeAvailable, measure, type Sample, summarise, type Summary } from "./measure.ts";
 import { pureCases } from "./pure.ts";
+import { nixArgv } from "../lib/nix.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -74,16 +75,7 @@ async function main() {
   const run = (argv: string[]) => measure(argv, { env, cwd: sb.work });
   const fprof = (...args: string[]) =>
     run([Deno.execPath(), "run", "-A", "--quiet", MAIN, ...args]);
-  const nixBuild = (ref: string) =>
-    run([
-      "nix",
-      "--extra-experimental-features",
-      "nix-command flakes",
-      "build",
-      "--json",
-      "--no-link",
-      ref,
-    ]);
+  const nixBuild = (ref: string) => run(nixArgv(["build", "--json", "--no-link", ref]));
   const results: CaseResult[] = [];
   const record = (name: string, n: number, alt: string, [f, o]: Summary[]) => {
     const row = {

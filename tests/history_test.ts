@@ -8,7 +8,7 @@ import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts"
 import { writePackageSet } from "./helpers/fixtures.ts";
 import { fprof, fprofOk, snapshot } from "./helpers/fprof.ts";
 import { makeNixSandbox, type NixSandbox } from "./helpers/sandbox.ts";
-import { A, B, C, nixEnvInstallExtra, profileFlake } from "./helpers/scenario.ts";
+import { A, abcFlakes, B, nixEnvInstallExtra, profileFlake } from "./helpers/scenario.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -112,11 +112,7 @@ Deno.test("diff shows exactly one upgrade, one addition and one removal, across 
 
 Deno.test("the parent tree after A, B, rollback, C, rollback, and the diffs rollback prints", async () => {
   await using sb = await makeNixSandbox();
-  const [a, b, c] = [
-    await profileFlake(sb, "a", A),
-    await profileFlake(sb, "b", B),
-    await profileFlake(sb, "c", C),
-  ];
+  const [a, b, c] = await abcFlakes(sb);
   const p = ["--profile", sb.profile];
   await fprofOk(sb, ["switch", ...p, a]);
   const sw = await fprofOk(sb, ["switch", ...p, b, "--diff", "always"]);
@@ -229,11 +225,7 @@ Deno.test("upgrade moves an input to its next revision, and a dry run or failed 
 
 Deno.test("after deleting generations, rollback still lands on a living ancestor", async () => {
   await using sb = await makeNixSandbox();
-  const [a, b, c] = [
-    await profileFlake(sb, "a", A),
-    await profileFlake(sb, "b", B),
-    await profileFlake(sb, "c", C),
-  ];
+  const [a, b, c] = await abcFlakes(sb);
   const p = ["--profile", sb.profile];
   // 1 ← 2 ← 3, and 4 from 1 after a rollback; then back to 3.
   await fprofOk(sb, ["switch", ...p, a]);

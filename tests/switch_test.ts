@@ -9,7 +9,15 @@ import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts"
 import { writeProfileFlake } from "./helpers/fixtures.ts";
 import { fprof, fprofOk, snapshot } from "./helpers/fprof.ts";
 import { makeNixSandbox, type NixSandbox } from "./helpers/sandbox.ts";
-import { A, B, C, nixEnvInstallExtra, pathExists, profileFlake } from "./helpers/scenario.ts";
+import {
+  A,
+  abcFlakes,
+  B,
+  C,
+  nixEnvInstallExtra,
+  pathExists,
+  profileFlake,
+} from "./helpers/scenario.ts";
 
 interface ListDoc {
   profile: string;
@@ -90,11 +98,7 @@ Deno.test("switching to the same content makes no new generation", async () => {
 
 Deno.test("switch shows the diff, and rollback follows the parent rather than the previous number", async () => {
   await using sb = await makeNixSandbox();
-  const [a, b, c] = [
-    await profileFlake(sb, "a", A),
-    await profileFlake(sb, "b", B),
-    await profileFlake(sb, "c", C),
-  ];
+  const [a, b, c] = await abcFlakes(sb);
   const p = ["--profile", sb.profile];
   await fprofOk(sb, ["switch", ...p, a]);
   const r = await fprofOk(sb, ["switch", ...p, b]);

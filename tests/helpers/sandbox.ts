@@ -703,7 +703,8 @@ function findProgram(name: string): string | undefined {
   return undefined;
 }
 
-function exists(path: string): boolean {
+/** Whether anything (even a dangling link) is at `path`; synchronous. */
+export function exists(path: string): boolean {
   try {
     Deno.lstatSync(path);
     return true;

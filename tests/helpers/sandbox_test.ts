@@ -4,6 +4,7 @@ import { writeProfileFlake } from "./fixtures.ts";
 import {
   DAEMON_CLIENT_USER,
   daemonUnavailable,
+  exists,
   makeNixSandbox,
   type NixSandbox,
   SandboxCommandError,
@@ -21,15 +22,6 @@ async function build(nix: NixSandbox, dir: string, attr: string) {
     `path:${dir}#${attr}`,
   ]);
   return JSON.parse(stdout)[0].outputs.out as string;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 Deno.test("makeNixSandbox() keeps Nix inside its root", async () => {

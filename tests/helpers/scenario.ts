@@ -27,6 +27,15 @@ export const B: FixturePackage[] = [
 /** A profile with nothing in common with the others. */
 export const C: FixturePackage[] = [{ name: "cowsay", version: "3.7", bins: ["cowsay"] }];
 
+/** The flakes of {@link A}, {@link B} and {@link C}, as `path:` refs. */
+export async function abcFlakes(sb: NixSandbox): Promise<[string, string, string]> {
+  return [
+    await profileFlake(sb, "a", A),
+    await profileFlake(sb, "b", B),
+    await profileFlake(sb, "c", C),
+  ];
+}
+
 /** Writes a profile flake of `pkgs` under the sandbox's work dir; returns its `path:` ref. */
 export async function profileFlake(
   sb: NixSandbox,
