@@ -5,6 +5,11 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PATH="$(bash "$here/scripts/ensure-tools.sh"):$PATH"
+# The Nix on PATH, or else the newest from Debian's archive, unpacked under
+# .tools/ (FPROF_DEMO_NIX=2.8|2.26|newest picks one).
+if [ -n "${FPROF_DEMO_NIX:-}" ] || ! command -v nix >/dev/null 2>&1; then
+  PATH="$(bash "$here/scripts/install-nix.sh" "${FPROF_DEMO_NIX:-newest}"):$PATH"
+fi
 export PATH
 
 demo=$(mktemp -d)

@@ -1,18 +1,11 @@
 #!/usr/bin/env bash
 # Installs what fprof's demo and tests need on a fresh Debian machine with
-# Node: Nix from Debian's nix-bin (when no nix is on PATH) and Deno from npm
-# (into .tools/, pinned). Prints the PATH additions to use; idempotent.
+# Node: Deno from npm (into .tools/, pinned), and zsh and fish for the
+# completion tests. Nix comes from scripts/install-nix.sh. Prints the PATH
+# addition to use; idempotent.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 deno_version=2.9.6
-
-if ! command -v nix >/dev/null 2>&1; then
-  echo "ensure-tools: installing Nix (Debian's nix-bin)" >&2
-  sudo_cmd=""
-  if [ "$(id -u)" != 0 ]; then sudo_cmd=sudo; fi
-  $sudo_cmd apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq nix-bin >&2
-fi
 
 # zsh and fish only serve the completion tests, which skip without them: a
 # failed install is not an error.

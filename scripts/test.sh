@@ -1,23 +1,65 @@
 #!/usr/bin/env bash
-# The README's test command: install what is missing, then run every test
-# (unit, CLI, and integration against the real Nix on isolated stores), and
-# the format, lint and type checks.
+# The README's test command: install what is missing, run the format, lint
+# and type checks once, then every test (unit, CLI, and integration against
+# the real Nix on isolated stores) once per Nix version.
+#
+#   FPROF_TEST_NIX=2.8|2.26|newest|all (default all; a comma list works too)
+#
+# Each version is Debian's nix-bin of one suite, unpacked under .tools/nix/
+# by scripts/install-nix.sh and put first on PATH for its run, so that fprof,
+# the tests and the daemon sandboxes all use it. A version that cannot be
+# installed fails the run: none is skipped silently.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PATH="$(bash "$here/scripts/ensure-tools.sh"):$PATH"
 export PATH
 cd "$here"
+
+wanted=${FPROF_TEST_NIX:-all}
+[ "$wanted" = all ] && wanted=2.8,2.26,newest
+IFS=, read -r -a labels <<<"$wanted"
+for label in "${labels[@]}"; do
+  case "$label" in
+    2.8 | 2.26 | newest) ;;
+    *)
+      echo "test: error: FPROF_TEST_NIX takes 2.8, 2.26, newest or all (got '$label')" >&2
+      exit 2
+      ;;
+  esac
+done
+
+declare -A nix_bin
+for label in "${labels[@]}"; do
+  nix_bin[$label]=$(bash "$here/scripts/install-nix.sh" "$label")
+done
+
 deno task check
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-set +e
-deno task test 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-set -e
-# Deno's closing line is "ok | N passed | M failed (…)": restate it plainly.
-summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -aE '^(ok|FAILED) \| [0-9]+ passed' | tail -n 1 || true)
-passed=$(sed -nE 's/.*\| ([0-9]+) passed.*/\1/p' <<<"$summary")
-failed=$(sed -nE 's/.*\| ([0-9]+) failed.*/\1/p' <<<"$summary")
-ignored=$(sed -nE 's/.*\| ([0-9]+) ignored.*/\1/p' <<<"$summary")
-echo "tests: ${passed:-0} passed, ${failed:-0} failed, ${ignored:-0} skipped"
+total_passed=0 total_failed=0 total_skipped=0 status=0 lines=()
+for label in "${labels[@]}"; do
+  bin=${nix_bin[$label]}
+  version=$("$bin/nix" --version | awk '{ print $NF }')
+  echo "test: running the suite on Nix $version ($label)" >&2
+  set +e
+  PATH="$bin:$PATH" deno task test 2>&1 | tee "$log"
+  code=${PIPESTATUS[0]}
+  set -e
+  # Deno's closing line is "ok | N passed | M failed (…)".
+  summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -aE '^(ok|FAILED) \| [0-9]+ passed' | tail -n 1 || true)
+  passed=$(sed -nE 's/.*\| ([0-9]+) passed.*/\1/p' <<<"$summary")
+  failed=$(sed -nE 's/.*\| ([0-9]+) failed.*/\1/p' <<<"$summary")
+  skipped=$(sed -nE 's/.*\| ([0-9]+) ignored.*/\1/p' <<<"$summary")
+  passed=${passed:-0} failed=${failed:-0} skipped=${skipped:-0}
+  # A run that died before its summary failed, whatever it counted.
+  if [ "$code" != 0 ] && [ "$failed" = 0 ]; then failed=1; fi
+  [ "$code" = 0 ] || status=1
+  lines+=("nix $version: $passed passed, $failed failed, $skipped skipped")
+  total_passed=$((total_passed + passed))
+  total_failed=$((total_failed + failed))
+  total_skipped=$((total_skipped + skipped))
+done
+printf '%s\n' "${lines[@]}"
+echo "tests: $total_passed passed, $total_failed failed, $total_skipped skipped"
 exit "$status"

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Installs one Nix version from Debian's archive into .tools/nix/<label>/,
+# without installing anything on the machine, and prints its bin directory.
+#
+#   scripts/install-nix.sh 2.8|2.26|newest
+#
+# Each label is a Debian suite's nix-bin: 2.8 is Debian 12's (bookworm), 2.26
+# is Debian 13's (trixie), newest is Debian unstable's (sid, which moves).
+# The .deb files of nix-bin and the libraries it needs are fetched with a
+# private apt configuration (the machine's own sources stay untouched) and
+# unpacked with dpkg -x. Nix from a newer suite needs a newer glibc and
+# libstdc++ than the host has, so the binary is patched to load its own:
+# the unpacked loader as interpreter, and the unpacked library directory as
+# DT_RPATH (not RUNPATH, so that the libraries' own dependencies are found
+# there too). nix-env, nix-store, nix-daemon… are links to `nix`, which
+# dispatches on its name, so the bin directory selects this version for all.
+#
+# The result is cached: a second run prints the same directory at once. Set
+# FPROF_NIX_REFRESH=1 to fetch again (the newest Nix moves).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+die() {
+  echo "install-nix: error: $*" >&2
+  exit 1
+}
+
+label=${1:-}
+case "$label" in
+  2.8) suite=bookworm ;;
+  2.26) suite=trixie ;;
+  newest) suite=sid ;;
+  *) die "usage: install-nix.sh 2.8|2.26|newest (got '${label}')" ;;
+esac
+
+dest="$here/.tools/nix/$label"
+if [ -z "${FPROF_NIX_REFRESH:-}" ] && [ -x "$dest/bin/nix" ] &&
+  "$dest/bin/nix" --version >/dev/null 2>&1; then
+  echo "$dest/bin"
+  exit 0
+fi
+
+for tool in apt-get apt-cache dpkg; do
+  command -v "$tool" >/dev/null 2>&1 ||
+    die "'$tool' is not installed: Nix $label comes from Debian's archive, which needs Debian's apt and dpkg"
+done
+if ! command -v patchelf >/dev/null 2>&1; then
+  [ "$(id -u)" = 0 ] || die "patchelf is not installed; install it with: sudo apt-get install patchelf"
+  echo "install-nix: installing patchelf" >&2
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq patchelf; } >&2 ||
+    die "could not install patchelf from Debian's archive"
+fi
+
+# The machine's own Debian mirror: the first URIs: line of the deb822
+# sources, or the first deb line of a classic sources.list.
+mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
+if [ -z "$mirror" ]; then
+  mirror=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' \
+    /etc/apt/sources.list 2>/dev/null || true)
+fi
+[ -n "$mirror" ] || die "cannot find the machine's Debian mirror in /etc/apt/sources.list.d/*.sources or /etc/apt/sources.list"
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+[ -r "$keyring" ] || die "'$keyring' is missing: install debian-archive-keyring"
+
+work="$dest.work"
+rm -rf "$work"
+mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/debs"
+echo "deb [signed-by=$keyring] $mirror $suite main" >"$work/sources.list"
+apt_opts=(
+  -o "Dir::Etc::SourceList=$work/sources.list"
+  -o Dir::Etc::SourceParts=/dev/null
+  -o "Dir::State::Lists=$work/lists"
+  -o "Dir::Cache=$work/cache"
+  -o "Dir::State::status=/dev/null"
+  -o Debug::NoLocking=1
+)
+case "$(uname -m)" in
+  x86_64) arch=amd64 triple=x86_64-linux-gnu loader=ld-linux-x86-64.so.2 ;;
+  aarch64) arch=arm64 triple=aarch64-linux-gnu loader=ld-linux-aarch64.so.1 ;;
+  *) die "no Debian Nix for this machine's architecture '$(uname -m)'" ;;
+esac
+apt_opts+=(-o "APT::Architecture=$arch")
+
+echo "install-nix: fetching Nix $label from Debian $suite ($mirror)" >&2
+apt-get "${apt_opts[@]}" update -qq >"$work/update.log" 2>&1 ||
+  die "cannot reach Debian's archive for '$suite' at $mirror: $(tail -n 3 "$work/update.log" | tr '\n' ' ')"
+version=$(apt-cache "${apt_opts[@]}" show nix-bin 2>/dev/null | awk '/^Version:/ { print $2; exit }')
+[ -n "$version" ] || die "Debian $suite has no nix-bin package"
+
+# nix-bin and the shared libraries it needs. Perl, PAM, audit, systemd and
+# SELinux come in through other packages' dependencies; the nix binary does
+# not load them.
+apt-cache "${apt_opts[@]}" depends --recurse --no-recommends --no-suggests --no-conflicts \
+  --no-breaks --no-replaces --no-enhances nix-bin 2>/dev/null |
+  grep -v '^ ' | grep -E '^(nix-bin|lib)' |
+  grep -vE '^lib(perl|pam|audit|systemd|selinux|semanage|sepol|dbd-|dbi-|www-|gdbm|db5|newt|slang|debian-installer|debconfclient|textwrap|c-gconv)' |
+  sort -u >"$work/packages.txt"
+(cd "$work/debs" && xargs apt-get "${apt_opts[@]}" download -qq <"$work/packages.txt") \
+  >"$work/download.log" 2>&1 ||
+  die "cannot download Nix $label's packages from $mirror: $(tail -n 3 "$work/download.log" | tr '\n' ' ')"
+
+root="$work/root"
+mkdir -p "$root"
+for deb in "$work"/debs/*.deb; do dpkg -x "$deb" "$root"; done
+# Before Debian 13 (merged /usr), libc6 puts its files under /lib, and
+# nix-bin its own libraries under /usr/lib/nix.
+patch_nix() {
+  local top=$1 rpath=""
+  for dir in "$top/usr/lib/$triple" "$top/lib/$triple" "$top/usr/lib/nix"; do
+    [ -d "$dir" ] && rpath="$rpath${rpath:+:}$dir"
+  done
+  [ -e "$top/lib/$triple/$loader" ] || [ -e "$top/usr/lib/$triple/$loader" ] ||
+    die "Debian $suite's libc6 has no $loader"
+  local interp="$top/usr/lib/$triple/$loader"
+  [ -e "$interp" ] || interp="$top/lib/$triple/$loader"
+  patchelf --set-interpreter "$interp" --force-rpath --set-rpath "$rpath" "$top/usr/bin/nix"
+}
+patch_nix "$root"
+
+mkdir -p "$work/bin"
+for name in "$root"/usr/bin/nix*; do ln -s "$root/usr/bin/nix" "$work/bin/$(basename "$name")"; done
+"$work/bin/nix" --version >/dev/null 2>"$work/run.log" ||
+  die "Nix $label ($version) does not run after unpacking: $(tail -n 3 "$work/run.log" | tr '\n' ' ')"
+
+# The tree refers to itself by absolute path, so build it where it stays.
+rm -rf "$dest"
+mv "$work" "$dest"
+patch_nix "$dest/root"
+for link in "$dest"/bin/*; do ln -sfn "$dest/root/usr/bin/nix" "$link"; done
+rm -rf "$dest/debs" "$dest/cache" "$dest/lists"
+"$dest/bin/nix" --version >/dev/null || die "Nix $label does not run from '$dest'"
+echo "install-nix: Nix $label is $("$dest/bin/nix" --version | awk '{ print $3 }') (Debian $version)" >&2
+echo "$dest/bin"
