@@ -97,10 +97,11 @@ export function lastNixError(stderr: string): string | undefined {
   // terminal would show, the text after the last carriage return.
   const lines = stderr.replace(ANSI, "").split("\n").map((l) => l.slice(l.lastIndexOf("\r") + 1));
   // "N dependencies of derivation … failed to build" only says that a build
-  // failed; the builder's own line before it says which one and why.
-  const at = lines.findLastIndex((l) => /^\s*error: builder for /.test(l));
-  if (at >= 0) {
-    const builder = lines[at].replace(/^\s*error:\s*/, "").replace(/;$/, "");
+  // failed; the builder's own error before it says which one and why.
+  const failed = lastBuilderFailure(lines);
+  if (failed) {
+    const { at, drv, code } = failed;
+    const builder = `builder for '${drv}' failed with exit code ${code}`;
     // Nix quotes the end of the build log as indented "> " lines before the
     // next error. fprof prints one line in place of that block, so it keeps
     // the last of them, the builder's own reason ("collision between …").
@@ -123,6 +124,29 @@ export function lastNixError(stderr: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The last error that says a builder itself failed, in either of Nix's
+ * wordings: `error: builder for '…drv' failed with exit code N` (up to 2.3x),
+ * or `error: Cannot build '…drv'.` with `Reason: builder failed with exit
+ * code N.` on a line of its own (newer Nix, where a failed dependency has the
+ * same first line and another reason).
+ */
+function lastBuilderFailure(
+  lines: readonly string[],
+): { at: number; drv: string; code: string } | undefined {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const old = /^\s*error: builder for '([^']+)' failed with exit code (\d+)/.exec(lines[i]);
+    if (old) return { at: i, drv: old[1], code: old[2] };
+    const cannot = /^\s*error: Cannot build '([^']+)'\.?\s*$/.exec(lines[i]);
+    if (!cannot) continue;
+    const reason = lines.slice(i + 1, i + 4)
+      .map((l) => /^\s+Reason: builder failed with exit code (\d+)/.exec(l))
+      .find((m) => m !== null);
+    if (reason) return { at: i, drv: cannot[1], code: reason[1] };
+  }
+  return undefined;
+}
+
 function commandName(argv: readonly string[]): string {
   const [prog, ...rest] = argv;
   // Skip option values such as the feature list after --extra-experimental-features.
@@ -136,10 +160,12 @@ function commandName(argv: readonly string[]): string {
 /** Nix's own pointer to more detail, such as `nix log <drv>` after a failed build. */
 function nixHint(stderr: string): string | undefined {
   const text = stderr.replace(ANSI, "");
-  const m = /For full logs, run '([^']+)'/.exec(text);
-  if (m) return `for the full build log, run '${m[1]}'`;
-  const drv = /error: builder for '([^']+\.drv)' failed/.exec(text);
-  return drv ? `for the full build log, run 'nix log ${drv[1]}'` : undefined;
+  // "For full logs, run 'nix log …'." up to 2.2x; the command on the next
+  // line after "For full logs, run:" since.
+  const m = /For full logs, run(?: '([^']+)'|:\s*\n\s*(\S.*\S))/.exec(text);
+  if (m) return `for the full build log, run '${m[1] ?? m[2]}'`;
+  const failed = lastBuilderFailure(text.split("\n"));
+  return failed ? `for the full build log, run 'nix log ${failed.drv}'` : undefined;
 }
 
 /** A line a builder printed, as opposed to Nix's own status and error lines. */

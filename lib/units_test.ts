@@ -134,6 +134,44 @@ Deno.test("lastNixError() takes Nix's last error line without colours", () => {
   assertEquals(lastNixError("nothing"), undefined);
 });
 
+// What each Nix printed for a builder that failed with "reason here" on its
+// stderr (2.8.0, 2.26.3 and 2.34.8, seen live).
+const BUILD_FAILURES = {
+  "2.8 default": "building '/s/a-bad.drv'...\n" +
+    "error: builder for '/s/a-bad.drv' failed with exit code 1;\n" +
+    "       last 2 log lines:\n       > one\n       > reason here\n" +
+    "       For full logs, run 'nix log /s/a-bad.drv'.\n",
+  "2.26 default": "building '/s/a-bad.drv'...\n" +
+    "error: builder for '/s/a-bad.drv' failed with exit code 1;\n" +
+    "       last 2 log lines:\n       > one\n       > reason here\n" +
+    "       For full logs, run:\n         nix log /s/a-bad.drv\n",
+  "2.26 raw, dependency": "building '/s/a-bad.drv'...\none\nreason here\n" +
+    "error: builder for '/s/a-bad.drv' failed with exit code 1\n" +
+    "error: 1 dependencies of derivation '/s/b-dep.drv' failed to build\n",
+  "2.34 default": "building '/s/a-bad.drv'...\n" +
+    "error: Cannot build '/s/a-bad.drv'.\n       Reason: builder failed with exit code 1.\n" +
+    "       Output paths:\n         /s/a-bad\n       Last 2 log lines:\n" +
+    "       > one\n       > reason here\n       For full logs, run:\n" +
+    "         nix log /s/a-bad.drv\n",
+  "2.34 raw, dependency": "building '/s/a-bad.drv'...\none\nreason here\n" +
+    "error: Cannot build '/s/a-bad.drv'.\n       Reason: builder failed with exit code 1.\n" +
+    "       Output paths:\n         /s/a-bad\n" +
+    "error: Cannot build '/s/b-dep.drv'.\n       Reason: 1 dependency failed.\n" +
+    "       Output paths:\n         /s/b-dep\n",
+};
+
+Deno.test("lastNixError() gives a failed build's reason in every Nix's wording", () => {
+  for (const [what, stderr] of Object.entries(BUILD_FAILURES)) {
+    const e = new NixError(["nix", "build"], 1, stderr, { context: "cannot build 'x'" });
+    assertEquals(
+      e.message,
+      "cannot build 'x': builder for '/s/a-bad.drv' failed with exit code 1: reason here",
+      what,
+    );
+    assertEquals(e.hint, "for the full build log, run 'nix log /s/a-bad.drv'", what);
+  }
+});
+
 Deno.test("NixError names the command and Nix's reason", () => {
   const e = new NixError(
     [
@@ -240,8 +278,14 @@ Deno.test("defaultProfileFor() follows the installed Nix's default", () => {
     "/h/st/nix/profiles/profile",
   );
   assertEquals(
-    defaultProfileFor(parseNixVersion("nix (Nix) 2.18.1"), { ...ctx, uid: 0 }),
+    defaultProfileFor(parseNixVersion("nix (Nix) 2.8.0"), { ...ctx, uid: 0 }),
     "/nix/var/nix/profiles/default",
+  );
+  // Since 2.14 root's profile is its per-user one; Nix links
+  // profiles/default to it.
+  assertEquals(
+    defaultProfileFor(parseNixVersion("nix (Nix) 2.18.1"), { ...ctx, uid: 0 }),
+    "/nix/var/nix/profiles/per-user/root/profile",
   );
 });
 
