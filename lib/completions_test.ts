@@ -1,6 +1,6 @@
 import { assertEquals } from "./testing.ts";
 import { completionScript, lockInputNames, type ProgramSpec, valueKind } from "./completions.ts";
-import { localFlakeDir } from "./commands/completions.ts";
+import { localFlakeDir } from "./flake_ref.ts";
 
 Deno.test("valueKind() picks values by the option's or argument's name", () => {
   assertEquals(valueKind("to"), { kind: "generations" });
@@ -24,8 +24,9 @@ Deno.test("localFlakeDir() finds the directory of local flake references only", 
   assertEquals(localFlakeDir(".", "/w", "/h"), "/w");
   assertEquals(localFlakeDir("path:/p#profile", "/w", "/h"), "/p");
   assertEquals(localFlakeDir("~/profile", "/w", "/h"), "/h/profile");
-  assertEquals(localFlakeDir("sub?dir=x", "/w", "/h"), "/w/sub");
-  assertEquals(localFlakeDir("github:o/r", "/w", "/h"), undefined);
+  assertEquals(localFlakeDir("sub?dir=x", "/w", "/h"), "/w/sub/x");
+  assertEquals(localFlakeDir("git+file:///p/f?ref=main", "/w", "/h"), "/p/f");
+  assertEquals(localFlakeDir("github:o/r", "/w", "/h"), null);
 });
 
 Deno.test("completionScript() covers a new command without being told about it", () => {

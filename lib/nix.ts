@@ -7,7 +7,9 @@
  * @module
  */
 
+import { join } from "node:path";
 import { NixError, NixNotFoundError } from "./errors.ts";
+import { localFlakeDir } from "./flake_ref.ts";
 import type { Logger } from "./log.ts";
 import { logFormatFor, type NixLogFormat, RelayFilter } from "./relay.ts";
 
@@ -144,6 +146,29 @@ export function parsePathInfoJson(text: string): PathInfo[] {
     });
   }
   return out;
+}
+
+/**
+ * The argv of `nix path-info --json`. Nix 2.33 added `--json-format`, and
+ * warns when it is missing that leaving it out will become an error; format
+ * 1 is the one every earlier version prints. Pure.
+ *
+ * @example
+ * ```ts
+ * import { parseNixVersion, pathInfoArgv } from "./nix.ts";
+ * pathInfoArgv(parseNixVersion("nix (Nix) 2.34.8"), ["-r"], ["/s/a"]).slice(3);
+ * // ["path-info", "--json", "--json-format", "1", "-r", "/s/a"]
+ * pathInfoArgv(parseNixVersion("nix (Nix) 2.8.0"), [], ["/s/a"]).slice(3);
+ * // ["path-info", "--json", "/s/a"]
+ * ```
+ */
+export function pathInfoArgv(
+  v: NixVersion,
+  flags: readonly string[],
+  paths: readonly string[],
+): string[] {
+  const format = v.implementation === "nix" && nixAtLeast(v, 2, 33) ? ["--json-format", "1"] : [];
+  return nixArgv(["path-info", "--json", ...format, ...flags, ...paths]);
 }
 
 /** What fprof records of `nix flake metadata --json`. */
@@ -309,15 +334,25 @@ export class Nix {
     return parseBuildJson(stdout);
   }
 
-  /** Locked and original URL of a flake, as `nix flake metadata` reports them. */
+  /**
+   * Locked and original URL of a flake, as `nix flake metadata` reports them.
+   *
+   * Nix 2.3x writes a missing or stale `flake.lock` of a local flake during
+   * this call, yet returns the `narHash` of the tree from before the write;
+   * building from that URL then fails with "NAR hash mismatch". So when the
+   * call changed the lock file, it is asked again, and answers for the tree
+   * as it now is.
+   */
   async flakeMetadata(ref: string, flakeArgs: readonly string[] = []): Promise<FlakeMetadata> {
-    const { stdout } = await this.run(
-      nixArgv(["flake", "metadata", "--json", ref, ...flakeArgs]),
-      {
-        context: `cannot read flake '${ref}'`,
-      },
-    );
-    return parseFlakeMetadata(stdout);
+    const argv = nixArgv(["flake", "metadata", "--json", ref, ...flakeArgs]);
+    const opts = { context: `cannot read flake '${ref}'` };
+    const dir = localFlakeDir(ref, Deno.cwd(), Deno.env.get("HOME") ?? "/");
+    const lockFile = dir === null ? null : join(dir, "flake.lock");
+    const before = lockFile === null ? null : await readTextOrNull(lockFile);
+    const first = parseFlakeMetadata((await this.run(argv, opts)).stdout);
+    if (lockFile === null || await readTextOrNull(lockFile) === before) return first;
+    this.log.debug(`'${lockFile}' was written: asking for the locked URL again`);
+    return parseFlakeMetadata((await this.run(argv, opts)).stdout);
   }
 
   /** `nix path-info --json [-r]` for valid paths. */
@@ -325,19 +360,14 @@ export class Nix {
     paths: readonly string[],
     opts: { recursive?: boolean } = {},
   ): Promise<PathInfo[]> {
-    const args = [
-      "path-info",
-      "--json",
-      ...(opts.recursive ? ["-r"] : []),
-      ...paths,
-    ];
-    const { stdout } = await this.run(nixArgv(args));
+    const flags = opts.recursive ? ["-r"] : [];
+    const { stdout } = await this.run(pathInfoArgv(await this.version(), flags, paths));
     return parsePathInfoJson(stdout);
   }
 
   /** Closure sizes (`nix path-info -S`) of valid paths, by path. */
   async closureSizes(paths: readonly string[]): Promise<Map<string, number>> {
-    const { stdout } = await this.run(nixArgv(["path-info", "--json", "-S", ...paths]));
+    const { stdout } = await this.run(pathInfoArgv(await this.version(), ["-S"], paths));
     return new Map(
       parsePathInfoJson(stdout).flatMap((i) =>
         i.closureSize === undefined ? [] : [[i.path, i.closureSize] as const]
@@ -479,5 +509,14 @@ export class Nix {
       context,
     });
     return JSON.parse(stdout);
+  }
+}
+
+/** A file's text, or `null` when it cannot be read (missing, say). */
+async function readTextOrNull(path: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch {
+    return null;
   }
 }

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { Command } from "@commander-js/extra-typings";
 import { completionScript, lockInputNames, programSpec, type Shell } from "../completions.ts";
 import { type Context, profileOf } from "../context.ts";
+import { localFlakeDir } from "../flake_ref.ts";
 import { writeOut } from "../log.ts";
 import { readProfile } from "../profile.ts";
 
@@ -21,18 +22,6 @@ export async function completions(shell: Shell, program: Command<any, any, any>)
 
 /** What `fprof __complete` can list. */
 export const COMPLETE_KINDS = ["generations", "inputs"] as const;
-
-/**
- * The local directory of a flake reference, for reading its `flake.lock`:
- * `path:/x`, `/x`, `~/x` or `./x`, without `#attr` or `?query`. Anything
- * else (`github:…`) has no local lock. Pure.
- */
-export function localFlakeDir(ref: string, cwd: string, home: string): string | undefined {
-  const bare = ref.replace(/[#?].*$/, "").replace(/^path:/, "");
-  if (/^[a-z][a-z0-9+.-]*:/i.test(bare)) return undefined;
-  if (bare === "~" || bare.startsWith("~/")) return join(home, bare.slice(1));
-  return bare.startsWith("/") ? bare : join(cwd, bare || ".");
-}
 
 /**
  * Prints one value per line for shell completion, fast and without Nix.

@@ -15,6 +15,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { type Context, profileOf, tmpRoot } from "../context.ts";
 import { FprofError, UsageError } from "../errors.ts";
 import { lockedInput, parseFlakeLock, sourceStorePath } from "../flake_lock.ts";
+import { localFlakeDir } from "../flake_ref.ts";
 import { addGenerationToStore, contentAddressed } from "../generation.ts";
 import { writeOut } from "../log.ts";
 import { nixAtLeast, type NixVersion } from "../nix.ts";
@@ -32,7 +33,6 @@ import {
   pinStatePath,
 } from "../pins.ts";
 import {
-  expandPath,
   followProfileLink,
   readProfile,
   switchProfileLink,
@@ -87,16 +87,10 @@ export function pinFiles(scope: PinScope, env: Env): PinFiles {
   return { registry: join(dir, "registry.json"), nixConf: join(dir, "nix.conf") };
 }
 
-/**
- * The local directory of a flake reference (`.`, `/dir`, `path:/dir`,
- * `git+file:///dir`, with any `#attr` or `?query` dropped). Pure but for
- * making a relative path absolute.
- */
-export function localFlakeDir(ref: string, env: Env): string {
-  const bare = ref.replace(/#.*$/, "").replace(/\?.*$/, "");
-  if (bare.startsWith("path:")) return expandPath(bare.slice("path:".length), env);
-  if (/^git\+file:\/\//.test(bare)) return expandPath(bare.replace(/^git\+file:\/\//, ""), env);
-  if (/^(\/|\.|~)/.test(bare) || bare === "") return expandPath(bare || ".", env);
+/** The directory of the local flake whose lock `fprof pin` reads; a remote flake is refused. */
+export function pinFlakeDir(ref: string, env: Env): string {
+  const dir = localFlakeDir(ref, Deno.cwd(), homeDir(env));
+  if (dir !== null) return dir;
   throw new UsageError(`fprof pin reads the lock file of a local flake; '${ref}' is not local`, {
     hint: "pass the flake's directory, such as 'fprof pin ~/profile'",
   });
@@ -210,7 +204,7 @@ async function readPins(
   inputs: string[] | undefined,
   ctx: Context,
 ): Promise<{ dir: string; pins: Pin[] }> {
-  const dir = localFlakeDir(flakeArg ?? ctx.config.flake ?? ".", ctx.env);
+  const dir = pinFlakeDir(flakeArg ?? ctx.config.flake ?? ".", ctx.env);
   const lockFile = join(dir, "flake.lock");
   let text: string;
   try {

@@ -2,7 +2,7 @@ import { assertEquals, assertThrows } from "../testing.ts";
 import {
   defaultChannelsProfile,
   flakeNixPathWorks,
-  localFlakeDir,
+  pinFlakeDir,
   planPinFiles,
   registryIsRemote,
 } from "./pin.ts";
@@ -12,11 +12,11 @@ import { UsageError } from "../errors.ts";
 const env = new Map([["HOME", "/home/u"]]);
 const pin = { id: "nixpkgs", storePath: "/nix/store/a-source", narHash: "sha256-a" };
 
-Deno.test("localFlakeDir() accepts local references and refuses remote ones", () => {
-  assertEquals(localFlakeDir("path:/p/f#profile", env), "/p/f");
-  assertEquals(localFlakeDir("git+file:///p/f?ref=main", env), "/p/f");
-  assertEquals(localFlakeDir("~/profile", env), "/home/u/profile");
-  assertThrows(() => localFlakeDir("github:me/profile", env), UsageError, "is not local");
+Deno.test("pinFlakeDir() accepts local references and refuses remote ones", () => {
+  assertEquals(pinFlakeDir("path:/p/f#profile", env), "/p/f");
+  assertEquals(pinFlakeDir("git+file:///p/f?ref=main", env), "/p/f");
+  assertEquals(pinFlakeDir("~/profile", env), "/home/u/profile");
+  assertThrows(() => pinFlakeDir("github:me/profile", env), UsageError, "is not local");
 });
 
 Deno.test("flakeNixPathWorks() needs Nix 2.13 and the flakes feature", () => {

@@ -7,43 +7,18 @@
  * @module
  */
 
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import type { Context } from "../context.ts";
 import { FprofError, UsageError } from "../errors.ts";
 import { parseInstallable } from "../installable.ts";
-import { expandPath } from "../profile.ts";
+import { localFlakeDir } from "../flake_ref.ts";
+import { homeDir } from "../xdg.ts";
 import { type SwitchOptions, switchProfile, type SwitchResult } from "./switch.ts";
 
 /** Options of `fprof upgrade`. */
 export interface UpgradeOptions extends SwitchOptions {
   /** Update only these inputs (all of them when empty). */
   input?: string[];
-}
-
-/**
- * The directory holding a local flake's `flake.lock`, or null for a flake
- * that is not on this machine (`github:…`, a registry name); pure. Accepts
- * paths, `path:` and `git+file:` URLs, with a `?dir=` subdirectory.
- *
- * @example
- * ```ts
- * import { localFlakeDir } from "./upgrade.ts";
- * localFlakeDir("path:/home/u/profile?dir=laptop", "/"); // "/home/u/profile/laptop"
- * localFlakeDir("github:u/p", "/"); // null
- * ```
- */
-export function localFlakeDir(ref: string, cwd: string): string | null {
-  const [base, query = ""] = ref.split("?", 2);
-  let path: string;
-  if (base.startsWith("path:")) path = base.slice("path:".length);
-  else if (base.startsWith("git+file://")) path = base.slice("git+file://".length);
-  else if (base.startsWith("file://")) path = base.slice("file://".length);
-  else if (/^(\.|\/|~)/.test(base)) path = base;
-  else return null;
-  if (path.startsWith("~")) path = expandPath(path);
-  const dir = new URLSearchParams(query).get("dir");
-  const root = resolve(cwd, path);
-  return dir ? join(root, dir) : root;
 }
 
 /** Runs `fprof upgrade`. */
@@ -57,7 +32,7 @@ export async function upgrade(
   if (installable.kind !== "flake") {
     throw new UsageError(`'${text}' is a store path; upgrade needs a flake`);
   }
-  const dir = localFlakeDir(installable.ref, Deno.cwd());
+  const dir = localFlakeDir(installable.ref, Deno.cwd(), homeDir(ctx.env));
   if (dir === null) {
     throw new UsageError(`cannot upgrade '${installable.ref}': it is not a flake on this machine`, {
       hint: "upgrade updates the flake's own flake.lock, so it needs a local flake (a path)",
