@@ -61,7 +61,9 @@ export async function resolveProfilePath(
   ) {
     if ((await readLinkOrNull(link)) !== null) return await followProfileLink(link);
   }
-  return defaultProfileFor(await ctx.nixVersion(), ctx);
+  // Nix's own default can itself be a link to a profile (root's
+  // `profiles/default`, since 2.14).
+  return await followProfileLink(defaultProfileFor(await ctx.nixVersion(), ctx));
 }
 
 /**
@@ -88,18 +90,23 @@ export async function followProfileLink(path: string): Promise<string> {
 }
 
 /**
- * Nix's own default when no profile link exists yet: root uses
- * `<state>/profiles/default`; other users `<state>/profiles/per-user/USER/profile`
- * before Nix 2.14 and `$XDG_STATE_HOME/nix/profiles/profile` since.
+ * Nix's own default when no profile link exists yet. Before Nix 2.14, root
+ * uses `<state>/profiles/default` and other users
+ * `<state>/profiles/per-user/USER/profile`. Since 2.14 (and on Lix), root
+ * uses `<state>/profiles/per-user/root/profile`, which Nix also links as
+ * `profiles/default`, and other users `$XDG_STATE_HOME/nix/profiles/profile`.
  */
 export function defaultProfileFor(
   v: NixVersion,
   ctx: Omit<ProfileContext, "nixVersion">,
 ): string {
-  if (ctx.uid === 0) return join(ctx.stateDir, "profiles", "default");
-  if (v.implementation === "lix" || nixAtLeast(v, 2, 14)) {
-    return join(stateHome(ctx.env), "nix", "profiles", "profile");
+  const recent = v.implementation === "lix" || nixAtLeast(v, 2, 14);
+  if (ctx.uid === 0) {
+    return recent
+      ? join(ctx.stateDir, "profiles", "per-user", "root", "profile")
+      : join(ctx.stateDir, "profiles", "default");
   }
+  if (recent) return join(stateHome(ctx.env), "nix", "profiles", "profile");
   return join(ctx.stateDir, "profiles", "per-user", ctx.user, "profile");
 }
 

@@ -511,20 +511,29 @@ async function readEnvEntries(envPath: string): Promise<string[]> {
 }
 
 /**
- * Nix 2.14 and later create `~/.nix-profile` when it is missing; fprof does
- * the same after the first switch of the default profile, so the new packages
- * are on the user's PATH.
+ * Nix creates `~/.nix-profile` when it is missing; fprof does the same after
+ * the first switch of the default profile, so the new packages are on the
+ * user's PATH. For root, Nix 2.14 and later also link `profiles/default`
+ * (what NixOS and the installers' scripts read) to root's own profile.
  */
 async function ensureProfileLink(profile: string, ctx: Context): Promise<void> {
   const link = join(homeDir(ctx.env), ".nix-profile");
-  for (const existing of [link, join(stateHome(ctx.env), "nix", "profile")]) {
-    try {
-      await Deno.lstat(existing);
-      return;
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) return;
-    }
+  if (!(await lexists(link)) && !(await lexists(join(stateHome(ctx.env), "nix", "profile")))) {
+    await Deno.symlink(profile, link);
+    ctx.log.step(`created '${link}' pointing to '${profile}'`);
   }
-  await Deno.symlink(profile, link);
-  ctx.log.step(`created '${link}' pointing to '${profile}'`);
+  const global = join(ctx.nix.stateDir, "profiles", "default");
+  if (Deno.uid() === 0 && profile !== global && !(await lexists(global))) {
+    await Deno.symlink(profile, global).catch(() => {});
+  }
+}
+
+/** Whether anything, even a dangling link, is at `path`; an unreadable place counts as taken. */
+async function lexists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    return !(e instanceof Deno.errors.NotFound);
+  }
 }
