@@ -124,7 +124,7 @@ Deno.test("serializeNar() matches nix-store --dump of the same tree on disk", as
   }
 });
 
-Deno.test("serializeNar() handles 10,000 entries quickly", () => {
+Deno.test("serializeNar() writes every one of 10,000 entries", () => {
   const entries: Record<string, NarNode> = {};
   for (let i = 0; i < 10_000; i++) {
     entries[`file-${i}`] = {
@@ -132,12 +132,13 @@ Deno.test("serializeNar() handles 10,000 entries quickly", () => {
       target: `/nix/store/00000000000000000000000000000000-pkg/bin/file-${i}`,
     };
   }
-  const start = performance.now();
-  const nar = serializeNar({ type: "directory", entries });
-  const elapsed = performance.now() - start;
-  // Loose bound: only quadratic behaviour would get near it.
-  if (elapsed > 1500) throw new Error(`took ${elapsed.toFixed(0)} ms`);
-  assert.ok(nar.length > 10_000 * 100);
+  // How long this takes is measured by `deno task bench` (planning a
+  // generation serializes its NAR), not here.
+  const nar = new TextDecoder().decode(serializeNar({ type: "directory", entries }));
+  for (const i of [0, 4_999, 9_999]) {
+    assert.ok(nar.includes(`/nix/store/00000000000000000000000000000000-pkg/bin/file-${i}`));
+  }
+  assert.equal(nar.split("symlink").length - 1, 10_000);
 });
 
 async function writeTree(path: string, node: NarNode): Promise<void> {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { testPathInfo } from "../tests/helpers/nix_version.ts";
 import { IsolatedNix } from "../manifest/testdata/isolated_nix.ts";
 import { type NarNode, serializeNar } from "./nar.ts";
 import {
@@ -418,14 +419,8 @@ Deno.test("a hand-made profile path with references is accepted by nix copy from
       ca: fixedOutputCa(digest),
     }),
   );
-  const infos = JSON.parse(
-    await nix.run("nix", "path-info", "--json", "--recursive", pkg),
-  ) as {
-    path: string;
-    narHash: string;
-    narSize: number;
-    references: string[];
-  }[];
+  const run = ([program, ...args]: string[]) => nix.run(program, ...args);
+  const infos = await testPathInfo(run, ["--recursive"], [pkg]);
   for (const info of infos) {
     await Deno.writeTextFile(
       `${cache}/${parseStorePath(info.path).hashPart}.narinfo`,
@@ -446,7 +441,7 @@ Deno.test("a hand-made profile path with references is accepted by nix copy from
     (await nix.run("nix-store", "--query", "--references", path)).trim(),
     pkg,
   );
-  const [info] = JSON.parse(await nix.run("nix", "path-info", "--json", path));
+  const [info] = await testPathInfo(run, [], [path]);
   assert.equal(info.ca, fixedOutputCa(digest));
   assert.equal(
     decoder.decode(await Deno.readFile(`${path}/manifest.json`)),

@@ -8,6 +8,11 @@ import {
 } from "./json_manifest.ts";
 import { addFakePackage, IsolatedNix } from "./testdata/isolated_nix.ts";
 import type { ProfilePackage } from "./types.ts";
+import { nixAtLeast } from "../lib/nix.ts";
+import { nixAtLeastTest, onlyOnNix } from "../tests/helpers/nix_version.ts";
+
+// deno-lint-ignore no-control-regex
+const stripAnsi = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, "");
 
 const testdata = new URL("./testdata/", import.meta.url);
 const readFixture = (name: string) => Deno.readTextFileSync(new URL(name, testdata));
@@ -404,7 +409,7 @@ Deno.test("nameFromFlakeRef() picks names as Nix's getNameFromURL does", () => {
   }
 });
 
-Deno.test("Nix 2.8 reads and rewrites a printed version 2 manifest.json", async () => {
+Deno.test("Nix reads and rewrites a printed version 2 manifest.json", async () => {
   await using nix = await IsolatedNix.create();
   const foo = await addFakePackage(nix, "foo-1.0");
   const bar = await addFakePackage(nix, "bar-2.0");
@@ -419,6 +424,16 @@ Deno.test("Nix 2.8 reads and rewrites a printed version 2 manifest.json", async 
     },
     { name: "bar", version: "2.0", storePaths: [bar], priority: 3 },
   ];
+  // Up to 2.16 one line per element, named by index; from 2.20 blocks,
+  // named by element name (2.17–2.19 are not run here).
+  const byName = nixAtLeastTest(2, 20);
+  const listing = byName
+    ? `Name:               bar\nStore paths:        ${bar}\n\n` +
+      `Name:               foo\nFlake attribute:    legacyPackages.x86_64-linux.foo\n` +
+      `Original flake URL: flake:nixpkgs\nLocked flake URL:   ${NIXPKGS}\n` +
+      `Store paths:        ${foo}\n`
+    : `0 flake:nixpkgs#legacyPackages.x86_64-linux.foo ${NIXPKGS}#legacyPackages.x86_64-linux.foo ${foo}\n` +
+      `1 - - ${bar}\n`;
   for (const withPriorityAndOutputs of [false, true]) {
     const gen = await Deno.makeTempDir({ dir: nix.root });
     await Deno.writeTextFile(
@@ -435,22 +450,28 @@ Deno.test("Nix 2.8 reads and rewrites a printed version 2 manifest.json", async 
     const profile = `${nix.root}/profile-${withPriorityAndOutputs}`;
     await nix.run("nix-env", "-p", profile, "--set", genPath);
     assert.equal(
-      await nix.run("nix", "profile", "list", "--profile", profile),
-      `0 flake:nixpkgs#legacyPackages.x86_64-linux.foo ${NIXPKGS}#legacyPackages.x86_64-linux.foo ${foo}\n` +
-        `1 - - ${bar}\n`,
+      stripAnsi(await nix.run("nix", "profile", "list", "--profile", profile)),
+      listing,
     );
     // Removing an element makes Nix rebuild the profile from our manifest.
-    await nix.run("nix", "profile", "remove", "--profile", profile, "0");
+    await nix.run("nix", "profile", "remove", "--profile", profile, byName ? "foo" : "0");
     const rewritten = parseManifestJson(
       await Deno.readTextFile(`${profile}/manifest.json`),
     );
+    // Nix 2.9 and later write every priority, the default 5 included, and
+    // 2.20 and later key the element by its name.
+    const kept = nixAtLeastTest(2, 9) ? { priority: withPriorityAndOutputs ? 3 : 5 } : {};
+    const named = nixAtLeastTest(2, 20) ? { elementName: "bar" } : {};
     assert.deepEqual(rewritten, [
-      { name: "bar", version: "2.0", storePaths: [bar], active: true },
+      { name: "bar", version: "2.0", storePaths: [bar], active: true, ...kept, ...named },
     ]);
   }
 });
 
-Deno.test("Nix 2.8 refuses a version 3 manifest.json", async () => {
+Deno.test({
+  name: "Nix 2.19 and older (2.8 here) refuse a version 3 manifest.json",
+  ignore: onlyOnNix((v) => !nixAtLeast(v, 2, 20), "Nix 2.20 and later read version 3"),
+}, async () => {
   await using nix = await IsolatedNix.create();
   const foo = await addFakePackage(nix, "foo-1.0");
   const gen = await Deno.makeTempDir({ dir: nix.root });

@@ -315,7 +315,7 @@ Deno.test("parseManifestNix() reports the line and column of the problem", () =>
   );
 });
 
-Deno.test("printManifestNix() and parseManifestNix() handle 10,000 packages quickly", () => {
+Deno.test("printManifestNix() and parseManifestNix() round-trip 10,000 packages", () => {
   const pkgs: ProfilePackage[] = [];
   for (let i = 0; i < 10_000; i++) {
     pkgs.push({
@@ -331,15 +331,10 @@ Deno.test("printManifestNix() and parseManifestNix() handle 10,000 packages quic
       system: "x86_64-linux",
     });
   }
-  const start = performance.now();
-  const text = printManifestNix(pkgs);
-  const parsed = parseManifestNix(text);
-  const elapsed = performance.now() - start;
+  // How long this takes is measured by `deno task bench`, not here.
+  const parsed = parseManifestNix(printManifestNix(pkgs));
   assert.equal(parsed.length, 10_000);
-  assert.deepEqual(parsed[9_999], pkgs[9_999]);
-  // The target is well under 300 ms; the bound is loose so that only
-  // quadratic behaviour trips it on a slow machine.
-  assert.ok(elapsed < 1500, `took ${elapsed.toFixed(0)} ms`);
+  assert.deepEqual(parsed, pkgs);
 });
 
 Deno.test("nix-env reads, queries and updates a profile with a printed manifest.nix", async () => {

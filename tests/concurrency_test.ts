@@ -274,9 +274,12 @@ class Running implements AsyncDisposable {
   }
 
   /** Waits until `stream` contains `text`; fails if the process exits first or time runs out. */
-  async waitFor(stream: "stdout" | "stderr", text: string, ms = 30_000): Promise<void> {
+  /** Waits until `stream` shows `text`, or a match of it when it is a pattern. */
+  async waitFor(stream: "stdout" | "stderr", text: string | RegExp, ms = 30_000): Promise<void> {
     const deadline = Date.now() + ms;
-    while (!this[stream].includes(text)) {
+    const seen = () =>
+      typeof text === "string" ? this[stream].includes(text) : text.test(this[stream]);
+    while (!seen()) {
       if (this.exited || Date.now() > deadline) {
         throw new Error(
           `expected ${JSON.stringify(text)} on ${stream}; got:\n${this.stdout}${this.stderr}`,
@@ -351,7 +354,11 @@ await withProfileLock(Deno.args[0], () => {}, async () => {
 
   const startNixEnv = async () => {
     const r = procs.use(new Running(["nix-env", "-p", profile, "-i", "-f", extraNix], env));
-    await r.waitFor("stderr", `waiting for lock on profile '${profile}'`);
+    // Quoted '…' up to 2.2x, "…" since.
+    await r.waitFor(
+      "stderr",
+      new RegExp(`waiting for lock on profile ['"]${escapeRegExp(profile)}['"]`),
+    );
     return r;
   };
   const startFprof = async () => {
@@ -410,4 +417,8 @@ await withProfileLock(Deno.args[0], () => {}, async () => {
     const r = await sb.runOk([join(profile, "bin", p.bins![0])]);
     assertEquals(r.stdout, `${p.name} ${p.version}\n`);
   }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

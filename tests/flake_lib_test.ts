@@ -203,7 +203,13 @@ Deno.test("fprof switch reads passthru.fprof: descriptions, priorities, attr pat
 
   // manifest.json's url#attrPath builds the package, as `nix profile upgrade` needs.
   const profileList = (await sb.runOk(["nix", "profile", "list"])).stdout;
-  assertStringIncludes(profileList, `#${attr(sb, `profiles.${host}`)}.packages.hello`);
+  // `url#attr` on one line up to 2.16; a `Flake attribute:` line from 2.20.
+  const helloAttr = `${attr(sb, `profiles.${host}`)}.packages.hello`;
+  assertOk(
+    profileList.includes(`#${helloAttr}`) ||
+      profileList.includes(`Flake attribute:    ${helloAttr}`),
+    profileList,
+  );
   await sb.runOk(["nix", "profile", "upgrade", ".*"]);
 
   // manifest.nix carries descriptions and priorities (Nix 2.8's

@@ -3,6 +3,7 @@
  * per test: diff, the parent tree, upgrade, deleting generations, and drift.
  */
 
+import { testPathInfo } from "./helpers/nix_version.ts";
 import { join } from "node:path";
 import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
 import { writePackageSet } from "./helpers/fixtures.ts";
@@ -97,10 +98,10 @@ Deno.test("diff shows exactly one upgrade, one addition and one removal, across 
 
   // --closure adds sizes that agree with nix path-info -S.
   const sized = await diffJson(sb, "--closure", "1", "2");
-  const info = JSON.parse(
-    (await sb.runOk(["nix", "path-info", "--json", "-S", sized.from.storePath])).stdout,
-  );
-  assertEquals(sized.closureSize!.from, info[0].closureSize);
+  const [info] = await testPathInfo(async (argv) => (await sb.runOk(argv)).stdout, ["-S"], [
+    sized.from.storePath,
+  ]);
+  assertEquals(sized.closureSize!.from, info.closureSize);
   assertEquals(sized.closureSize!.change, sized.closureSize!.to - sized.closureSize!.from);
   const sizedText = await fprofOk(sb, ["diff", ...p, "--closure", "1", "2"]);
   assertOk(/^closure size: .+ → .+ \([+-±]/m.test(sizedText.stdout), sizedText.stdout);

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { testPathInfo } from "./helpers/nix_version.ts";
 import { join } from "node:path";
 import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
 import { type FixturePackage, writeProfileFlake } from "./helpers/fixtures.ts";
@@ -56,9 +57,9 @@ function labels(pkgs: FixturePackage[]): string[] {
   return pkgs.map((p) => `${p.name}-${p.version}`).sort();
 }
 
-/** The generation numbers of the sandbox's profile, from its links. */
+/** The generation numbers of the sandbox user's default profile, from its links. */
 async function generationNumbers(sb: NixSandbox): Promise<number[]> {
-  const dir = join(sb.profile, "..");
+  const dir = join(sb.defaultProfile, "..");
   const out: number[] = [];
   for await (const e of Deno.readDir(dir)) {
     const m = /^profile-(\d+)-link$/.exec(e.name);
@@ -94,9 +95,7 @@ async function assertContentAddressed(
   sb: NixSandbox,
   paths: string[],
 ): Promise<Map<string, string[]>> {
-  const infos: { path: string; ca?: string; references: string[] }[] = JSON.parse(
-    (await sb.runOk(["nix", "path-info", "--json", ...paths])).stdout,
-  );
+  const infos = await testPathInfo(async (argv) => (await sb.runOk(argv)).stdout, [], paths);
   assertEquals(infos.map((i) => i.path).sort(), [...paths].sort());
   for (const info of infos) {
     assertOk(info.ca?.startsWith("fixed:r:sha256:"), `ca of ${info.path}: ${info.ca}`);
@@ -138,7 +137,7 @@ Deno.test({
     const first = await fprofOk(sb, ["switch", `path:${flake}`]);
     assertStringIncludes(first.stderr, "writing manifest.nix");
     assertStringIncludes(first.stderr, "to generation 1");
-    assertEquals(await Deno.readLink(join(sb.home, ".nix-profile")), sb.profile);
+    assertEquals(await Deno.readLink(join(sb.home, ".nix-profile")), sb.defaultProfile);
     const gen1 = await listJson(sb);
     assertEquals(gen1.manifest, "nix");
     assertEquals(nameVersions(gen1), labels(V1));
@@ -154,7 +153,7 @@ Deno.test({
     assertReferencesPackages(refs1.get(manifestNix)!, manifestNix, gen1);
     await assertKeepsPackages(sb, gen1);
     // Made by the client through the daemon, not by root.
-    const link = await Deno.lstat(`${sb.profile}-1-link`);
+    const link = await Deno.lstat(`${sb.defaultProfile}-1-link`);
     assertEquals(link.uid, (await Deno.stat(sb.home)).uid);
 
     // nix-env and nix profile read the profile through ~/.nix-profile.

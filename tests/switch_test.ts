@@ -4,6 +4,7 @@
  * through nix-env and nix profile.
  */
 
+import { testManifestJsonVersion, testPathInfo } from "./helpers/nix_version.ts";
 import { join } from "node:path";
 import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
 import { writeProfileFlake } from "./helpers/fixtures.ts";
@@ -74,8 +75,10 @@ Deno.test("switch writes manifest.nix that fprof list, nix-env -q and nix profil
   for (const p of doc.packages) assertStringIncludes(nixProfile.stdout, p.storePaths[0]);
 
   // The generation is content-addressed, and its closure holds every package.
-  const info = JSON.parse((await sb.runOk(["nix", "path-info", "--json", doc.storePath!])).stdout);
-  assertOk(info[0].ca.startsWith("fixed:r:sha256:"), info[0].ca);
+  const [info] = await testPathInfo(async (argv) => (await sb.runOk(argv)).stdout, [], [
+    doc.storePath!,
+  ]);
+  assertOk(info.ca?.startsWith("fixed:r:sha256:"), info.ca);
   const refs = (await sb.runOk(["nix-store", "-q", "--requisites", doc.storePath!])).stdout;
   for (const p of doc.packages) assertStringIncludes(refs, p.storePaths[0]);
 
@@ -164,7 +167,7 @@ Deno.test("--manifest=json serves nix profile, and auto keeps json afterwards", 
   const doc = await listJson(sb, ...p);
   assertEquals(doc.manifest, "json");
   const manifest = JSON.parse(await Deno.readTextFile(join(sb.profile, "manifest.json")));
-  assertEquals(manifest.version, 2);
+  assertEquals(manifest.version, testManifestJsonVersion());
   assertOk(!(await pathExists(join(sb.profile, "manifest.nix"))));
 
   const listed = await sb.runOk(["nix", "profile", "list", ...p]);

@@ -50,6 +50,9 @@ export class IsolatedNix implements AsyncDisposable {
         "sandbox = false",
         "substituters =",
         `flake-registry = ${root}/registry.json`,
+        // As root, newer Nix builds as the nixbld users unless told not to,
+        // and then refuses a build directory under a world-writable /tmp.
+        "build-users-group =",
         "",
       ].join("\n"),
     );

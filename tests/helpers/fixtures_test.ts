@@ -196,15 +196,11 @@ Deno.test("writeProfileFlake() rejects specs Nix would mishandle", async () => {
   }
 });
 
-/** Builds a big profile and sets it, returning the seconds each step took. */
-async function bigProfile(nix: NixSandbox, count: number) {
+/** Builds a big profile and sets it, checking that every package is there. */
+async function bigProfile(nix: NixSandbox, count: number): Promise<void> {
   const flake = join(nix.work, "big");
-  let start = performance.now();
   await writeBigProfileFlake(flake, count, { system: nix.system });
-  const write = (performance.now() - start) / 1000;
-  start = performance.now();
   const env = await build(nix, `path:${flake}#profile`);
-  const buildTime = (performance.now() - start) / 1000;
   await nix.runOk(["nix-env", "-p", nix.profile, "--set", env]);
   assertEquals(
     (await nix.runOk([join(nix.profile, "bin", `p${count}`)])).stdout,
@@ -215,14 +211,11 @@ async function bigProfile(nix: NixSandbox, count: number) {
   const refs = await nix.runOk(["nix-store", "-q", "--references", env]);
   // The packages and the manifest.
   assertEquals(refs.stdout.trim().split("\n").length, count + 1);
-  return { write, build: buildTime };
 }
 
-Deno.test("writeBigProfileFlake() builds 1,000 packages quickly", async () => {
+Deno.test("writeBigProfileFlake() builds 1,000 packages", async () => {
   await using nix = await makeNixSandbox();
-  const t = await bigProfile(nix, 1000);
-  console.log(`1,000 packages: write ${t.write.toFixed(2)} s, build ${t.build.toFixed(2)} s`);
-  assertOk(t.build < 5, `building took ${t.build} s`);
+  await bigProfile(nix, 1000);
 });
 
 Deno.test({
@@ -231,7 +224,6 @@ Deno.test({
   ignore: !Deno.env.get("FPROF_TEST_BIG"),
   async fn() {
     await using nix = await makeNixSandbox();
-    const t = await bigProfile(nix, 10_000);
-    console.log(`10,000 packages: write ${t.write.toFixed(2)} s, build ${t.build.toFixed(2)} s`);
+    await bigProfile(nix, 10_000);
   },
 });

@@ -37,6 +37,8 @@
 
 import { userInfo } from "node:os";
 import { join } from "node:path";
+import { defaultProfileFor } from "../../lib/profile.ts";
+import { testNix } from "./nix_version.ts";
 
 /** What a finished command left behind. */
 export interface RunResult {
@@ -114,6 +116,13 @@ export interface NixSandbox extends AsyncDisposable {
   daemon: boolean;
   /** `<stateDir>/profiles/per-user/<user>/profile`; its directory exists. */
   profile: string;
+  /**
+   * The profile the running Nix makes for {@link user} when there is no
+   * `~/.nix-profile` yet, which depends on its version: {@link profile}
+   * for an ordinary user of Nix before 2.14, `~/.local/state/nix/profiles/profile`
+   * since; root's `profiles/default` before 2.14, its per-user profile since.
+   */
+  defaultProfile: string;
   /** Runs `argv` in the sandbox's environment and collects its output. */
   run(argv: string[], opts?: RunOptions): Promise<RunResult>;
   /** Like {@link run}, but throws a {@link SandboxCommandError} when the command fails. */
@@ -225,7 +234,7 @@ export async function makeNixSandbox(
         layout.socket,
       );
     }
-    const runner = new Runner(me, env, homes);
+    const runner = new Runner(me, env, homes, root);
     const daemonToStop = nixDaemon;
     const sandbox: NixSandbox = {
       root,
@@ -245,6 +254,12 @@ export async function makeNixSandbox(
       user,
       daemon,
       profile: layout.profile,
+      defaultProfile: defaultProfileFor(testNix(), {
+        env: new Map(Object.entries(clientHome.env)),
+        stateDir: layout.stateDir,
+        uid: client?.uid ?? Deno.uid() ?? 0,
+        user,
+      }),
       run: (argv, o) => runner.run(argv, { user, ...o }),
       runOk: async (argv, o) => {
         const result = await runner.run(argv, { user, ...o });
@@ -468,15 +483,18 @@ class Runner {
   #me: string;
   #env: Record<string, string>;
   #homes: Homes;
+  #root: string;
 
   /**
    * @param me the user this process runs as
    * @param env the environment of the sandbox's client user
+   * @param root the sandbox's directory, readable by every user
    */
-  constructor(me: string, env: Record<string, string>, homes: Homes) {
+  constructor(me: string, env: Record<string, string>, homes: Homes, root: string) {
     this.#me = me;
     this.#env = env;
     this.#homes = homes;
+    this.#root = root;
   }
 
   async run(argv: string[], opts: RunOptions & { user: string }): Promise<RunResult> {
@@ -504,7 +522,10 @@ class Runner {
       ]
       : argv;
     return await runProcess(full, {
-      cwd: opts.cwd,
+      // Another user may not be able to enter the test's own directory (a
+      // checkout under a 0700 home, say), and then even spawning `nix`
+      // from there fails with "Permission denied".
+      cwd: opts.cwd ?? (account ? this.#root : undefined),
       env: { ...env, ...opts.env },
       stdin: opts.stdin,
     });
