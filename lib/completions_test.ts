@@ -24,7 +24,7 @@ Deno.test("localFlakeDir() finds the directory of local flake references only", 
   assertEquals(localFlakeDir(".", "/w", "/h"), "/w");
   assertEquals(localFlakeDir("path:/p#profile", "/w", "/h"), "/p");
   assertEquals(localFlakeDir("~/profile", "/w", "/h"), "/h/profile");
-  assertEquals(localFlakeDir("sub?dir=x", "/w", "/h"), "/w/sub/x");
+  assertEquals(localFlakeDir("./sub?dir=x", "/w", "/h"), "/w/sub/x");
   assertEquals(localFlakeDir("git+file:///p/f?ref=main", "/w", "/h"), "/p/f");
   assertEquals(localFlakeDir("github:o/r", "/w", "/h"), null);
 });

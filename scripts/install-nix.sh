@@ -2,7 +2,7 @@
 # Installs one Nix version from Debian's archive into .tools/nix/<label>/,
 # without installing anything on the machine, and prints its bin directory.
 #
-#   scripts/install-nix.sh 2.8|2.26|newest
+#   scripts/install-nix.sh 2.8|2.26|newest [--copy-to DIR]
 #
 # Each label is a Debian suite's nix-bin: 2.8 is Debian 12's (bookworm), 2.26
 # is Debian 13's (trixie), newest is Debian unstable's (sid, which moves).
@@ -17,6 +17,12 @@
 #
 # The result is cached: a second run prints the same directory at once. Set
 # FPROF_NIX_REFRESH=1 to fetch again (the newest Nix moves).
+#
+# With --copy-to DIR, the cached tree is also copied to DIR (made readable by
+# every user) and patched to run from there, and DIR/bin is printed. The
+# tests use such a copy: an unprivileged user cannot run a Nix whose loader
+# lies inside a checkout under a 0700 directory, and the binary names its
+# loader by absolute path.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -33,10 +39,58 @@ case "$label" in
   *) die "usage: install-nix.sh 2.8|2.26|newest (got '${label}')" ;;
 esac
 
+copy_to=""
+if [ "${2:-}" = --copy-to ]; then
+  copy_to=${3:?install-nix: --copy-to needs a directory}
+fi
+
+case "$(uname -m)" in
+  x86_64) arch=amd64 triple=x86_64-linux-gnu loader=ld-linux-x86-64.so.2 ;;
+  aarch64) arch=arm64 triple=aarch64-linux-gnu loader=ld-linux-aarch64.so.1 ;;
+  *) die "no Debian Nix for this machine's architecture '$(uname -m)'" ;;
+esac
+# Before Debian 13 (merged /usr), libc6 puts its files under /lib, and
+# nix-bin its own libraries under /usr/lib/nix.
+patch_nix() {
+  local top=$1 rpath=""
+  for dir in "$top/usr/lib/$triple" "$top/lib/$triple" "$top/usr/lib/nix"; do
+    [ -d "$dir" ] && rpath="$rpath${rpath:+:}$dir"
+  done
+  [ -e "$top/lib/$triple/$loader" ] || [ -e "$top/usr/lib/$triple/$loader" ] ||
+    die "Debian $suite's libc6 has no $loader in $top"
+  local interp="$top/usr/lib/$triple/$loader"
+  [ -e "$interp" ] || interp="$top/lib/$triple/$loader"
+  patchelf --set-interpreter "$interp" --force-rpath --set-rpath "$rpath" "$top/usr/bin/nix"
+}
+
+# Links named nix-env, nix-store, nix-daemon… to the patched binary.
+link_bin() {
+  local top=$1 bin=$2 name
+  mkdir -p "$bin"
+  for name in "$top"/usr/bin/nix*; do ln -sfn "$top/usr/bin/nix" "$bin/$(basename "$name")"; done
+}
+
+# Prints the bin directory to use: the cache's, or a copy's.
+finish() {
+  local dest=$1
+  if [ -z "$copy_to" ]; then
+    echo "$dest/bin"
+    return
+  fi
+  mkdir -p "$copy_to"
+  rm -rf "$copy_to/root" "$copy_to/bin"
+  cp -a "$dest/root" "$copy_to/root"
+  patch_nix "$copy_to/root"
+  link_bin "$copy_to/root" "$copy_to/bin"
+  chmod -R a+rX "$copy_to"
+  "$copy_to/bin/nix" --version >/dev/null || die "Nix $label does not run from '$copy_to'"
+  echo "$copy_to/bin"
+}
+
 dest="$here/.tools/nix/$label"
 if [ -z "${FPROF_NIX_REFRESH:-}" ] && [ -x "$dest/bin/nix" ] &&
   "$dest/bin/nix" --version >/dev/null 2>&1; then
-  echo "$dest/bin"
+  finish "$dest"
   exit 0
 fi
 
@@ -74,11 +128,6 @@ apt_opts=(
   -o "Dir::State::status=/dev/null"
   -o Debug::NoLocking=1
 )
-case "$(uname -m)" in
-  x86_64) arch=amd64 triple=x86_64-linux-gnu loader=ld-linux-x86-64.so.2 ;;
-  aarch64) arch=arm64 triple=aarch64-linux-gnu loader=ld-linux-aarch64.so.1 ;;
-  *) die "no Debian Nix for this machine's architecture '$(uname -m)'" ;;
-esac
 apt_opts+=(-o "APT::Architecture=$arch")
 
 echo "install-nix: fetching Nix $label from Debian $suite ($mirror)" >&2
@@ -102,23 +151,9 @@ apt-cache "${apt_opts[@]}" depends --recurse --no-recommends --no-suggests --no-
 root="$work/root"
 mkdir -p "$root"
 for deb in "$work"/debs/*.deb; do dpkg -x "$deb" "$root"; done
-# Before Debian 13 (merged /usr), libc6 puts its files under /lib, and
-# nix-bin its own libraries under /usr/lib/nix.
-patch_nix() {
-  local top=$1 rpath=""
-  for dir in "$top/usr/lib/$triple" "$top/lib/$triple" "$top/usr/lib/nix"; do
-    [ -d "$dir" ] && rpath="$rpath${rpath:+:}$dir"
-  done
-  [ -e "$top/lib/$triple/$loader" ] || [ -e "$top/usr/lib/$triple/$loader" ] ||
-    die "Debian $suite's libc6 has no $loader"
-  local interp="$top/usr/lib/$triple/$loader"
-  [ -e "$interp" ] || interp="$top/lib/$triple/$loader"
-  patchelf --set-interpreter "$interp" --force-rpath --set-rpath "$rpath" "$top/usr/bin/nix"
-}
 patch_nix "$root"
 
-mkdir -p "$work/bin"
-for name in "$root"/usr/bin/nix*; do ln -s "$root/usr/bin/nix" "$work/bin/$(basename "$name")"; done
+link_bin "$root" "$work/bin"
 "$work/bin/nix" --version >/dev/null 2>"$work/run.log" ||
   die "Nix $label ($version) does not run after unpacking: $(tail -n 3 "$work/run.log" | tr '\n' ' ')"
 
@@ -126,8 +161,8 @@ for name in "$root"/usr/bin/nix*; do ln -s "$root/usr/bin/nix" "$work/bin/$(base
 rm -rf "$dest"
 mv "$work" "$dest"
 patch_nix "$dest/root"
-for link in "$dest"/bin/*; do ln -sfn "$dest/root/usr/bin/nix" "$link"; done
+link_bin "$dest/root" "$dest/bin"
 rm -rf "$dest/debs" "$dest/cache" "$dest/lists"
 "$dest/bin/nix" --version >/dev/null || die "Nix $label does not run from '$dest'"
 echo "install-nix: Nix $label is $("$dest/bin/nix" --version | awk '{ print $3 }') (Debian $version)" >&2
-echo "$dest/bin"
+finish "$dest"

@@ -28,15 +28,20 @@ for label in "${labels[@]}"; do
   esac
 done
 
+# Each run uses a copy of the cached Nix in a directory every user can
+# reach: the daemon and single-user tests run Nix as an unprivileged user,
+# who may not enter this checkout (a clone under a 0700 home, say).
+log=$(mktemp)
+copies=$(mktemp -d -p /tmp fprof-test-nix.XXXXXX)
+chmod 755 "$copies"
+trap 'rm -f "$log"; rm -rf "$copies"' EXIT
 declare -A nix_bin
 for label in "${labels[@]}"; do
-  nix_bin[$label]=$(bash "$here/scripts/install-nix.sh" "$label")
+  nix_bin[$label]=$(bash "$here/scripts/install-nix.sh" "$label" --copy-to "$copies/$label")
 done
 
 deno task check
 
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
 total_passed=0 total_failed=0 total_skipped=0 status=0 lines=()
 for label in "${labels[@]}"; do
   bin=${nix_bin[$label]}

@@ -1,15 +1,16 @@
 /**
  * Runs fprof inside a {@link NixSandbox}, as its user would.
  *
- * As root the sources run directly. In a daemon sandbox commands run as an
- * unprivileged user who cannot read the host's Deno cache or, often, the
- * checkout, so fprof is bundled once (`deno bundle`, which inlines the npm
+ * As the test's own user the sources run directly. In a daemon or
+ * single-user sandbox commands run as an unprivileged user who cannot read
+ * the host's Deno cache or, often, the checkout, so fprof is bundled once (`deno bundle`, which inlines the npm
  * dependencies) and the bundle and the Deno binary are copied to a
  * world-readable place in the sandbox.
  *
  * @module
  */
 
+import { userInfo } from "node:os";
 import { join } from "node:path";
 import type { NixSandbox, RunOptions, RunResult } from "./sandbox.ts";
 
@@ -42,7 +43,7 @@ export async function fprof(
   opts: RunOptions = {},
 ): Promise<RunResult> {
   const env = { NO_COLOR: "1", ...opts.env };
-  if (!sb.daemon) {
+  if (sb.user === userInfo().username) {
     return await sb.run([Deno.execPath(), "run", "-A", "--quiet", MAIN, ...args], { ...opts, env });
   }
   if (!bundles.has(sb)) bundles.set(sb, bundleFor(sb));

@@ -143,6 +143,13 @@ export interface NixSandboxOptions {
    * {@link daemonUnavailable}.
    */
   daemon?: boolean;
+  /**
+   * Without a daemon, run commands as the unprivileged
+   * {@link DAEMON_CLIENT_USER}, who owns the whole store: a single-user
+   * installation of an ordinary user. Needs root; see
+   * {@link singleUserUnavailable}.
+   */
+  singleUser?: boolean;
 }
 
 /** A command run by {@link NixSandbox.runOk} failed. */
@@ -189,6 +196,20 @@ export function daemonUnavailable(): string | undefined {
 }
 
 /**
+ * Why single-user sandboxes of an ordinary user cannot work here, or
+ * `undefined` when they can.
+ */
+export function singleUserUnavailable(): string | undefined {
+  if (Deno.uid() !== 0) return "making the store an ordinary user's needs root";
+  if (!findProgram("setpriv")) return "setpriv is not installed";
+  if (!findProgram("getent")) return "getent is not installed";
+  if (!userExists(DAEMON_CLIENT_USER) && !findProgram("useradd")) {
+    return `user '${DAEMON_CLIENT_USER}' does not exist and useradd is not installed`;
+  }
+  return undefined;
+}
+
+/**
  * Creates a sandbox. Use it with `await using`, so that it is disposed of even
  * when the test fails: disposal stops the daemon and removes every file. Set
  * `FPROF_KEEP_SANDBOX=1` to keep the files for a post-mortem. The sandbox
@@ -209,8 +230,13 @@ export async function makeNixSandbox(
     const reason = daemonUnavailable();
     if (reason) throw new Error(`Cannot make a daemon sandbox: ${reason}`);
   }
+  const singleUser = !daemon && (opts.singleUser ?? false);
+  if (singleUser) {
+    const reason = singleUserUnavailable();
+    if (reason) throw new Error(`Cannot make a single-user sandbox: ${reason}`);
+  }
   const me = userInfo().username;
-  const client = daemon ? await ensureUser(DAEMON_CLIENT_USER) : undefined;
+  const client = daemon || singleUser ? await ensureUser(DAEMON_CLIENT_USER) : undefined;
   const user = client?.name ?? me;
 
   // A real path: Nix refuses a store whose path goes through a symlink.
@@ -220,6 +246,7 @@ export async function makeNixSandbox(
   let nixDaemon: RunningDaemon | undefined;
   try {
     const layout = await makeLayout(root, user, client);
+    if (singleUser) await ownStore(layout, client!);
     const homes = new Homes(root);
     const clientHome = await homes.of(user, client);
     const env: Record<string, string> = {
@@ -362,6 +389,22 @@ async function makeLayout(
     TMPDIR: layout.tmp,
   };
   return { ...layout, env };
+}
+
+/**
+ * Gives the store, the state and the logs to `owner`, as a single-user
+ * installation of an ordinary user has them; Nix makes what is missing
+ * below them as that user.
+ */
+async function ownStore(layout: Layout, owner: Account): Promise<void> {
+  for (const dir of [layout.storeDir, layout.stateDir, layout.logDir]) {
+    await Deno.mkdir(dir, { recursive: true });
+  }
+  for (const dir of [layout.storeDir, layout.stateDir, layout.logDir]) {
+    const argv = ["chown", "-R", `${owner.uid}:${owner.gid}`, dir];
+    const res = await runProcess(argv);
+    if (res.code !== 0) throw new SandboxCommandError(argv, res);
+  }
 }
 
 /** `nix.conf` for an offline, isolated store. */

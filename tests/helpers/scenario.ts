@@ -57,6 +57,21 @@ export async function writeLockedProfileFlake(
   dir: string,
   pkgsDir: string,
 ): Promise<string> {
+  await writeUnlockedProfileFlake(sb, dir, pkgsDir);
+  await sb.runOk(["nix", "flake", "lock"], { cwd: dir });
+  return dir;
+}
+
+/**
+ * Writes a profile flake in `dir` with `hello` from the package set at
+ * `pkgsDir` (its `nixpkgs` input), and no `flake.lock`, as a new user's
+ * first flake is; `dir` and the work dir belong to the sandbox's user.
+ */
+export async function writeUnlockedProfileFlake(
+  sb: NixSandbox,
+  dir: string,
+  pkgsDir: string,
+): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
   await Deno.writeTextFile(
     join(dir, "flake.nix"),
@@ -69,8 +84,6 @@ export async function writeLockedProfileFlake(
 `,
   );
   await sb.handOver(sb.work);
-  await sb.runOk(["nix", "flake", "lock"], { cwd: dir });
-  return dir;
 }
 
 /** Whether anything (even a dangling link) is at `path`. */
