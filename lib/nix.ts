@@ -125,7 +125,7 @@ export interface PathInfo {
 
 /**
  * Parses `nix path-info --json`: an array of objects with `path` up to Nix
- * 2.18, an object keyed by path from 2.19 on (and on Lix). Invalid paths
+ * 2.18 and on Lix, an object keyed by path from Nix 2.19 on. Invalid paths
  * appear as `null` / `{valid:false}` and are skipped.
  */
 export function parsePathInfoJson(text: string): PathInfo[] {

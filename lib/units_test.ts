@@ -10,6 +10,7 @@ import {
   parseFlakeMetadata,
   parseNixVersion,
   parsePathInfoJson,
+  pathInfoArgv,
   showArgv,
 } from "./nix.ts";
 import { defaultProfileFor, generationNumber } from "./profile.ts";
@@ -201,6 +202,21 @@ Deno.test("parseNixVersion() reads Nix and Lix versions", () => {
     3,
   );
   assertThrows(() => parseNixVersion("garbage"), Error, "Cannot parse");
+});
+
+Deno.test("pathInfoArgv() asks for --json-format 1 only where Nix has it (2.33+, not Lix)", () => {
+  const argv = (raw: string) => pathInfoArgv(parseNixVersion(raw), ["-S"], ["/s/a"]).slice(3);
+  assertEquals(argv("nix (Nix) 2.8.0"), ["path-info", "--json", "-S", "/s/a"]);
+  assertEquals(argv("nix (Nix) 2.26.3"), ["path-info", "--json", "-S", "/s/a"]);
+  assertEquals(argv("nix (Nix) 2.34.8"), [
+    "path-info",
+    "--json",
+    "--json-format",
+    "1",
+    "-S",
+    "/s/a",
+  ]);
+  assertEquals(argv("nix (Lix, like Nix) 2.93.0"), ["path-info", "--json", "-S", "/s/a"]);
 });
 
 Deno.test("nixArgv() always enables flakes, and showArgv() quotes for a shell", () => {
