@@ -105,9 +105,10 @@ if ! command -v patchelf >/dev/null 2>&1; then
     die "could not install patchelf from Debian's archive"
 fi
 
-# The machine's own Debian mirror: the first URIs: line of the deb822
-# sources, or the first deb line of a classic sources.list.
-mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
+# FPROF_DEBIAN_MIRROR, or the machine's own Debian mirror: the first URIs:
+# line of the deb822 sources, or the first deb line of a classic sources.list.
+mirror=${FPROF_DEBIAN_MIRROR:-}
+[ -n "$mirror" ] || mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
 if [ -z "$mirror" ]; then
   mirror=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' \
     /etc/apt/sources.list 2>/dev/null || true)
@@ -118,6 +119,7 @@ keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 
 work="$dest.work"
 rm -rf "$work"
+trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/debs"
 echo "deb [signed-by=$keyring] $mirror $suite main" >"$work/sources.list"
 apt_opts=(
@@ -131,9 +133,13 @@ apt_opts=(
 apt_opts+=(-o "APT::Architecture=$arch")
 
 echo "install-nix: fetching Nix $label from Debian $suite ($mirror)" >&2
-apt-get "${apt_opts[@]}" update -qq >"$work/update.log" 2>&1 ||
-  die "cannot reach Debian's archive for '$suite' at $mirror: $(tail -n 3 "$work/update.log" | tr '\n' ' ')"
-version=$(apt-cache "${apt_opts[@]}" show nix-bin 2>/dev/null | awk '/^Version:/ { print $2; exit }')
+# apt-get update only warns about a mirror it cannot reach: what tells is
+# whether a package list arrived.
+apt-get "${apt_opts[@]}" update -qq >"$work/update.log" 2>&1 || true
+if ! compgen -G "$work/lists/*_Packages*" >/dev/null; then
+  die "cannot reach Debian's archive for '$suite' at $mirror: $(grep -m 3 -E '^(W|E):' "$work/update.log" | tr '\n' ' ')"
+fi
+version=$(apt-cache "${apt_opts[@]}" show nix-bin 2>/dev/null | awk '/^Version:/ { print $2; exit }' || true)
 [ -n "$version" ] || die "Debian $suite has no nix-bin package"
 
 # nix-bin and the shared libraries it needs. Perl, PAM, audit, systemd and
