@@ -57,7 +57,6 @@
           flakeTemplate = (import ./templates/default/flake.nix).outputs {
             self = flakeTemplate;
             inherit nixpkgs;
-            fprof = self;
           };
           noFlake = import ./templates/no-flake/default.nix { inherit pkgs; fprof = self.lib; };
           # Evaluates the environment's derivation and record, but builds

@@ -9,7 +9,7 @@
 
 import { join } from "node:path";
 import { NixError, NixNotFoundError } from "./errors.ts";
-import { localFlakeDir } from "./flake_ref.ts";
+import { escapeFlakeUrl, localFlakeDir } from "./flake_ref.ts";
 import type { Logger } from "./log.ts";
 import { logFormatFor, type NixLogFormat, RelayFilter } from "./relay.ts";
 
@@ -180,12 +180,15 @@ export interface FlakeMetadata {
   path?: string;
 }
 
-/** Parses `nix flake metadata --json`. */
+/**
+ * Parses `nix flake metadata --json`. The locked URL comes back escaped, so
+ * that Nix can read it again whatever the directory is called.
+ */
 export function parseFlakeMetadata(text: string): FlakeMetadata {
   const d = JSON.parse(text);
   return {
     originalUrl: d.originalUrl ?? d.resolvedUrl ?? "",
-    url: d.url ?? d.lockedUrl ?? "",
+    url: escapeFlakeUrl(d.url ?? d.lockedUrl ?? ""),
     lastModified: typeof d.lastModified === "number" ? d.lastModified : undefined,
     revision: typeof d.revision === "string" ? d.revision : undefined,
     path: typeof d.path === "string" ? d.path : undefined,
