@@ -461,9 +461,16 @@ export async function buildEnv(
   const locked = lockedRef({ flake: { ref: installable.ref, attr: "" }, meta });
   // Without an attribute, each candidate that does not exist costs one
   // failed evaluation; only the one found is named to the user.
+  // Which flake, and which inputs replaced, so that neither is a surprise.
+  const overrides: string[] = [];
+  for (let i = 0; i < flakeArgs.length - 2; i++) {
+    if (flakeArgs[i] === "--override-input") {
+      overrides.push(`${flakeArgs[i + 1]} from ${flakeArgs[i + 2]}`);
+    }
+  }
   log.step(
     `building ${installable.attr ? `${installable.ref}#${installable.attr}` : installable.ref}` +
-      (from ? ` (${from})` : ""),
+      (from ? ` (${from})` : "") + (overrides.length ? `, with input ${overrides.join(", ")}` : ""),
   );
   for (const [i, attr] of attrs.entries()) {
     const target = `${installable.ref}#${attr}`;
