@@ -21,7 +21,7 @@ import { SHELLS } from "./lib/completions.ts";
 import { MANIFEST_CHOICES } from "./lib/config.ts";
 import { DIFF_MODES } from "./lib/diff.ts";
 import { type CommonOptions, makeContext } from "./lib/context.ts";
-import { FprofError, UsageError } from "./lib/errors.ts";
+import { FprofError, NixError, UsageError } from "./lib/errors.ts";
 import { Logger } from "./lib/log.ts";
 
 function generationNumber(value: string): number {
@@ -522,6 +522,8 @@ function reportError(e: unknown): number {
   }
   if (e instanceof FprofError) {
     log.error(e.message);
+    // The code Nix points at, under the error line, as Nix shows it.
+    if (e instanceof NixError) { for (const l of e.excerpt) log.write(`  ${l}\n`); }
     if (e.hint) log.hint(e.hint);
     if (e instanceof UsageError) {
       log.write(`Try 'fprof${commandName ? ` ${commandName}` : ""} --help'.\n`);
