@@ -239,6 +239,8 @@ export interface RunOutput {
 export class Nix {
   readonly log: Logger;
   #version?: Promise<NixVersion>;
+  /** The warnings Nix's relayed output has shown in this run, so that each shows once. */
+  #warnings = new Set<string>();
 
   constructor(log: Logger) {
     this.log = log;
@@ -300,7 +302,7 @@ export class Nix {
    */
   async #relay(stream: ReadableStream<Uint8Array>): Promise<string> {
     let all = "";
-    const filter = new RelayFilter();
+    const filter = new RelayFilter(this.#warnings);
     const decoder = new TextDecoder();
     const show = (text: string) => {
       if (text !== "") this.log.write(text);

@@ -145,6 +145,7 @@ Deno.test("bash: completes generation numbers, choices and flake inputs", async 
   const p = `--profile ${t.profile}`;
   assertEquals(await bashComplete(t, `fprof rollback ${p} --to `), ["1", "2", "3"]);
   assertEquals(await bashComplete(t, `fprof list ${p} --generation 3`), ["3"]);
+  assertEquals(await bashComplete(t, `fprof pin ${p} --from-generation `), ["1", "2", "3"]);
   assertEquals(await bashComplete(t, "fprof switch --manifest="), ["auto", "json", "nix", "none"]);
   assertEquals(await bashComplete(t, "fprof switch --manifest=j"), ["json"]);
   assertEquals(await bashComplete(t, "fprof completions "), ["bash", "fish", "zsh"]);

@@ -49,7 +49,9 @@ Deno.test("init writes the default template, refuses to overwrite it, and fprof 
   assertStringIncludes(again.stderr, "exists already");
   await fprofOk(sb, ["init", "--force"]);
 
-  await fprofOk(sb, ["switch", dir, ...overrides]);
+  const sw = await fprofOk(sb, ["switch", dir, ...overrides]);
+  // Nix warns once per evaluation that it does not write the overridden lock; fprof shows it once.
+  assertEquals(sw.stderr.split("warning: not writing modified lock file").length, 2, sw.stderr);
   const doc = JSON.parse((await fprofOk(sb, ["list", "--json"])).stdout);
   // Unless this machine is called laptop or desktop, it gets the shared list.
   const host = Deno.hostname().split(".")[0];
