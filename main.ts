@@ -193,7 +193,8 @@ common(
     )
     .argument(
       "[installable]",
-      "flake reference with optional #attr, or a store path (default: '.')",
+      "flake reference with optional #attr, or a store path (default: the config's flake, " +
+        "./flake.nix, then the flake 'fprof init' wrote)",
     )
     .addOption(
       new Option("--manifest [kind]", "manifest to write into the generation")
@@ -347,7 +348,7 @@ common(
     .description(
       "Make nixpkgs#… and <nixpkgs> resolve to the nixpkgs your profile flake is locked to.",
     )
-    .argument("[flake]", "a local flake directory (default: the config's flake, or '.')")
+    .argument("[flake]", "a local flake directory (default: as for switch)")
     .option(
       "--input <name>",
       "pin this input of the root instead of nixpkgs (repeatable)",
@@ -432,7 +433,7 @@ common(
 common(
   program.command("upgrade")
     .description("Update the flake's inputs, show what changes, and switch to the result.")
-    .argument("[flake]", "a local flake with optional #attr (default: the config's flake, or '.')")
+    .argument("[flake]", "a local flake with optional #attr (default: as for switch)")
     .option(
       "--input <name>",
       "update only this input (repeatable)",
