@@ -1,12 +1,13 @@
 {
   description = "fprof: manage your Nix user profile declaratively from a flake";
 
-  # nixpkgs is used only by `packages`, `apps` and `checks`. Flake inputs are
-  # fetched when first used, so `lib` and `templates` evaluate offline; a
+  # nixpkgs (a nixos-25.11 commit, pinned by flake.lock) is used only by
+  # `packages`, `apps` and `checks`. A locked input is fetched when first
+  # used, so `lib` and `templates` evaluate offline; a
   # profile flake that takes fprof as an input should add
   # `inputs.fprof.inputs.nixpkgs.follows = "nixpkgs";` so that only one
   # nixpkgs is locked and fetched.
-  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";
+  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-25.11";
 
   outputs = { self, nixpkgs }:
     let
@@ -57,7 +58,6 @@
           flakeTemplate = (import ./templates/default/flake.nix).outputs {
             self = flakeTemplate;
             inherit nixpkgs;
-            fprof = self;
           };
           noFlake = import ./templates/no-flake/default.nix { inherit pkgs; fprof = self.lib; };
           # Evaluates the environment's derivation and record, but builds

@@ -21,7 +21,7 @@ import { SHELLS } from "./lib/completions.ts";
 import { MANIFEST_CHOICES } from "./lib/config.ts";
 import { DIFF_MODES } from "./lib/diff.ts";
 import { type CommonOptions, makeContext } from "./lib/context.ts";
-import { FprofError } from "./lib/errors.ts";
+import { FprofError, NixError, UsageError } from "./lib/errors.ts";
 import { Logger } from "./lib/log.ts";
 
 function generationNumber(value: string): number {
@@ -56,6 +56,8 @@ function examples(...lines: string[]): string {
 }
 
 let verbose = false;
+/** The subcommand being run, for the `Try 'fprof CMD --help'.` line of a usage error. */
+let commandName: string | undefined;
 
 /** Adds the options every command takes. */
 function common<
@@ -74,21 +76,35 @@ function common<
     .option("-v, --verbose", "echo every nix command and show stack traces");
 }
 
-/** Runs a command with its context, after the global flags are known. */
+/**
+ * Runs a command with its context, after the global flags are known.
+ * `--profile` and `-v` may come before the command too.
+ */
 async function run<T extends CommonOptions>(
   opts: T,
   fn: (opts: T, ctx: Awaited<ReturnType<typeof makeContext>>) => Promise<void>,
 ) {
   verbose ||= opts.verbose ?? false;
-  await fn(opts, await makeContext({ ...opts, verbose }));
+  const all = { ...opts, profile: opts.profile ?? program.opts().profile, verbose };
+  await fn(all, await makeContext(all));
 }
 
 const program = new Command()
   .name("fprof")
   .description("Manage your Nix user profile declaratively from a flake.")
+  .usage("[--profile <path>] [-v] <command> [options]")
+  .option("--profile <path>", "the profile to work on (default: the one Nix uses)")
   .option("-v, --verbose", "echo every nix command and show stack traces")
   .option("-V, --version", "print fprof's version and the Nix it finds")
-  .showHelpAfterError()
+  // Options before the command are the program's, after it the command's:
+  // both take --profile and -v, which run() merges.
+  .enablePositionalOptions()
+  .showHelpAfterError("Try 'fprof --help'.")
+  .configureOutput({
+    // One line per error: commander puts its did-you-mean on a line of its own.
+    outputError: (text, write) =>
+      write(text.replace(/\n\(Did you mean (.+)\?\)/, "; did you mean $1?")),
+  })
   .exitOverride()
   .addHelpText(
     "after",
@@ -105,12 +121,70 @@ const program = new Command()
       await versionText(new Logger({ verbose: opts.verbose }));
       return;
     }
-    program.help();
+    // Commander reaches here with a word that names no command.
+    const command = program.args[0];
+    if (command !== undefined) {
+      const near = didYouMean(command, visibleCommands());
+      program.error(
+        `error: unknown command '${command}'${near ? `; did you mean '${near}'?` : ""}`,
+        { exitCode: 2, code: "commander.unknownCommand" },
+      );
+    }
+    program.error(shortUsage(), { exitCode: 2, code: "fprof.noCommand" });
   });
 
-program.hook("preSubcommand", (cmd) => {
+program.hook("preSubcommand", (cmd, sub) => {
   verbose ||= Boolean(cmd.opts().verbose);
+  commandName = sub.name();
 });
+
+function visibleCommands(): string[] {
+  return program.commands.filter((c) => !c.name().startsWith("_")).map((c) => c.name());
+}
+
+/** What `fprof` alone prints: how to call it, and the commands. */
+function shortUsage(): string {
+  return [
+    `Usage: fprof ${program.usage()}`,
+    "",
+    `Commands: ${visibleCommands().join(", ")}`,
+    "Start with 'fprof init'.",
+  ].join("\n");
+}
+
+/**
+ * The one candidate `word` begins, else the candidate closest to it by edit
+ * distance when that is close enough to be a typing slip (at most a third of
+ * the word). Pure.
+ */
+export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
+  const started = candidates.filter((c) => c.startsWith(word));
+  if (started.length === 1) return started[0];
+  let best: { name: string; distance: number } | undefined;
+  for (const name of candidates) {
+    const distance = editDistance(word, name);
+    if (!best || distance < best.distance) best = { name, distance };
+  }
+  return best && best.distance <= Math.max(1, Math.floor(word.length / 3)) ? best.name : undefined;
+}
+
+/** Levenshtein distance, where swapping two neighbours counts as one edit. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from(
+    { length: a.length + 1 },
+    (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.length][b.length];
+}
 
 common(
   program.command("switch")
@@ -119,7 +193,8 @@ common(
     )
     .argument(
       "[installable]",
-      "flake reference with optional #attr, or a store path (default: '.')",
+      "flake reference with optional #attr, or a store path (default: the config's flake, " +
+        "./flake.nix, then the flake 'fprof init' wrote)",
     )
     .addOption(
       new Option("--manifest [kind]", "manifest to write into the generation")
@@ -273,7 +348,7 @@ common(
     .description(
       "Make nixpkgs#… and <nixpkgs> resolve to the nixpkgs your profile flake is locked to.",
     )
-    .argument("[flake]", "a local flake directory (default: the config's flake, or '.')")
+    .argument("[flake]", "a local flake directory (default: as for switch)")
     .option(
       "--input <name>",
       "pin this input of the root instead of nixpkgs (repeatable)",
@@ -358,7 +433,7 @@ common(
 common(
   program.command("upgrade")
     .description("Update the flake's inputs, show what changes, and switch to the result.")
-    .argument("[flake]", "a local flake with optional #attr (default: the config's flake, or '.')")
+    .argument("[flake]", "a local flake with optional #attr (default: as for switch)")
     .option(
       "--input <name>",
       "update only this input (repeatable)",
@@ -391,9 +466,13 @@ common(
  *   its value (`--manifest .`), so a bare flag followed by anything but a
  *   kind becomes `--manifest=auto`.
  * - `--override-input NAME REF`, Nix's own two-word form, becomes
- *   `--override-input=NAME=REF`.
+ *   `--override-input=NAME=REF` when NAME can be an input's name (`nixpkgs`,
+ *   `fprof/nixpkgs`); anything else is left for the option to refuse, rather
+ *   than taking the next word, which may be the flake, as REF.
  */
 export function normalizeArgv(argv: readonly string[]): string[] {
+  // An input's name, or a path of them into inputs' inputs.
+  const INPUT_PATH = /^[A-Za-z_][\w'-]*(\/[A-Za-z_][\w'-]*)*$/;
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -406,7 +485,7 @@ export function normalizeArgv(argv: readonly string[]): string[] {
     ) {
       out.push("--manifest=auto");
     } else if (
-      a === "--override-input" && argv[i + 1] !== undefined && !argv[i + 1].includes("=") &&
+      a === "--override-input" && INPUT_PATH.test(argv[i + 1] ?? "") &&
       argv[i + 2] !== undefined && !argv[i + 2].startsWith("-")
     ) {
       // Nix's own two-word form, `--override-input NAME REF`.
@@ -418,6 +497,13 @@ export function normalizeArgv(argv: readonly string[]): string[] {
   }
   return out;
 }
+
+// Each command's usage error ends by pointing to that command's help.
+for (const cmd of program.commands) cmd.showHelpAfterError(`Try 'fprof ${cmd.name()} --help'.`);
+// The program's own action names an unknown command (set after the commands
+// are declared, which inherit the program's settings, so that they still
+// refuse extra arguments).
+program.allowExcessArguments();
 
 /** Parses argv and runs; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -432,12 +518,17 @@ export async function main(argv: string[]): Promise<number> {
 function reportError(e: unknown): number {
   const log = new Logger({ verbose });
   if (e instanceof CommanderError) {
-    // Commander has already printed its message and the help.
+    // Commander has already printed its message and where to find help.
     return e.exitCode === 0 ? 0 : 2;
   }
   if (e instanceof FprofError) {
     log.error(e.message);
+    // The code Nix points at, under the error line, as Nix shows it.
+    if (e instanceof NixError) { for (const l of e.excerpt) log.write(`  ${l}\n`); }
     if (e.hint) log.hint(e.hint);
+    if (e instanceof UsageError) {
+      log.write(`Try 'fprof${commandName ? ` ${commandName}` : ""} --help'.\n`);
+    }
     if (verbose) log.write(`${e.stack}\n`);
     if (verbose && e.cause) {
       log.write(`caused by: ${(e.cause as Error).stack ?? e.cause}\n`);

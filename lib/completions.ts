@@ -100,12 +100,15 @@ interface ArgumentLike {
 function optionSpec(o: OptionLike): OptionSpec {
   const takesValue = o.required || o.optional;
   const long = (o.long ?? o.short ?? "").replace(/^-+/, "");
+  const value: ValueKind = takesValue ? valueKind(long, o.argChoices) : { kind: "none" };
   return {
     flags: [o.short, o.long].filter((f): f is string => Boolean(f)),
     description: o.description,
     takesValue,
-    value: takesValue ? valueKind(long, o.argChoices) : { kind: "none" },
-    optionalValue: o.optional,
+    value,
+    // Commander takes the next word as an optional value unless it starts
+    // with '-', so `--from-generation [n]` completes a number there.
+    optionalValue: o.optional && value.kind !== "generations",
   };
 }
 

@@ -40,6 +40,8 @@ export class NixError extends FprofError {
   /** Nix's own reason: the last `error:` line of its stderr, without `error: `. */
   readonly reason: string;
   readonly stderr: string;
+  /** The code Nix quoted at the error's location, line by line, as Nix printed it. */
+  readonly excerpt: string[];
 
   constructor(
     argv: readonly string[],
@@ -49,7 +51,8 @@ export class NixError extends FprofError {
   ) {
     const reason = lastNixError(stderr) ?? `exited with code ${code}`;
     const what = options?.context ?? commandName(argv);
-    super(`${what}: ${reason}`, {
+    const location = nixErrorLocation(stderr);
+    super(`${what}: ${reason}${location ? ` at ${location.at}` : ""}`, {
       ...options,
       hint: options?.hint ?? nixHint(stderr),
     });
@@ -58,6 +61,7 @@ export class NixError extends FprofError {
     this.code = code;
     this.reason = reason;
     this.stderr = stderr;
+    this.excerpt = location?.excerpt ?? [];
   }
 }
 
@@ -143,6 +147,39 @@ function lastBuilderFailure(
       .map((l) => /^\s+Reason: builder failed with exit code (\d+)/.exec(l))
       .find((m) => m !== null);
     if (reason) return { at: i, drv: cannot[1], code: reason[1] };
+  }
+  return undefined;
+}
+
+/**
+ * Where Nix's last error happened, as it printed it below the error line:
+ * `at FILE:LINE:COLUMN:` and the lines of code it quoted, with the caret.
+ *
+ * @example
+ * ```ts
+ * import { nixErrorLocation } from "./errors.ts";
+ * nixErrorLocation("error: syntax error, unexpected '}'\n       at /s/flake.nix:4:3:\n            4|   };\n             |   ^\n");
+ * // => { at: "/s/flake.nix:4:3", excerpt: ["4|   };", " |   ^"] }
+ * ```
+ */
+export function nixErrorLocation(
+  stderr: string,
+): { at: string; excerpt: string[] } | undefined {
+  const lines = stderr.replace(ANSI, "").split("\n");
+  const last = lines.findLastIndex((l) => /^\s*error:/.test(l));
+  if (last < 0) return undefined;
+  for (let i = last + 1; i < lines.length; i++) {
+    const at = /^\s+at (.+:\d+:\d+):?\s*$/.exec(lines[i]);
+    if (!at) continue;
+    const excerpt: string[] = [];
+    for (const l of lines.slice(i + 1)) {
+      if (l.trim() === "" && excerpt.length === 0) continue;
+      if (!/^\s+\d*\|/.test(l)) break;
+      excerpt.push(l);
+    }
+    // Nix indents the excerpt under its error; fprof keeps the columns, not the indent.
+    const indent = Math.min(...excerpt.map((l) => l.search(/\S/)));
+    return { at: at[1], excerpt: excerpt.map((l) => l.slice(indent)) };
   }
   return undefined;
 }

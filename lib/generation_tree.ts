@@ -17,7 +17,10 @@ export interface TreeNode {
 
 /**
  * Draws the tree. A generation whose parent is unknown or gone is a root.
- * Children come in order of number, so the newest branch is last.
+ * A generation with one child continues in its column, so a straight history
+ * is one column however long; only where a generation has several children
+ * (a rollback, then a switch) do they branch off and indent. Children come
+ * in order of number, so the newest branch is last.
  *
  * @example
  * ```ts
@@ -26,7 +29,7 @@ export interface TreeNode {
  *   { number: 1, current: false, parent: null, label: "a" },
  *   { number: 2, current: true, parent: 1, label: "b" },
  * ]);
- * // ["1  a", "└─ 2*  b"]
+ * // ["1  a", "2*  b"]
  * ```
  */
 export function drawTree(nodes: readonly TreeNode[]): string[] {
@@ -40,13 +43,27 @@ export function drawTree(nodes: readonly TreeNode[]): string[] {
   }
   const lines: string[] = [];
   const seen = new Set<number>();
-  const walk = (n: TreeNode, lead: string, branch: string) => {
-    if (seen.has(n.number)) return;
-    seen.add(n.number);
-    lines.push(`${lead}${branch}${n.number}${n.current ? "*" : ""}  ${n.label}`.trimEnd());
-    const kids = children.get(n.number) ?? [];
-    const next = lead + (branch === "" ? "" : branch === "├─ " ? "│  " : "   ");
-    kids.forEach((k, i) => walk(k, next, i === kids.length - 1 ? "└─ " : "├─ "));
+  // `first` leads the generation's own line, `rest` the lines below it.
+  const walk = (start: TreeNode, first: string, rest: string) => {
+    let n: TreeNode | undefined = start;
+    let lead = first;
+    // A straight run is a loop, not a recursion, so any length draws.
+    while (n && !seen.has(n.number)) {
+      seen.add(n.number);
+      lines.push(`${lead}${n.number}${n.current ? "*" : ""}  ${n.label}`.trimEnd());
+      const kids: TreeNode[] = children.get(n.number) ?? [];
+      lead = rest;
+      if (kids.length === 1) {
+        n = kids[0];
+        continue;
+      }
+      kids.forEach((k, i) =>
+        i === kids.length - 1
+          ? walk(k, `${rest}└─ `, `${rest}   `)
+          : walk(k, `${rest}├─ `, `${rest}│  `)
+      );
+      n = undefined;
+    }
   };
   for (const root of children.get(null) ?? []) walk(root, "", "");
   return lines;

@@ -9,7 +9,7 @@
 
 import { join } from "node:path";
 import { NixError, NixNotFoundError } from "./errors.ts";
-import { localFlakeDir } from "./flake_ref.ts";
+import { escapeFlakeUrl, localFlakeDir } from "./flake_ref.ts";
 import type { Logger } from "./log.ts";
 import { logFormatFor, type NixLogFormat, RelayFilter } from "./relay.ts";
 
@@ -180,12 +180,15 @@ export interface FlakeMetadata {
   path?: string;
 }
 
-/** Parses `nix flake metadata --json`. */
+/**
+ * Parses `nix flake metadata --json`. The locked URL comes back escaped, so
+ * that Nix can read it again whatever the directory is called.
+ */
 export function parseFlakeMetadata(text: string): FlakeMetadata {
   const d = JSON.parse(text);
   return {
     originalUrl: d.originalUrl ?? d.resolvedUrl ?? "",
-    url: d.url ?? d.lockedUrl ?? "",
+    url: escapeFlakeUrl(d.url ?? d.lockedUrl ?? ""),
     lastModified: typeof d.lastModified === "number" ? d.lastModified : undefined,
     revision: typeof d.revision === "string" ? d.revision : undefined,
     path: typeof d.path === "string" ? d.path : undefined,
@@ -236,6 +239,8 @@ export interface RunOutput {
 export class Nix {
   readonly log: Logger;
   #version?: Promise<NixVersion>;
+  /** The warnings Nix's relayed output has shown in this run, so that each shows once. */
+  #warnings = new Set<string>();
 
   constructor(log: Logger) {
     this.log = log;
@@ -297,7 +302,7 @@ export class Nix {
    */
   async #relay(stream: ReadableStream<Uint8Array>): Promise<string> {
     let all = "";
-    const filter = new RelayFilter();
+    const filter = new RelayFilter(this.#warnings);
     const decoder = new TextDecoder();
     const show = (text: string) => {
       if (text !== "") this.log.write(text);

@@ -44,7 +44,11 @@ function visible(line: string): string {
  * come; so do progress-bar redraws (`\r…\x1b[K`, which never end in a
  * newline), so that a bar stays live. From the first line that starts with
  * `error:` on, nothing more is passed: fprof prints that error itself, as one
- * line. Pure: it returns what to write and writes nothing.
+ * line. A warning Nix repeats (`warning: not writing modified lock file …`,
+ * once per evaluation of the flake, and so once per attribute fprof tries)
+ * is passed the first time only, with the indented or bulleted lines that
+ * follow it; filters that share `warnings` (one run's Nix calls) show it once
+ * between them. Pure: it returns what to write and writes nothing.
  *
  * @example
  * ```ts
@@ -57,6 +61,14 @@ function visible(line: string): string {
 export class RelayFilter {
   #pending = "";
   #inError = false;
+  /** The `warning:` lines passed so far. */
+  #warnings: Set<string>;
+  /** Inside a repeated warning, whose lines are dropped. */
+  #inRepeat = false;
+
+  constructor(warnings: Set<string> = new Set()) {
+    this.#warnings = warnings;
+  }
   /** Whether the last text passed on left the cursor mid-line. */
   #lineOpen = false;
 
@@ -68,8 +80,15 @@ export class RelayFilter {
     while ((nl = this.#pending.indexOf("\n")) >= 0) {
       const line = this.#pending.slice(0, nl + 1);
       this.#pending = this.#pending.slice(nl + 1);
-      if (/^\s*error:/.test(visible(line))) this.#inError = true;
-      if (!this.#inError) out += line;
+      const text = visible(line);
+      if (/^\s*error:/.test(text)) this.#inError = true;
+      if (/^warning:/.test(text)) {
+        this.#inRepeat = this.#warnings.has(text);
+        this.#warnings.add(text);
+      } else if (this.#inRepeat && !/^(\s|•)/.test(text)) {
+        this.#inRepeat = false;
+      }
+      if (!this.#inError && !this.#inRepeat) out += line;
     }
     if (!this.#inError) {
       // A redraw ends with "erase to end of line" and no newline: show it

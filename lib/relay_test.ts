@@ -52,3 +52,18 @@ Deno.test("spinnerFrame() erases the rest of the line and shows time after 2s", 
   assertEquals(spinnerFrame(0, "building", 500), "\r⠋ building\x1b[K");
   assertEquals(spinnerFrame(11, "building", 3200), "\r⠙ building (3s)\x1b[K");
 });
+
+Deno.test("RelayFilter passes a warning Nix repeats once, with its detail lines", () => {
+  const warning = "warning: not writing modified lock file of flake 'path:/p':\n" +
+    "\u2022 Added input 'nixpkgs':\n    'path:/pkgs?narHash=x' (2026-11-29)\n";
+  const f = new RelayFilter();
+  const out = f.push(warning) + f.push(warning + "building '/s/a.drv'...\n") + f.push(warning) +
+    f.push("warning: another\n") + f.end();
+  assertEquals(out, warning + "building '/s/a.drv'...\nwarning: another\n");
+  // A later call of the same run shares what was shown.
+  const seen = new Set<string>();
+  const first = new RelayFilter(seen);
+  assertEquals(first.push(warning) + first.end(), warning);
+  const second = new RelayFilter(seen);
+  assertEquals(second.push(warning + "done\n") + second.end(), "done\n");
+});

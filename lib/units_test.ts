@@ -2,7 +2,7 @@ import { assertEquals, assertThrows } from "./testing.ts";
 import { currentSystem, defaultAttrs, parseInstallable } from "./installable.ts";
 import { diffPackages, formatDiff } from "./diff.ts";
 import { lineColumn, parseConfig } from "./config.ts";
-import { FprofError, lastNixError, NixError } from "./errors.ts";
+import { FprofError, lastNixError, NixError, nixErrorLocation } from "./errors.ts";
 import {
   manifestJsonVersionFor,
   nixArgv,
@@ -313,4 +313,39 @@ Deno.test("expandTildeRef() expands ~ in configured flake references", async () 
   assertEquals(expandTildeRef("path:~/p#x", "/h"), "path:/h/p#x");
   assertEquals(expandTildeRef("github:u/p", "/h"), "github:u/p");
   assertEquals(expandTildeRef("~other/p", "/h"), "~other/p");
+});
+
+Deno.test("generationsText() puts a header over the columns", async () => {
+  const { generationsText } = await import("./commands/generations.ts");
+  const gen = {
+    number: 7,
+    date: "2026-06-01T09:12:00.000Z",
+    current: true,
+    storePath: "/nix/store/x-profile",
+    parent: 6,
+    madeByFprof: true,
+    source: { flake: "path:/home/alice/profile", attr: "legacyPackages.x86_64-linux.profile" },
+    packageCount: 12,
+  };
+  assertEquals(generationsText([gen]).split("\n"), [
+    "GEN  DATE                 PARENT  PACKAGES  SOURCE",
+    "7*   2026-06-01 09:12:00  ← 6           12  path:/home/alice/profile#legacyPackages.x86_64-linux.profile",
+    "",
+  ]);
+});
+
+Deno.test("nixErrorLocation() keeps where Nix's last error is, and the code it quotes", () => {
+  const stderr = "error: syntax error, unexpected '}', expecting ';'\n\n" +
+    "       at /s/abc-source/flake.nix:4:3:\n\n" +
+    "            3|     x = 1\n            4|   };\n             |   ^\n            5| }\n";
+  assertEquals(nixErrorLocation(stderr), {
+    at: "/s/abc-source/flake.nix:4:3",
+    excerpt: ["3|     x = 1", "4|   };", " |   ^", "5| }"],
+  });
+  assertEquals(nixErrorLocation("error: flake 'path:/nope' does not exist\n"), undefined);
+  const e = new NixError(["nix", "build"], 1, stderr);
+  assertEquals(
+    e.message,
+    "nix build: syntax error, unexpected '}', expecting ';' at /s/abc-source/flake.nix:4:3",
+  );
 });

@@ -233,7 +233,7 @@ Deno.test("bad input fails with one error line and changes nothing", async (t) =
         }
         if (c.alone) {
           assertOk(
-            !/^(?!error: |hint: )/m.test(r.stderr.trimEnd()),
+            !/^(?!error: |hint: |Try 'fprof| {2}\s*\d*\|)/m.test(r.stderr.trimEnd()),
             `more than the error: ${what}`,
           );
         }
@@ -255,7 +255,11 @@ function errorLines(stderr: string, what: string): { error: string; hint?: strin
   assertEquals(errors.length, 1, `expected exactly one error line: ${what}`);
   const [at] = errors;
   assertOk(lines[at].startsWith("error: "), `an indented error line: ${what}`);
-  const after = lines.slice(at + 1);
+  // A usage error (exit 2) ends by pointing to the command's help, and the
+  // code Nix quotes at an error's location follows the error line.
+  const after = lines.slice(at + 1).filter((l) =>
+    !/^Try 'fprof [a-z]+ --help'\.$/.test(l) && !/^ {2}\s*\d*\|/.test(l)
+  );
   assertOk(
     after.length === 0 || (after.length === 1 && after[0].startsWith("hint: ")),
     `only a hint may follow the error: ${what}`,

@@ -38,18 +38,53 @@ for (const cmd of ["switch", "list", "rollback", "generations"]) {
   });
 }
 
-Deno.test("usage errors exit 2 and say what was wrong", async () => {
-  const cases: [string[], string][] = [
-    [["bogus"], "too many arguments"],
-    [["list", "--generation", "x"], "expected a generation number"],
-    [["switch", "--manifest=xml"], "Allowed choices are auto, nix, json, none"],
-    [["rollback", "--nope"], "unknown option '--nope'"],
+Deno.test("usage errors exit 2 with one error line, then where to find help", async () => {
+  const cases: [string[], string, string][] = [
+    [["bogus"], "error: unknown command 'bogus'", "fprof --help"],
+    [["lst"], "error: unknown command 'lst'; did you mean 'list'?", "fprof --help"],
+    [["gen"], "error: unknown command 'gen'; did you mean 'generations'?", "fprof --help"],
+    [["list", "--generation", "x"], "expected a generation number", "fprof list --help"],
+    [
+      ["switch", "--manifest=xml"],
+      "Allowed choices are auto, nix, json, none",
+      "fprof switch --help",
+    ],
+    [["rollback", "--nope"], "error: unknown option '--nope'", "fprof rollback --help"],
+    [["diff", "1", "2", "3"], "error: too many arguments for 'diff'", "fprof diff --help"],
+    [["switch", "--json", "."], "error: --json needs --dry-run", "fprof switch --help"],
   ];
-  for (const [args, message] of cases) {
+  for (const [args, message, help] of cases) {
     const r = await fprof(args);
     assertEquals(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
-    assertStringIncludes(r.stderr, message);
+    const lines = r.stderr.trimEnd().split("\n").filter((l) => !l.startsWith("hint:"));
+    assertEquals(lines.length, 2, r.stderr);
+    assertStringIncludes(lines[0], message);
+    assertEquals(lines[1], `Try '${help}'.`);
     assertEquals(r.stdout, "");
+  }
+});
+
+Deno.test("fprof alone prints a short usage and exits 2", async () => {
+  const r = await fprof([]);
+  assertEquals(r.code, 2);
+  assertStringIncludes(r.stderr, "Usage: fprof [--profile <path>] [-v] <command> [options]");
+  assertStringIncludes(r.stderr, "Commands: switch, list, init, rollback, generations");
+  assertOk(r.stderr.split("\n").length < 8, r.stderr);
+});
+
+Deno.test("--profile and -v work before the command as after it", async () => {
+  const home = await Deno.makeTempDir();
+  try {
+    const profile = `${home}/no-such-profile`;
+    for (
+      const args of [["--profile", profile, "-v", "list"], ["list", "--profile", profile, "-v"]]
+    ) {
+      const r = await fprof(args, { HOME: home });
+      assertEquals(r.code, 0, r.stderr);
+      assertStringIncludes(r.stderr, `profile '${profile}' has no generations yet`);
+    }
+  } finally {
+    await Deno.remove(home, { recursive: true });
   }
 });
 
@@ -112,4 +147,11 @@ Deno.test("normalizeArgv() reads Nix's two-word --override-input NAME REF", () =
     "nixpkgs=path:/p",
   ]);
   assertEquals(normalizeArgv(["list", "--", "--manifest"]), ["list", "--", "--manifest"]);
+  // Not an input's name: left for the option to refuse, so the flake stays the flake.
+  assertEquals(normalizeArgv(["switch", "--override-input", "nixpkgs:/p", "/flake"]), [
+    "switch",
+    "--override-input",
+    "nixpkgs:/p",
+    "/flake",
+  ]);
 });

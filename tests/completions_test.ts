@@ -23,7 +23,7 @@ function which(program: string): boolean {
 /**
  * A directory with an `fprof` wrapper (the scripts call fprof back by the
  * name it was typed as), a fake profile with generations 1, 2 and 3, a
- * flake.lock with two inputs, and the three scripts.
+ * flake with a flake.lock of two inputs, and the three scripts.
  */
 async function setup() {
   const dir = await Deno.makeTempDir({ prefix: "fprof-completions-" });
@@ -40,6 +40,7 @@ async function setup() {
   await Deno.symlink("p-2-link", join(profiles, "p"));
   const flake = join(dir, "flake");
   await Deno.mkdir(flake);
+  await Deno.writeTextFile(join(flake, "flake.nix"), "{ outputs = _: { }; }\n");
   await Deno.writeTextFile(
     join(flake, "flake.lock"),
     JSON.stringify({
@@ -145,6 +146,7 @@ Deno.test("bash: completes generation numbers, choices and flake inputs", async 
   const p = `--profile ${t.profile}`;
   assertEquals(await bashComplete(t, `fprof rollback ${p} --to `), ["1", "2", "3"]);
   assertEquals(await bashComplete(t, `fprof list ${p} --generation 3`), ["3"]);
+  assertEquals(await bashComplete(t, `fprof pin ${p} --from-generation `), ["1", "2", "3"]);
   assertEquals(await bashComplete(t, "fprof switch --manifest="), ["auto", "json", "nix", "none"]);
   assertEquals(await bashComplete(t, "fprof switch --manifest=j"), ["json"]);
   assertEquals(await bashComplete(t, "fprof completions "), ["bash", "fish", "zsh"]);

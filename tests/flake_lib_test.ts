@@ -286,3 +286,32 @@ Deno.test("the flake's lib and templates evaluate without fetching nixpkgs, and 
     assertOk(summary.packages.includes("hello-2.12"), JSON.stringify(summary));
   }
 });
+
+Deno.test("the flake's lib and templates evaluate offline from its flake.lock, and nix flake init copies the library", async () => {
+  await using sb = await makeNixSandbox();
+  const flake = await writeFprofFlake(join(sb.work, "fprof"));
+  const lock = await Deno.readTextFile(join(sb.work, "fprof", "flake.lock"));
+  const names = async (attr: string) =>
+    JSON.parse(
+      (await sb.runOk([
+        "nix",
+        "eval",
+        "--json",
+        `${flake}#${attr}`,
+        "--apply",
+        "builtins.attrNames",
+      ]))
+        .stdout,
+    );
+  assertEquals(await names("lib"), ["mkProfile"]);
+  assertEquals(await names("templates"), ["default", "no-flake"]);
+  // Nothing was fetched or locked again: the store has no nixpkgs, and the lock is as committed.
+  assertEquals(await Deno.readTextFile(join(sb.work, "fprof", "flake.lock")), lock);
+  const dir = join(sb.work, "mine");
+  await Deno.mkdir(dir);
+  await sb.runOk(["nix", "flake", "init", "-t", flake], { cwd: dir });
+  assertEquals((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort(), [
+    "flake.nix",
+    "fprof.nix",
+  ]);
+});

@@ -1,16 +1,15 @@
 /**
  * Integration tests of `fprof init` against the real Nix on an isolated
  * store: a template written by init is switched to end to end, with the
- * template's nixpkgs input pointed at the fake package set and its fprof
- * input at a copy of this checkout (`fprof switch --override-input`), and
- * `init --from-current` turns a nix-env profile into a declaration.
+ * template's nixpkgs input (its only one) pointed at the fake package set
+ * (`fprof switch --override-input`), and `init --from-current` turns a
+ * nix-env profile into a declaration.
  */
 
 import { join } from "node:path";
 import { assertEquals, assertStringIncludes } from "../lib/testing.ts";
 import { type FixturePackage, writePackageSet } from "./helpers/fixtures.ts";
 import { fprof, fprofOk } from "./helpers/fprof.ts";
-import { writeFprofFlake } from "./helpers/fprof_flake.ts";
 import { makeNixSandbox, type NixSandbox } from "./helpers/sandbox.ts";
 
 // What the default template declares, and what the round trip installs.
@@ -22,20 +21,11 @@ const PKGS: FixturePackage[] = [
   { name: "cowsay", version: "3.7", bins: ["cowsay"] },
 ];
 
-/** The fake nixpkgs and fprof's flake, as `--override-input` arguments. */
+/** The fake nixpkgs, as `--override-input` arguments. */
 async function inputs(sb: NixSandbox): Promise<{ pkgs: string; overrides: string[] }> {
   const pkgs = join(sb.work, "pkgs");
   await writePackageSet(pkgs, PKGS, { system: sb.system });
-  const fprofFlake = await writeFprofFlake(join(sb.work, "fprof"));
-  return {
-    pkgs,
-    overrides: [
-      "--override-input",
-      `nixpkgs=path:${pkgs}`,
-      "--override-input",
-      `fprof=${fprofFlake}`,
-    ],
-  };
+  return { pkgs, overrides: ["--override-input", `nixpkgs=path:${pkgs}`] };
 }
 
 const names = (doc: { packages: { name: string; version: string }[] }) =>
@@ -46,15 +36,22 @@ Deno.test("init writes the default template, refuses to overwrite it, and fprof 
   const { overrides } = await inputs(sb);
   const r = await fprofOk(sb, ["init"]);
   const dir = join(sb.xdgConfig, "fprof", "profile");
-  assertStringIncludes(r.stderr, `wrote '${dir}/flake.nix'`);
-  assertStringIncludes(r.stderr, `next: edit it, then run: fprof switch ${dir}`);
+  assertStringIncludes(r.stderr, `wrote '${dir}/flake.nix' and 'fprof.nix' beside it`);
+  assertStringIncludes(r.stderr, `then run: fprof switch ${dir}`);
+  // No input but nixpkgs: nothing to fetch from a placeholder.
+  const flake = await Deno.readTextFile(join(dir, "flake.nix"));
+  assertEquals([...flake.matchAll(/^\s*(?:inputs\.)?(\w+)\.url = /gm)].map((m) => m[1]), [
+    "nixpkgs",
+  ]);
 
   const again = await fprof(sb, ["init"]);
   assertEquals(again.code, 1);
   assertStringIncludes(again.stderr, "exists already");
   await fprofOk(sb, ["init", "--force"]);
 
-  await fprofOk(sb, ["switch", dir, ...overrides]);
+  const sw = await fprofOk(sb, ["switch", dir, ...overrides]);
+  // Nix warns once per evaluation that it does not write the overridden lock; fprof shows it once.
+  assertEquals(sw.stderr.split("warning: not writing modified lock file").length, 2, sw.stderr);
   const doc = JSON.parse((await fprofOk(sb, ["list", "--json"])).stdout);
   // Unless this machine is called laptop or desktop, it gets the shared list.
   const host = Deno.hostname().split(".")[0];

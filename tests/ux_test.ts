@@ -4,7 +4,7 @@
  */
 
 import { join } from "node:path";
-import { assertEquals, assertStringIncludes } from "../lib/testing.ts";
+import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
 import { writeProfileFlake } from "./helpers/fixtures.ts";
 import { fprof, fprofOk } from "./helpers/fprof.ts";
 import { makeNixSandbox } from "./helpers/sandbox.ts";
@@ -62,4 +62,29 @@ Deno.test("switch --dry-run --json prints the plan, and nothing changes", async 
   const bad = await fprof(sb, ["switch", "--profile", sb.profile, "--json", flake]);
   assertEquals(bad.code, 2);
   assertStringIncludes(bad.stderr, "error: --json needs --dry-run");
+});
+
+Deno.test("a syntax error in the flake keeps Nix's file, line, column and code excerpt", async () => {
+  await using sb = await makeNixSandbox();
+  const dir = join(sb.work, "profile");
+  await Deno.mkdir(dir);
+  await Deno.writeTextFile(
+    join(dir, "flake.nix"),
+    "{\n  outputs = { self }: {\n    x = 1\n  };\n}\n",
+  );
+  const r = await fprof(sb, ["switch", dir]);
+  assertEquals(r.code, 1, r.stderr);
+  const lines = r.stderr.trimEnd().split("\n");
+  const at = lines.findIndex((l) => l.startsWith("error: "));
+  assertOk(
+    /^error: cannot read flake '.*': syntax error, unexpected '\}', expecting ';' at .*-source\/flake\.nix:4:3$/
+      .test(lines[at]),
+    r.stderr,
+  );
+  assertEquals(lines.slice(at + 1, at + 5), [
+    "  3|     x = 1",
+    "  4|   };",
+    "   |   ^",
+    "  5| }",
+  ]);
 });

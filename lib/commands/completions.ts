@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { Command } from "@commander-js/extra-typings";
 import { completionScript, lockInputNames, programSpec, type Shell } from "../completions.ts";
 import { type Context, profileOf } from "../context.ts";
-import { localFlakeDir } from "../flake_ref.ts";
+import { chooseFlake, localFlakeDir } from "../flake_ref.ts";
 import { writeOut } from "../log.ts";
 import { readProfile } from "../profile.ts";
 
@@ -38,18 +38,12 @@ export async function complete(
       await writeOut(state.generations.map((g) => `${g.number}\n`).join(""));
       return;
     }
-    const cwd = Deno.cwd();
-    const home = ctx.env.get("HOME") ?? "/";
-    // The flake in the current directory wins, as it does for a bare
-    // `fprof upgrade`; then the config's.
-    for (const ref of [".", ctx.config.flake].filter((r): r is string => Boolean(r))) {
-      const dir = localFlakeDir(ref, cwd, home);
-      if (!dir) continue;
-      const text = await Deno.readTextFile(join(dir, "flake.lock")).catch(() => undefined);
-      if (text === undefined) continue;
-      await writeOut(lockInputNames(text).map((n) => `${n}\n`).join(""));
-      return;
-    }
+    // The flake a bare `fprof upgrade` or `fprof pin` would use.
+    const { ref } = await chooseFlake(undefined, ctx.config.flake, ctx.env);
+    const dir = localFlakeDir(ref, Deno.cwd(), ctx.env.get("HOME") ?? "/");
+    if (!dir) return;
+    const text = await Deno.readTextFile(join(dir, "flake.lock"));
+    await writeOut(lockInputNames(text).map((n) => `${n}\n`).join(""));
   } catch {
     // Nothing to offer.
   }

@@ -103,15 +103,19 @@ export function generationsTree(gens: readonly GenerationJson[]): string {
   }))).map((l) => `${l}\n`).join("");
 }
 
-/** Formats the table; pure. */
+/** Formats the table, under a header line; pure. */
 export function generationsText(gens: readonly GenerationJson[]): string {
-  const rows = gens.map((g) => [
-    `${g.number}${g.current ? "*" : ""}`,
-    g.date.slice(0, 19).replace("T", " "),
-    g.madeByFprof ? (g.parent === null ? "-" : `← ${g.parent}`) : "(other tool)",
-    g.packageCount === null ? "?" : String(g.packageCount),
-    sourceText(g.source),
-  ]);
+  const header = ["GEN", "DATE", "PARENT", "PACKAGES", "SOURCE"];
+  const rows = [
+    header,
+    ...gens.map((g) => [
+      `${g.number}${g.current ? "*" : ""}`,
+      g.date.slice(0, 19).replace("T", " "),
+      g.madeByFprof ? (g.parent === null ? "-" : `← ${g.parent}`) : "(other tool)",
+      g.packageCount === null ? "?" : String(g.packageCount),
+      sourceText(g.source),
+    ]),
+  ];
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) =>
     r.map((c, i) => (i < 4 ? (i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i])) : c))

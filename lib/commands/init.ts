@@ -13,10 +13,17 @@ import { readGenerationContents } from "../generation.ts";
 import { readProfile } from "../profile.ts";
 import type { ProfilePackage } from "../../manifest/types.ts";
 import { isBareAttrName } from "../../manifest/nix_manifest.ts";
-import { configHome } from "../xdg.ts";
+import { initFlakeDir } from "../flake_ref.ts";
 // Imported as text, so that bundles and compiled binaries carry them.
 import defaultTemplate from "../../templates/default/flake.nix" with { type: "text" };
 import noFlakeTemplate from "../../templates/no-flake/default.nix" with { type: "text" };
+import library from "../../nix/lib.nix" with { type: "text" };
+
+/**
+ * Each template imports fprof's Nix library from this file beside it, so a
+ * profile needs no input but nixpkgs.
+ */
+export const LIBRARY_FILE = "fprof.nix";
 
 /** Options of `fprof init`. */
 export interface InitOptions {
@@ -141,7 +148,7 @@ export function fillTemplate(
 export function initDir(arg: string | undefined, env: Context["env"]): string {
   if (arg !== undefined) return resolve(arg);
   try {
-    return join(configHome(env), "fprof", "profile");
+    return initFlakeDir(env);
   } catch {
     return resolve(".");
   }
@@ -170,10 +177,13 @@ export async function init(
   }
   const dir = initDir(dirArg, ctx.env);
   const target = join(dir, template.file);
-  if (!opts.force && await exists(target)) {
-    throw new FprofError(`'${target}' exists already`, {
-      hint: "pass --force to overwrite it, or name another directory",
-    });
+  const libraryTarget = join(dir, LIBRARY_FILE);
+  for (const file of [target, libraryTarget]) {
+    if (!opts.force && await exists(file)) {
+      throw new FprofError(`'${file}' exists already`, {
+        hint: "pass --force to overwrite it, or name another directory",
+      });
+    }
   }
   let text = template.text;
   if (opts.fromCurrent) {
@@ -202,8 +212,9 @@ export async function init(
   }
   await Deno.mkdir(dir, { recursive: true });
   await Deno.writeTextFile(target, text);
-  ctx.log.step(`wrote '${target}'`);
-  ctx.log.step(`next: edit it, then run: ${nextCommand(name, dir)}`);
+  await Deno.writeTextFile(libraryTarget, library);
+  ctx.log.step(`wrote '${target}' and '${LIBRARY_FILE}' beside it (fprof's Nix library)`);
+  ctx.log.step(`next: list your packages in it, then run: ${nextCommand(name, dir)}`);
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -1,5 +1,13 @@
 import { assertEquals, assertStringIncludes } from "../testing.ts";
-import { declarePackages, fillTemplate, initDir, nextCommand, packageListNix } from "./init.ts";
+import {
+  declarePackages,
+  fillTemplate,
+  initDir,
+  LIBRARY_FILE,
+  nextCommand,
+  packageListNix,
+  TEMPLATES,
+} from "./init.ts";
 
 const S = "/nix/store/ry3wji0qjghzb55bgp6babkivblpiyim";
 
@@ -72,4 +80,16 @@ Deno.test("initDir() defaults to the config directory, and nextCommand() quotes 
     nextCommand("no-flake", "/p"),
     `fprof switch "$(nix-build --no-out-link /p -A profile)"`,
   );
+});
+
+Deno.test("each template's fprof.nix is a copy of nix/lib.nix, the library init writes", async () => {
+  const root = new URL("../../", import.meta.url);
+  const library = await Deno.readTextFile(new URL("nix/lib.nix", root));
+  for (const template of Object.keys(TEMPLATES)) {
+    assertEquals(
+      await Deno.readTextFile(new URL(`templates/${template}/${LIBRARY_FILE}`, root)),
+      library,
+      `templates/${template}/${LIBRARY_FILE} differs from nix/lib.nix: copy it again`,
+    );
+  }
 });

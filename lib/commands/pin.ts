@@ -15,7 +15,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { type Context, profileOf, tmpRoot } from "../context.ts";
 import { FprofError, UsageError } from "../errors.ts";
 import { lockedInput, parseFlakeLock, sourceStorePath } from "../flake_lock.ts";
-import { localFlakeDir } from "../flake_ref.ts";
+import { chooseFlake, localFlakeDir } from "../flake_ref.ts";
 import { addGenerationToStore, contentAddressed } from "../generation.ts";
 import { writeOut } from "../log.ts";
 import { nixAtLeast, type NixVersion } from "../nix.ts";
@@ -204,7 +204,9 @@ async function readPins(
   inputs: string[] | undefined,
   ctx: Context,
 ): Promise<{ dir: string; pins: Pin[] }> {
-  const dir = pinFlakeDir(flakeArg ?? ctx.config.flake ?? ".", ctx.env);
+  const chosen = await chooseFlake(flakeArg, ctx.config.flake, ctx.env);
+  const dir = pinFlakeDir(chosen.ref, ctx.env);
+  if (chosen.from) ctx.log.step(`reading the lock file of '${dir}' (${chosen.from})`);
   const lockFile = join(dir, "flake.lock");
   let text: string;
   try {

@@ -36,6 +36,7 @@ import {
   parseInstallable,
 } from "../installable.ts";
 import { overrideInputArgs, readEnvRecord } from "../env_record.ts";
+import { chooseFlake } from "../flake_ref.ts";
 import { packagesFromRecord } from "../flake_info.ts";
 import { writeOut } from "../log.ts";
 import { type FlakeMetadata, manifestJsonVersionFor, nixAtLeast } from "../nix.ts";
@@ -140,10 +141,8 @@ export async function switchProfile(
 ): Promise<SwitchResult> {
   const { nix, log } = ctx;
   checkSwitchJsonOptions(opts);
-  const installable = await resolveInstallable(
-    installableArg ?? ctx.config.flake ?? ".",
-    ctx,
-  );
+  const chosen = await chooseFlake(installableArg, ctx.config.flake, ctx.env);
+  const installable = await resolveInstallable(chosen.ref, ctx);
   const profile = await profileOf(ctx, opts.profile);
   // A path that is not a profile fails now rather than after the build, and
   // before the lock makes a lock file beside it; it is read again under the
@@ -152,7 +151,7 @@ export async function switchProfile(
   const flakeArgs = overrideInputArgs(opts.overrideInput);
   // What an earlier, killed fprof left half-done goes first.
   await removeStaleTemps(tempPlaces({ profile, own: [tmpRoot(ctx)], env: ctx.env }));
-  const built = await buildEnv(installable, ctx, flakeArgs);
+  const built = await buildEnv(installable, ctx, flakeArgs, chosen.from);
   crashPoint("switch:after-build");
   const { envPath } = built;
 
@@ -442,6 +441,8 @@ export async function buildEnv(
   installable: Installable,
   ctx: Context,
   flakeArgs: readonly string[] = [],
+  /** Why this flake, when the user did not name it, for the first status line. */
+  from?: string,
 ): Promise<BuiltEnv> {
   const { nix, log } = ctx;
   if (installable.kind === "store") {
@@ -460,8 +461,16 @@ export async function buildEnv(
   const locked = lockedRef({ flake: { ref: installable.ref, attr: "" }, meta });
   // Without an attribute, each candidate that does not exist costs one
   // failed evaluation; only the one found is named to the user.
+  // Which flake, and which inputs replaced, so that neither is a surprise.
+  const overrides: string[] = [];
+  for (let i = 0; i < flakeArgs.length - 2; i++) {
+    if (flakeArgs[i] === "--override-input") {
+      overrides.push(`${flakeArgs[i + 1]} from ${flakeArgs[i + 2]}`);
+    }
+  }
   log.step(
-    `building ${installable.attr ? `${installable.ref}#${installable.attr}` : installable.ref}`,
+    `building ${installable.attr ? `${installable.ref}#${installable.attr}` : installable.ref}` +
+      (from ? ` (${from})` : "") + (overrides.length ? `, with input ${overrides.join(", ")}` : ""),
   );
   for (const [i, attr] of attrs.entries()) {
     const target = `${installable.ref}#${attr}`;

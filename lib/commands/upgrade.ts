@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { Context } from "../context.ts";
 import { FprofError, UsageError } from "../errors.ts";
 import { parseInstallable } from "../installable.ts";
-import { localFlakeDir } from "../flake_ref.ts";
+import { chooseFlake, localFlakeDir } from "../flake_ref.ts";
 import { homeDir } from "../xdg.ts";
 import { type SwitchOptions, switchProfile, type SwitchResult } from "./switch.ts";
 
@@ -27,7 +27,8 @@ export async function upgrade(
   opts: UpgradeOptions,
   ctx: Context,
 ): Promise<SwitchResult> {
-  const text = flakeArg ?? ctx.config.flake ?? ".";
+  const chosen = await chooseFlake(flakeArg, ctx.config.flake, ctx.env);
+  const text = chosen.ref;
   const installable = parseInstallable(text, ctx.nix.storeDir);
   if (installable.kind !== "flake") {
     throw new UsageError(`'${text}' is a store path; upgrade needs a flake`);
@@ -44,7 +45,7 @@ export async function upgrade(
   ctx.log.step(
     `updating ${
       inputs.length ? `input${inputs.length > 1 ? "s" : ""} ${inputs.join(", ")}` : "all inputs"
-    } of '${installable.ref}'`,
+    } of '${installable.ref}'${chosen.from ? ` (${chosen.from})` : ""}`,
   );
   let keep = false;
   try {

@@ -13,23 +13,22 @@
   #   nix run .#profile.switch     # or .#profiles.laptop.switch; also .rollback, .list, .pin
   description = "My Nix user profile";
 
-  inputs = {
-    nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";
-    fprof.url = "github:OWNER/fprof";
-    # One nixpkgs for everything: fprof's library needs none of its own.
-    fprof.inputs.nixpkgs.follows = "nixpkgs";
-  };
+  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";
 
-  outputs = { self, nixpkgs, fprof }:
+  outputs = { self, nixpkgs }:
     let
+      # fprof's Nix library (mkProfile), a copy beside this file: it needs only
+      # builtins and pkgs, so the profile has no input but nixpkgs.
+      fprof.lib = import ./fprof.nix;
       systems = [ "x86_64-linux" "aarch64-linux" "x86_64-darwin" "aarch64-darwin" ];
       forAllSystems = f: nixpkgs.lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
     in
     {
       legacyPackages = forAllSystems (pkgs:
         let
-          # On every machine. An attrset (not a list) lets fprof record each
-          # package's attribute name, so `fprof list --json` shows it.
+          # On every machine. A list works too; an attrset also keeps each
+          # package's attribute name, which a profile with a manifest.json
+          # (`fprof switch --manifest=json`) records for `nix profile upgrade`.
           shared = { inherit (pkgs) hello jq; };
 
           # A profile made of the shared list plus `groups`; each group is

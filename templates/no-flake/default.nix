@@ -25,14 +25,15 @@ in
       inherit sha256;
     })
     { }
-, # fprof's Nix library. Pin it too, the same way, if you want.
-  fprof ? import "${builtins.fetchTarball "https://github.com/OWNER/fprof/archive/main.tar.gz"}/nix/lib.nix"
+, # fprof's Nix library (mkProfile), a copy beside this file.
+  fprof ? import ./fprof.nix
 }:
 {
   profile = fprof.mkProfile {
     inherit pkgs;
     name = "profile";
-    # An attrset records each package's attribute name; a list works too.
+    # A list works too; an attrset also keeps each package's attribute name,
+    # which a profile with a manifest.json records for `nix profile upgrade`.
     paths = { inherit (pkgs) hello jq ripgrep; };
     pinned = { nixpkgs = pkgs.path; };
   };

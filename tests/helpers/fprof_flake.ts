@@ -1,5 +1,5 @@
 /**
- * A copy of fprof's own flake (flake.nix, nix/ and templates/) in a test
+ * A copy of fprof's own flake (flake.nix, flake.lock, nix/ and templates/) in a test
  * directory, to use as a `path:` flake input: the checkout itself would copy
  * the whole working tree into the store. Its nixpkgs input is never fetched
  * as long as tests override or follow it.
@@ -23,6 +23,7 @@ async function copyTree(from: string, to: string): Promise<void> {
 export async function writeFprofFlake(dir: string): Promise<string> {
   await Deno.mkdir(dir, { recursive: true });
   await Deno.copyFile(join(ROOT, "flake.nix"), join(dir, "flake.nix"));
+  await Deno.copyFile(join(ROOT, "flake.lock"), join(dir, "flake.lock"));
   await copyTree(join(ROOT, "nix"), join(dir, "nix"));
   await copyTree(join(ROOT, "templates"), join(dir, "templates"));
   return `path:${dir}`;
