@@ -102,3 +102,27 @@ in f.byName (map f.mkPackage (builtins.fromJSON (builtins.readFile ./packages.js
   assertEquals(after.generation, 2);
   assertEquals(names(after), names(before));
 });
+
+Deno.test("init --template no-flake writes default.nix and the library, and its next command switches", async () => {
+  await using sb = await makeNixSandbox();
+  const { pkgs } = await inputs(sb);
+  const dir = join(sb.work, "plain");
+  const r = await fprofOk(sb, ["init", "--template", "no-flake", dir]);
+  assertStringIncludes(r.stderr, `wrote '${dir}/default.nix' and 'fprof.nix' beside it`);
+  assertStringIncludes(r.stderr, `fprof switch "$(nix-build --no-out-link ${dir} -A profile)"`);
+  // The template's own nixpkgs is a download; the test's package set stands in for it.
+  const stand = `(builtins.getFlake "path:${pkgs}").legacyPackages.${sb.system}`;
+  const built = await sb.runOk([
+    "nix-build",
+    "--no-out-link",
+    dir,
+    "-A",
+    "profile",
+    "--arg",
+    "pkgs",
+    stand,
+  ]);
+  await fprofOk(sb, ["switch", built.stdout.trim()]);
+  const doc = JSON.parse((await fprofOk(sb, ["list", "--json"])).stdout);
+  assertEquals(names(doc), ["hello-2.12.1", "jq-1.7.1", "ripgrep-14.1.0"]);
+});
