@@ -245,7 +245,7 @@ async function main() {
     await sb.runOk(["nix-store", "--gc"]).catch(() => {});
   }
 
-  const pure = pureCases(sizes, reps);
+  const pure = await pureCases(sizes, reps);
   const machine = await machineInfo();
   const report = {
     date: new Date().toISOString(),

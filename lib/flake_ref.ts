@@ -4,7 +4,7 @@
  * @module
  */
 
-import { join, resolve } from "node:path";
+import { join, resolve } from "./path.ts";
 
 /**
  * The directory holding a local flake's `flake.nix` and `flake.lock`, or
