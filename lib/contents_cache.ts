@@ -8,10 +8,12 @@
  *
  * A cache file is trusted only when it proves to be the one fprof wrote for
  * this very generation: it starts with a header line naming the format, the
- * store path and the manifest file with its size, and carrying the SHA-256 of
- * the rest. Anything else (a truncated or edited file, another program's
- * file, another generation's) is ignored and the manifest is parsed again, so
- * the cache never changes what a command prints.
+ * store path and the manifest file with its size, the number of packages and
+ * the SHA-256 of the rest, and a SHA-256 of those fields themselves (so that
+ * `fprof generations`, which only counts packages, can trust the header
+ * without reading the rest). Anything else (a truncated or edited file,
+ * another program's file, another generation's) is ignored and the manifest
+ * is parsed again, so the cache never changes what a command prints.
  *
  * @module
  */
@@ -38,7 +40,12 @@ export interface ManifestIdentity {
 interface Header extends ManifestIdentity {
   format: string;
   storePath: string;
+  /** How many packages the body holds. */
+  packages: number;
+  /** SHA-256 of the body, in hex. */
   sha256: string;
+  /** SHA-256 of the fields above, in hex (see {@link headerCheck}). */
+  check: string;
 }
 
 /** Where the cache files live. */
@@ -54,6 +61,35 @@ export function cacheFileOf(cacheDir: string, storePath: string): string {
 const toHex = (bytes: Uint8Array) =>
   Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
+/** The checksum of a header's fields, in a fixed order. */
+async function headerCheck(h: Omit<Header, "check">): Promise<string> {
+  return toHex(
+    await sha256(JSON.stringify([h.format, h.storePath, h.file, h.size, h.packages, h.sha256])),
+  );
+}
+
+/**
+ * The header of a cache file from its first line, or null unless it is
+ * whole, unchanged, and for this store path and manifest.
+ */
+async function decodeHeader(
+  line: Uint8Array,
+  storePath: string,
+  manifest: ManifestIdentity,
+): Promise<Header | null> {
+  try {
+    const h = JSON.parse(new TextDecoder().decode(line)) as Partial<Header>;
+    if (
+      h?.format !== FORMAT || h.storePath !== storePath || h.file !== manifest.file ||
+      h.size !== manifest.size || !Number.isInteger(h.packages) ||
+      typeof h.sha256 !== "string" || typeof h.check !== "string"
+    ) return null;
+    return await headerCheck(h as Header) === h.check ? h as Header : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The bytes of a cache file for a generation's contents. */
 export async function encodeContentsCache(
   storePath: string,
@@ -63,13 +99,15 @@ export async function encodeContentsCache(
   const body = new TextEncoder().encode(
     JSON.stringify({ manifest: contents.manifest, packages: contents.packages }),
   );
-  const header: Header = {
+  const fields = {
     format: FORMAT,
     storePath,
     file: manifest.file,
     size: manifest.size,
+    packages: contents.packages.length,
     sha256: toHex(await sha256(body)),
   };
+  const header: Header = { ...fields, check: await headerCheck(fields) };
   const head = new TextEncoder().encode(JSON.stringify(header) + "\n");
   const out = new Uint8Array(head.length + body.length);
   out.set(head);
@@ -88,20 +126,15 @@ export async function decodeContentsCache(
 ): Promise<GenerationContents | null> {
   const newline = bytes.indexOf(10);
   if (newline < 0) return null;
-  // The body's hash is checked before it is decoded, so a lenient decoder
-  // (faster than a validating one) sees only what fprof wrote.
-  const decoder = new TextDecoder();
+  const header = await decodeHeader(bytes.subarray(0, newline), storePath, manifest);
+  if (header === null) return null;
+  const body = bytes.subarray(newline + 1);
+  if (toHex(await sha256(body)) !== header.sha256) return null;
   try {
-    const header = JSON.parse(decoder.decode(bytes.subarray(0, newline))) as Partial<Header>;
-    if (
-      header?.format !== FORMAT || header.storePath !== storePath ||
-      header.file !== manifest.file || header.size !== manifest.size ||
-      typeof header.sha256 !== "string"
-    ) return null;
-    const body = bytes.subarray(newline + 1);
-    if (toHex(await sha256(body)) !== header.sha256) return null;
-    const data = JSON.parse(decoder.decode(body));
-    if (!isContents(data)) return null;
+    // The hash is checked first, so a lenient decoder (faster than a
+    // validating one) sees only what fprof wrote.
+    const data = JSON.parse(new TextDecoder().decode(body));
+    if (!isContents(data) || data.packages.length !== header.packages) return null;
     return data;
   } catch {
     return null;
@@ -167,4 +200,43 @@ export async function readGenerationContentsCached(
     }
   }
   return contents;
+}
+
+/** The first line of a file (at most 4 KiB), or null. */
+async function readFirstLine(path: string): Promise<Uint8Array | null> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path);
+  } catch {
+    return null;
+  }
+  try {
+    const buf = new Uint8Array(4096);
+    const n = await file.read(buf);
+    const newline = n === null ? -1 : buf.subarray(0, n).indexOf(10);
+    return newline < 0 ? null : buf.subarray(0, newline);
+  } catch {
+    return null;
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * How many packages a generation holds: from the cache file's header when it
+ * is valid (the rest of the file is not read), else as
+ * {@link readGenerationContentsCached} finds them.
+ */
+export async function countGenerationPackagesCached(
+  nix: Nix,
+  storePath: string,
+  cacheDir: string,
+): Promise<number> {
+  const [manifest, line] = await Promise.all([
+    manifestIdentity(storePath),
+    readFirstLine(cacheFileOf(cacheDir, storePath)),
+  ]);
+  const header = line === null ? null : await decodeHeader(line, storePath, manifest);
+  if (header !== null) return header.packages;
+  return (await readGenerationContentsCached(nix, storePath, cacheDir)).packages.length;
 }

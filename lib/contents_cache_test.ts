@@ -2,6 +2,7 @@ import { assertEquals, assertOk } from "./testing.ts";
 import {
   CACHE_MIN_PACKAGES,
   cacheFileOf,
+  countGenerationPackagesCached,
   decodeContentsCache,
   encodeContentsCache,
   readGenerationContentsCached,
@@ -42,6 +43,7 @@ Deno.test("readGenerationContentsCached() keeps a big generation's packages and 
   };
   assertEquals(await decodeContentsCache(bytes, gen, identity), parsed);
   assertEquals(await readGenerationContentsCached(nix(), gen, cacheDir), parsed);
+  assertEquals(await countGenerationPackagesCached(nix(), gen, cacheDir), CACHE_MIN_PACKAGES);
 });
 
 Deno.test("readGenerationContentsCached() writes no cache for a small generation", async () => {
@@ -91,26 +93,33 @@ Deno.test("a corrupt or foreign cache file never changes what is read", async ()
       "another manifest size",
       text.replace(`"size":${identity.size}`, `"size":${identity.size + 1}`),
     ],
+    ["a changed package count", text.replace(`"packages":${n},`, `"packages":${n + 1},`)],
     [
       "a body that is not a package list, with its own hash",
       new TextDecoder().decode(
         await encodeContentsCache(gen, identity, {
           manifest: "json",
-          packages: [{ name: 1 }],
+          packages: Array(n).fill({ name: 1 }),
         } as never),
       ),
     ],
   ];
-  for (const [what, lie] of lies) {
+  const write = async (lie: Uint8Array | string) => {
     await Deno.mkdir(cacheDir, { recursive: true });
     await Deno.writeFile(
       cacheFileOf(cacheDir, gen),
       typeof lie === "string" ? new TextEncoder().encode(lie) : lie,
     );
+  };
+  for (const [what, lie] of lies) {
+    await write(lie);
+    assertEquals(await countGenerationPackagesCached(nix(), gen, cacheDir), n, what);
+    await write(lie);
     assertEquals(await readGenerationContentsCached(nix(), gen, cacheDir), truth, what);
   }
   // And what is left behind afterwards is a genuine cache again.
-  assertEquals(await Deno.readFile(cacheFileOf(cacheDir, gen)), genuine);
+  const left = await Deno.readFile(cacheFileOf(cacheDir, gen));
+  assertOk(left.length === genuine.length && left.every((b, i) => b === genuine[i]));
 });
 
 Deno.test("a cache directory that cannot be written only costs the parse", async () => {

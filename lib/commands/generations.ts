@@ -8,7 +8,7 @@ import { type Context, profileOf } from "../context.ts";
 import { writeOut } from "../log.ts";
 import { type ProfileState, readProfile } from "../profile.ts";
 import { loadRecords, recordOf, type RecordsFile } from "../records.ts";
-import { contentsCacheDir, readGenerationContentsCached } from "../contents_cache.ts";
+import { contentsCacheDir, countGenerationPackagesCached } from "../contents_cache.ts";
 import { drawTree } from "../generation_tree.ts";
 
 /** Options of `fprof generations`. */
@@ -160,8 +160,7 @@ async function packageCounts(state: ProfileState, ctx: Context): Promise<Map<num
   const worker = async () => {
     for (let g = queue.shift(); g; g = queue.shift()) {
       try {
-        const contents = await readGenerationContentsCached(ctx.nix, g.storePath, cacheDir);
-        counts.set(g.number, contents.packages.length);
+        counts.set(g.number, await countGenerationPackagesCached(ctx.nix, g.storePath, cacheDir));
       } catch (e) {
         ctx.log.debug(
           `cannot count the packages of generation ${g.number}: ${(e as Error).message}`,
