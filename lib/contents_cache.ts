@@ -1,10 +1,11 @@
 /**
- * A cache of what big generations hold, under `$XDG_CACHE_HOME/fprof`.
+ * A cache of what generations hold, under `$XDG_CACHE_HOME/fprof`.
  *
  * A generation's store path never changes its contents, so the packages read
  * from it once can be kept, keyed by that path. Parsing a manifest of 10,000
- * packages costs more than the rest of `fprof list`; reading them back from
- * the cache costs a fraction of it.
+ * packages costs more than the rest of `fprof list`, and even 100 packages of
+ * a `manifest.nix` cost a short command (whose parser code runs cold) more
+ * than reading them back; `fprof generations` parses every generation.
  *
  * A cache file is trusted only when it proves to be the one fprof wrote for
  * this very generation: it starts with a header line naming the format, the
@@ -21,12 +22,12 @@
 import type { ProfilePackage } from "../manifest/types.ts";
 import { type GenerationContents, readGenerationContents } from "./generation.ts";
 import type { Nix } from "./nix.ts";
-import { basename, join } from "./path.ts";
+import { basename, dirname, join } from "./path.ts";
 import { sha256 } from "./store_path.ts";
 import { cacheHome, type Env } from "./xdg.ts";
 
-/** Generations with fewer packages are parsed every time: it is cheap enough. */
-export const CACHE_MIN_PACKAGES = 1000;
+/** Generations with fewer packages are read every time: nothing to save. */
+export const CACHE_MIN_PACKAGES = 1;
 
 /** The format of a cache file; a file of another format is ignored. */
 const FORMAT = "fprof-generation-contents/1";
@@ -168,7 +169,7 @@ async function manifestIdentity(storePath: string): Promise<ManifestIdentity> {
 
 /**
  * {@link readGenerationContents}, through the cache for generations of at
- * least {@link CACHE_MIN_PACKAGES} packages. A cache that cannot be read or
+ * least {@link CACHE_MIN_PACKAGES} package. A cache that cannot be read or
  * written only costs the time of parsing.
  */
 export async function readGenerationContentsCached(
@@ -186,12 +187,22 @@ export async function readGenerationContentsCached(
     if (contents !== null) return contents;
     nix.log.debug(`ignoring the cache file '${file}': it is not one for this generation`);
   }
+  return await parseAndKeep(nix, storePath, file, manifest);
+}
+
+/** Reads a generation's contents and writes its cache file, unless it is empty. */
+async function parseAndKeep(
+  nix: Nix,
+  storePath: string,
+  file: string,
+  manifest: ManifestIdentity,
+): Promise<GenerationContents> {
   const contents = await readGenerationContents(nix, storePath);
   if (contents.packages.length >= CACHE_MIN_PACKAGES) {
     // Written aside and renamed, so a reader never sees half a file.
     const tmp = `${file}.${Deno.pid}.tmp`;
     try {
-      await Deno.mkdir(cacheDir, { recursive: true });
+      await Deno.mkdir(dirname(file), { recursive: true });
       await Deno.writeFile(tmp, await encodeContentsCache(storePath, manifest, contents));
       await Deno.rename(tmp, file);
     } catch (e) {
@@ -232,11 +243,9 @@ export async function countGenerationPackagesCached(
   storePath: string,
   cacheDir: string,
 ): Promise<number> {
-  const [manifest, line] = await Promise.all([
-    manifestIdentity(storePath),
-    readFirstLine(cacheFileOf(cacheDir, storePath)),
-  ]);
+  const file = cacheFileOf(cacheDir, storePath);
+  const [manifest, line] = await Promise.all([manifestIdentity(storePath), readFirstLine(file)]);
   const header = line === null ? null : await decodeHeader(line, storePath, manifest);
   if (header !== null) return header.packages;
-  return (await readGenerationContentsCached(nix, storePath, cacheDir)).packages.length;
+  return (await parseAndKeep(nix, storePath, file, manifest)).packages.length;
 }

@@ -1,6 +1,5 @@
 import { assertEquals, assertOk } from "./testing.ts";
 import {
-  CACHE_MIN_PACKAGES,
   cacheFileOf,
   countGenerationPackagesCached,
   decodeContentsCache,
@@ -26,11 +25,14 @@ async function fakeGeneration(root: string, name: string, count: number, version
   return dir;
 }
 
+/** A profile big enough for the cache to matter. */
+const BIG = 1000;
+
 const nix = () => new Nix(new Logger({ color: false, terminal: false }));
 
 Deno.test("readGenerationContentsCached() keeps a big generation's packages and reads them back", async () => {
   await using tmp = await tempDir();
-  const gen = await fakeGeneration(tmp.path, "profile", CACHE_MIN_PACKAGES);
+  const gen = await fakeGeneration(tmp.path, "profile", BIG);
   const cacheDir = join(tmp.path, "cache");
   const parsed = await readGenerationContents(nix(), gen);
 
@@ -43,20 +45,20 @@ Deno.test("readGenerationContentsCached() keeps a big generation's packages and 
   };
   assertEquals(await decodeContentsCache(bytes, gen, identity), parsed);
   assertEquals(await readGenerationContentsCached(nix(), gen, cacheDir), parsed);
-  assertEquals(await countGenerationPackagesCached(nix(), gen, cacheDir), CACHE_MIN_PACKAGES);
+  assertEquals(await countGenerationPackagesCached(nix(), gen, cacheDir), BIG);
 });
 
-Deno.test("readGenerationContentsCached() writes no cache for a small generation", async () => {
+Deno.test("readGenerationContentsCached() writes no cache for an empty generation", async () => {
   await using tmp = await tempDir();
-  const gen = await fakeGeneration(tmp.path, "profile", 10);
+  const gen = await fakeGeneration(tmp.path, "profile", 0);
   const cacheDir = join(tmp.path, "cache");
-  assertEquals((await readGenerationContentsCached(nix(), gen, cacheDir)).packages.length, 10);
+  assertEquals((await readGenerationContentsCached(nix(), gen, cacheDir)).packages.length, 0);
   assertEquals(await exists(cacheFileOf(cacheDir, gen)), false);
 });
 
 Deno.test("a corrupt or foreign cache file never changes what is read", async () => {
   await using tmp = await tempDir();
-  const n = CACHE_MIN_PACKAGES;
+  const n = BIG;
   const gen = await fakeGeneration(tmp.path, "profile", n);
   // Another generation, of other packages, whose cache file is genuine.
   const other = await fakeGeneration(tmp.path, "other", n + 1, "2.0");
@@ -124,12 +126,12 @@ Deno.test("a corrupt or foreign cache file never changes what is read", async ()
 
 Deno.test("a cache directory that cannot be written only costs the parse", async () => {
   await using tmp = await tempDir();
-  const gen = await fakeGeneration(tmp.path, "profile", CACHE_MIN_PACKAGES);
+  const gen = await fakeGeneration(tmp.path, "profile", BIG);
   // A file where the cache directory should be.
   const cacheDir = join(tmp.path, "not-a-dir");
   await Deno.writeTextFile(cacheDir, "");
   const contents = await readGenerationContentsCached(nix(), gen, cacheDir);
-  assertEquals(contents.packages.length, CACHE_MIN_PACKAGES);
+  assertEquals(contents.packages.length, BIG);
   assertOk((await Deno.stat(cacheDir)).isFile);
 });
 
