@@ -89,6 +89,7 @@ async function useNix(label: string): Promise<void> {
 }
 
 async function main() {
+  const loadAtStart = Deno.loadavg()[0];
   if (values.nix) await useNix(values.nix);
   await using sb = await makeNixSandbox();
   const env = { ...sb.env, NO_COLOR: "1" };
@@ -309,6 +310,7 @@ async function main() {
     date: new Date().toISOString(),
     machine,
     reps,
+    loadAverage: { start: loadAtStart, end: Deno.loadavg()[0] },
     peakMemory: gnuTimeAvailable()
       ? "largest resident set of any process of the run (GNU time %M, from wait4)"
       : "not measured (GNU time is not installed)",
@@ -359,6 +361,8 @@ export interface Report {
   date: string;
   machine: { cores: number; cpu: string; memoryGiB: number; nix: string; deno: string };
   reps: number;
+  /** The one-minute load average when the run started and ended: other work on the machine. */
+  loadAverage?: { start: number; end: number };
   peakMemory?: string;
   cases: CaseResult[];
   pure: { operation: string; packages: number; medianMs: number }[];
@@ -420,8 +424,13 @@ export function markdown(runs: readonly Report[]): string {
   const lines = [
     ...runs.map((r) => {
       const m = r.machine;
+      const load = r.loadAverage
+        ? ` Load average ${r.loadAverage.start.toFixed(1)} at the start, ` +
+          `${r.loadAverage.end.toFixed(1)} at the end.`
+        : "";
       return `- ${m.nix}: measured ${r.date.slice(0, 10)} on ${m.cores} cores (${m.cpu}), ` +
-        `${m.memoryGiB} GiB, Deno ${m.deno}; median of ${r.reps} interleaved runs after a warm-up.`;
+        `${m.memoryGiB} GiB, Deno ${m.deno}; median of ${r.reps} interleaved runs after a ` +
+        `warm-up.${load}`;
     }),
     "",
     "| case | packages | alternative | " +
