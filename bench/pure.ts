@@ -47,19 +47,19 @@ export interface PureResult {
   medianMs: number;
 }
 
-function time(fn: () => unknown, reps: number): number {
-  fn(); // warm-up: let the JIT compile it
+async function time(fn: () => unknown, reps: number): Promise<number> {
+  await fn(); // warm-up: let the JIT compile it
   const ms: number[] = [];
   for (let i = 0; i < reps; i++) {
     const start = performance.now();
-    fn();
+    await fn();
     ms.push(performance.now() - start);
   }
   return Math.round(median(ms) * 10) / 10;
 }
 
 /** Times every in-process operation at every size. */
-export function pureCases(sizes: readonly number[], reps: number): PureResult[] {
+export async function pureCases(sizes: readonly number[], reps: number): Promise<PureResult[]> {
   const out: PureResult[] = [];
   for (const n of sizes) {
     const pkgs = fakePackages(n);
@@ -85,7 +85,7 @@ export function pureCases(sizes: readonly number[], reps: number): PureResult[] 
       ["plan generation (manifest.json, NAR, hash)", plan("json")],
     ];
     for (const [operation, fn] of ops) {
-      out.push({ operation, packages: n, medianMs: time(fn, Math.max(reps, 5)) });
+      out.push({ operation, packages: n, medianMs: await time(fn, Math.max(reps, 5)) });
     }
   }
   return out;

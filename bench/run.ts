@@ -1,11 +1,16 @@
 /**
  * `deno task bench`: fprof against the commands people would use instead, on
- * profiles of 10 to 10,000 packages, in one isolated Nix store. Every case
- * runs its sides interleaved (A, B, A, B, …) after one discarded warm-up run
- * each, and reports the median wall time, the ratio fprof / alternative and
- * the peak memory. Prints a Markdown table and writes `bench/results.json`.
+ * profiles of 10 to 10,000 packages, in one isolated Nix store. fprof runs as
+ * it is shipped: the bundle (`scripts/build.ts`), with the permissions the
+ * binaries get. Every case runs its sides interleaved (A, B, A, B, …) after
+ * one discarded warm-up run each, and reports the median wall time, the ratio
+ * fprof / alternative and the peak memory. Prints Markdown tables and keeps
+ * the run in `bench/results.json`, one run per Nix version.
  *
- * Options: `--sizes=10,100,1000,10000`, `--reps=5`, `--out=FILE`.
+ * Options: `--nix=2.8|2.26|newest` (that Nix first on PATH, from
+ * `scripts/install-nix.sh`; default: the Nix on PATH),
+ * `--sizes=10,100,1000,10000`, `--reps=5`, `--cases=all|read` (`read`: only
+ * list, generations and completion), `--out=FILE`.
  *
  * @module
  */
@@ -18,8 +23,7 @@ import { writeBenchFlake } from "./fixtures.ts";
 import { gnuTimeAvailable, measure, type Sample, summarise, type Summary } from "./measure.ts";
 import { pureCases } from "./pure.ts";
 import { nixArgv } from "../lib/nix.ts";
-
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
+import { PERMISSION_FLAGS, writeBundle } from "../scripts/build.ts";
 
 /** One side of a case: a run that may depend on how many runs came before. */
 type Side = { label: string; run: (i: number) => Promise<Sample> };
@@ -39,11 +43,17 @@ const { values } = parseArgs({
   options: {
     sizes: { type: "string", default: "10,100,1000,10000" },
     reps: { type: "string", default: "5" },
+    nix: { type: "string" },
+    cases: { type: "string", default: "all" },
     out: { type: "string", default: new URL("./results.json", import.meta.url).pathname },
   },
 });
 const sizes = values.sizes.split(",").map(Number);
 const reps = Number(values.reps);
+if (values.cases !== "all" && values.cases !== "read") {
+  throw new Error(`--cases takes all or read, not '${values.cases}'`);
+}
+const onlyReads = values.cases === "read";
 
 /** Runs the sides interleaved: one warm-up each, then `reps` rounds. */
 async function interleave(sides: Side[]): Promise<Summary[]> {
@@ -69,12 +79,32 @@ async function chain(...steps: (() => Promise<Sample>)[]): Promise<Sample> {
   return { ms, maxRssKiB: rss };
 }
 
+/** Puts the Nix of `label` first on PATH, for this process and all it starts. */
+async function useNix(label: string): Promise<void> {
+  const script = new URL("../scripts/install-nix.sh", import.meta.url).pathname;
+  const out = await new Deno.Command("bash", { args: [script, label], stdout: "piped" }).output();
+  if (!out.success) throw new Error(`scripts/install-nix.sh ${label} failed`);
+  const bin = new TextDecoder().decode(out.stdout).trim();
+  Deno.env.set("PATH", `${bin}:${Deno.env.get("PATH") ?? ""}`);
+}
+
 async function main() {
+  const loadAtStart = Deno.loadavg()[0];
+  if (values.nix) await useNix(values.nix);
   await using sb = await makeNixSandbox();
   const env = { ...sb.env, NO_COLOR: "1" };
   const run = (argv: string[]) => measure(argv, { env, cwd: sb.work });
-  const fprof = (...args: string[]) =>
-    run([Deno.execPath(), "run", "-A", "--quiet", MAIN, ...args]);
+  const bundle = join(sb.root, "fprof.js");
+  await writeBundle(bundle);
+  const fprofArgv = (...args: string[]) => [
+    Deno.execPath(),
+    "run",
+    "--quiet",
+    ...PERMISSION_FLAGS,
+    bundle,
+    ...args,
+  ];
+  const fprof = (...args: string[]) => run(fprofArgv(...args));
   const nixBuild = (ref: string) => run(nixArgv(["build", "--json", "--no-link", ref]));
   const results: CaseResult[] = [];
   const record = (name: string, n: number, alt: string, [f, o]: Summary[]) => {
@@ -118,28 +148,57 @@ async function main() {
         () => run(["nix-env", "-p", p, "--set", envPaths[i % 2]]),
       );
 
-    // list: one generation made by fprof with manifest.nix, read three ways.
-    const listed = profile("list");
-    await fprof("switch", "--profile", listed, "--manifest=nix", ref(dirA));
-    const [fl, npl, neq] = await interleave([
-      { label: "fprof", run: () => fprof("list", "--profile", listed) },
+    // list: a generation with manifest.json against `nix profile list`, one
+    // with manifest.nix against `nix-env -q`.
+    const listedJson = profile("list-json");
+    const listedNix = profile("list-nix");
+    await fprof("switch", "--profile", listedJson, "--manifest=json", ref(dirA));
+    await fprof("switch", "--profile", listedNix, "--manifest=nix", ref(dirA));
+    record(
+      "list (manifest.json)",
+      n,
+      "nix profile list",
+      await interleave([
+        { label: "fprof", run: () => fprof("list", "--profile", listedJson) },
+        {
+          label: "nix profile list",
+          run: () => run(nixArgv(["profile", "list", "--profile", listedJson])),
+        },
+      ]),
+    );
+    record(
+      "list (manifest.nix)",
+      n,
+      "nix-env -q",
+      await interleave([
+        { label: "fprof", run: () => fprof("list", "--profile", listedNix) },
+        { label: "nix-env -q", run: () => run(["nix-env", "-q", "-p", listedNix]) },
+      ]),
+    );
+
+    // generations and completion: a profile of 4 generations, A and B in
+    // turn, against `nix-env --list-generations`.
+    const history = profile("history");
+    for (let i = 0; i < 4; i++) {
+      await fprof("switch", "--profile", history, "--manifest=nix", ref(flakes[i % 2]));
+    }
+    const [fg, fc, nlg] = await interleave([
+      { label: "fprof generations", run: () => fprof("generations", "--profile", history) },
       {
-        label: "nix profile list",
-        run: () =>
-          run([
-            "nix",
-            "--extra-experimental-features",
-            "nix-command flakes",
-            "profile",
-            "list",
-            "--profile",
-            listed,
-          ]),
+        label: "fprof __complete",
+        run: () => fprof("__complete", "generations", "--profile", history),
       },
-      { label: "nix-env -q", run: () => run(["nix-env", "-q", "-p", listed]) },
+      {
+        label: "nix-env --list-generations",
+        run: () => run(["nix-env", "--list-generations", "-p", history]),
+      },
     ]);
-    record("list", n, "nix profile list", [fl, npl]);
-    record("list", n, "nix-env -q", [fl, neq]);
+    record("generations", n, "nix-env --list-generations", [fg, nlg]);
+    record("__complete generations", n, "nix-env --list-generations", [fc, nlg]);
+    if (onlyReads) {
+      await sb.runOk(["nix-store", "--gc"]).catch(() => {});
+      continue;
+    }
 
     // A switch that changes nothing, against building and setting the same.
     const noop = profile("noop");
@@ -213,7 +272,7 @@ async function main() {
     const diffed = profile("changed-nix");
     const gens = await generationsOf(sb, diffed);
     const [g1, g2] = gens.slice(-2);
-    if (await fprofHas(sb, "diff")) {
+    if (await fprofHas(sb, fprofArgv, "diff")) {
       record(
         "diff",
         n,
@@ -245,20 +304,23 @@ async function main() {
     await sb.runOk(["nix-store", "--gc"]).catch(() => {});
   }
 
-  const pure = pureCases(sizes, reps);
+  const pure = await pureCases(sizes, reps);
   const machine = await machineInfo();
-  const report = {
+  const report: Report = {
     date: new Date().toISOString(),
     machine,
     reps,
+    loadAverage: { start: loadAtStart, end: Deno.loadavg()[0] },
     peakMemory: gnuTimeAvailable()
       ? "largest resident set of any process of the run (GNU time %M, from wait4)"
       : "not measured (GNU time is not installed)",
     cases: results,
     pure,
   };
-  await Deno.writeTextFile(values.out, JSON.stringify(report, null, 2) + "\n");
-  console.log(markdown(report));
+  const previous = await Deno.readTextFile(values.out).then(JSON.parse).catch(() => null);
+  const runs = keepRuns(previous, report);
+  await Deno.writeTextFile(values.out, JSON.stringify({ runs }, null, 2) + "\n");
+  console.log(markdown(runs));
 }
 
 /** The numbered generations of a profile, oldest first. */
@@ -274,8 +336,12 @@ async function generationsOf(sb: NixSandbox, profile: string) {
   return gens.sort((a, b) => a.number - b.number);
 }
 
-async function fprofHas(sb: NixSandbox, command: string): Promise<boolean> {
-  const r = await sb.run([Deno.execPath(), "run", "-A", "--quiet", MAIN, command, "--help"]);
+async function fprofHas(
+  sb: NixSandbox,
+  fprofArgv: (...args: string[]) => string[],
+  command: string,
+): Promise<boolean> {
+  const r = await sb.run(fprofArgv(command, "--help"));
   return r.code === 0;
 }
 
@@ -290,30 +356,105 @@ async function machineInfo() {
   };
 }
 
-/** The report as Markdown tables. Pure. */
-export function markdown(report: {
+/** One run of the benchmark, on one Nix version. */
+export interface Report {
   date: string;
   machine: { cores: number; cpu: string; memoryGiB: number; nix: string; deno: string };
   reps: number;
+  /** The one-minute load average when the run started and ended: other work on the machine. */
+  loadAverage?: { start: number; end: number };
+  peakMemory?: string;
   cases: CaseResult[];
   pure: { operation: string; packages: number; medianMs: number }[];
-}): string {
-  const m = report.machine;
+}
+
+/** The version numbers in `nix (Nix) 2.8.0`, for sorting. Pure. */
+function versionKey(nix: string): number[] {
+  return (/(\d+)\.(\d+)(?:\.(\d+))?/.exec(nix)?.slice(1) ?? []).map((x) => Number(x ?? 0));
+}
+
+/**
+ * The runs to keep after `run`: the runs of `previous` (an older file held a
+ * single run) on other Nix versions, and `run`, ordered by Nix version. Pure.
+ */
+export function keepRuns(previous: unknown, run: Report): Report[] {
+  const old: Report[] = Array.isArray((previous as { runs?: Report[] })?.runs)
+    ? (previous as { runs: Report[] }).runs
+    : (previous as Report)?.machine
+    ? [previous as Report]
+    : [];
+  const runs = [...old.filter((r) => r.machine.nix !== run.machine.nix), run];
+  return runs.sort((a, b) => {
+    const [x, y] = [versionKey(a.machine.nix), versionKey(b.machine.nix)];
+    return (x[0] - y[0]) || (x[1] - y[1]) || (x[2] - y[2]);
+  });
+}
+
+/** `2.8.0` from `nix (Nix) 2.8.0`. Pure. */
+function shortNix(nix: string): string {
+  return /\d+\.\d+(?:\.\d+)?/.exec(nix)?.[0] ?? nix;
+}
+
+/**
+ * The runs as Markdown: one line per run saying where and when, then the
+ * cases with each Nix version's figures side by side. Pure.
+ */
+export function markdown(runs: readonly Report[]): string {
   const mem = (s: Summary) => s.peakMiB === null ? "–" : `${s.peakMiB}`;
+  const key = (c: { case: string; packages: number; alternative: string }) =>
+    `${c.case}\u0000${c.packages}\u0000${c.alternative}`;
+  const rows = new Map<string, CaseResult>();
+  for (const r of runs) for (const c of r.cases) if (!rows.has(key(c))) rows.set(key(c), c);
+  const versions = runs.map((r) => `Nix ${shortNix(r.machine.nix)}`);
+  const cell = (r: Report, row: CaseResult) => {
+    const c = r.cases.find((x) => key(x) === key(row));
+    return c
+      ? [
+        `${c.fprof.medianMs}`,
+        `${c.other.medianMs}`,
+        c.ratio.toFixed(2),
+        `${mem(c.fprof)}/${mem(c.other)}`,
+      ]
+      : ["–", "–", "–", "–"];
+  };
+  const pureRows = new Map<string, { operation: string; packages: number }>();
+  for (const r of runs) {
+    for (const p of r.pure) pureRows.set(`${p.operation}\u0000${p.packages}`, p);
+  }
   const lines = [
-    `Measured ${report.date.slice(0, 10)} on ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, ` +
-    `${m.nix}, Deno ${m.deno}; median of ${report.reps} interleaved runs after a warm-up.`,
+    ...runs.map((r) => {
+      const m = r.machine;
+      const load = r.loadAverage
+        ? ` Load average ${r.loadAverage.start.toFixed(1)} at the start, ` +
+          `${r.loadAverage.end.toFixed(1)} at the end.`
+        : "";
+      return `- ${m.nix}: measured ${r.date.slice(0, 10)} on ${m.cores} cores (${m.cpu}), ` +
+        `${m.memoryGiB} GiB, Deno ${m.deno}; median of ${r.reps} interleaved runs after a ` +
+        `warm-up.${load}`;
+    }),
     "",
-    "| case | packages | fprof (ms) | alternative | alternative (ms) | ratio | fprof peak (MiB) | alternative peak (MiB) |",
-    "|---|---:|---:|---|---:|---:|---:|---:|",
-    ...report.cases.map((c) =>
-      `| ${c.case} | ${c.packages} | ${c.fprof.medianMs} | ${c.alternative} | ${c.other.medianMs} | ` +
-      `${c.ratio.toFixed(2)} | ${mem(c.fprof)} | ${mem(c.other)} |`
+    "| case | packages | alternative | " +
+    versions.map((v) => `fprof (ms), ${v} | alternative (ms), ${v} | ratio, ${v} | peak MiB, ${v}`)
+      .join(" | ") +
+    " |",
+    "|---|---:|---|" + versions.map(() => "---:|---:|---:|---:|").join(""),
+    ...[...rows.values()].map((row) =>
+      `| ${row.case} | ${row.packages} | ${row.alternative} | ` +
+      runs.map((r) => cell(r, row).join(" | ")).join(" | ") + " |"
     ),
     "",
-    "| in-process operation | packages | median (ms) |",
-    "|---|---:|---:|",
-    ...report.pure.map((p) => `| ${p.operation} | ${p.packages} | ${p.medianMs} |`),
+    "| in-process operation | packages | " + versions.map((v) => `median (ms), ${v}`).join(" | ") +
+    " |",
+    "|---|---:|" + versions.map(() => "---:|").join(""),
+    ...[...pureRows.values()].map((p) =>
+      `| ${p.operation} | ${p.packages} | ` +
+      runs.map((r) =>
+        `${
+          r.pure.find((x) => x.operation === p.operation && x.packages === p.packages)?.medianMs ??
+            "–"
+        }`
+      ).join(" | ") + " |"
+    ),
   ];
   return lines.join("\n");
 }

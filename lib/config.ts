@@ -6,7 +6,7 @@
  */
 
 import { parse, type ParseError, printParseErrorCode, stripComments } from "jsonc-parser";
-import { join } from "node:path";
+import { join } from "./path.ts";
 import { FprofError } from "./errors.ts";
 import { configHome, type Env, homeDir } from "./xdg.ts";
 

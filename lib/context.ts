@@ -10,7 +10,7 @@ import { Logger } from "./log.ts";
 import { Nix } from "./nix.ts";
 import { resolveProfilePath } from "./profile.ts";
 import { cacheHome, type Env } from "./xdg.ts";
-import { join } from "node:path";
+import { join } from "./path.ts";
 
 /** fprof's own version. */
 export const VERSION = "0.1.0";

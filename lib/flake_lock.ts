@@ -153,13 +153,13 @@ export function lockedInput(lock: FlakeLock, name: string, file: string): Locked
  * @example
  * ```ts
  * import { sourceStorePath } from "./flake_lock.ts";
- * sourceStorePath("sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "/nix/store")
+ * (await sourceStorePath("sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "/nix/store"))
  *   .endsWith("-source"); // => true
  * ```
  */
-export function sourceStorePath(narHash: string, storeDir: string): string {
+export async function sourceStorePath(narHash: string, storeDir: string): Promise<string> {
   try {
-    return makeFixedOutputPathRecursive(narHash, "source", [], storeDir);
+    return await makeFixedOutputPathRecursive(narHash, "source", [], storeDir);
   } catch (e) {
     throw new FprofError(`cannot use narHash '${narHash}': ${(e as Error).message}`, {
       cause: e,

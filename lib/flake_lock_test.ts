@@ -7,10 +7,10 @@ const NAR = "sha256-nMj7pWvkecSacynfMPuunc4rIC/OskAlQ/cA0nd5U74=";
 const lock = (nodes: Record<string, unknown>) =>
   parseFlakeLock(JSON.stringify({ version: 7, root: "root", nodes }), "flake.lock");
 
-Deno.test("sourceStorePath() gives the path Nix 2.8 fetched a path: input to", () => {
+Deno.test("sourceStorePath() gives the path Nix 2.8 fetched a path: input to", async () => {
   // Seen in a sandbox: `nix flake archive --json` put this input here.
   assertEquals(
-    sourceStorePath(NAR, "/tmp/px/store"),
+    await sourceStorePath(NAR, "/tmp/px/store"),
     "/tmp/px/store/jb3jnr1qngh2pri07fl2qd0bwi99addi-source",
   );
 });

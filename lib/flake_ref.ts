@@ -5,7 +5,7 @@
  * @module
  */
 
-import { join, resolve } from "node:path";
+import { join, resolve } from "./path.ts";
 import { FprofError } from "./errors.ts";
 import { configHome, type Env } from "./xdg.ts";
 

@@ -24,7 +24,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "./path.ts";
 import type { ManifestKind, ProfilePackage } from "../manifest/types.ts";
 import {
   ManifestError,
@@ -203,17 +203,17 @@ export interface GenerationPlan {
 }
 
 /** A NAR-hashed, content-addressed path with references, as `nix profile` makes them; pure. */
-export function contentAddressed(
+export async function contentAddressed(
   root: NarNode,
   name: string,
   references: readonly string[],
   storeDir: string,
-): NewStorePath {
+): Promise<NewStorePath> {
   const nar = serializeNar(root);
-  const hash = sha256(nar);
+  const hash = await sha256(nar);
   const refs = [...new Set(references)].sort();
   return {
-    storePath: makeFixedOutputPathRecursive(hash, name, refs, storeDir),
+    storePath: await makeFixedOutputPathRecursive(hash, name, refs, storeDir),
     nar,
     narHash: formatSha256(hash, "nix32"),
     references: refs,
@@ -229,7 +229,7 @@ export function contentAddressed(
  * (`env-manifest.nix`, referring to the packages), as nix-env writes it:
  * `nix profile` follows that link to the store and refuses a plain file.
  */
-export function planGeneration(args: {
+export async function planGeneration(args: {
   envPath: string;
   entries: readonly string[];
   packages: readonly ProfilePackage[];
@@ -237,7 +237,7 @@ export function planGeneration(args: {
   jsonVersion: 2 | 3;
   jsonPriorityAndOutputs: boolean;
   storeDir: string;
-}): GenerationPlan {
+}): Promise<GenerationPlan> {
   const { envPath, manifest, storeDir } = args;
   if (manifest === "none") return { storePath: envPath, paths: [], manifest };
   const entries: Record<string, NarNode> = {};
@@ -254,7 +254,7 @@ export function planGeneration(args: {
         withPriorityAndOutputs: args.jsonPriorityAndOutputs,
       })),
     };
-    const gen = contentAddressed(
+    const gen = await contentAddressed(
       { type: "directory", entries },
       "profile",
       [envPath, ...packagePaths],
@@ -262,14 +262,14 @@ export function planGeneration(args: {
     );
     return { storePath: gen.storePath, paths: [gen], manifest };
   }
-  const file = contentAddressed(
+  const file = await contentAddressed(
     { type: "regular", contents: encode(printManifestNix([...args.packages])) },
     "env-manifest.nix",
     packagePaths,
     storeDir,
   );
   entries["manifest.nix"] = { type: "symlink", target: file.storePath };
-  const gen = contentAddressed(
+  const gen = await contentAddressed(
     { type: "directory", entries },
     "user-environment",
     [envPath, file.storePath],

@@ -27,7 +27,7 @@ Deno.test("packagesFromReferences() groups outputs, skips the env and its manife
   );
 });
 
-Deno.test("planGeneration() links manifest.nix to its own store path and is deterministic", () => {
+Deno.test("planGeneration() links manifest.nix to its own store path and is deterministic", async () => {
   const env = p("z", "profile");
   const pkgs = packagesFromReferences(env, [p("a", "hello-2.12")]);
   const args = {
@@ -39,18 +39,18 @@ Deno.test("planGeneration() links manifest.nix to its own store path and is dete
     jsonPriorityAndOutputs: false,
     storeDir: S,
   };
-  const plan = planGeneration(args);
+  const plan = await planGeneration(args);
   assertEquals(plan.paths.length, 2);
   const [file, gen] = plan.paths;
   assertEquals(file.storePath.endsWith("-env-manifest.nix"), true);
   assertEquals(file.references, [p("a", "hello-2.12")]);
   assertEquals(gen.storePath, plan.storePath);
   assertEquals(gen.references, [env, file.storePath].sort());
-  assertEquals(planGeneration(args).storePath, plan.storePath);
+  assertEquals((await planGeneration(args)).storePath, plan.storePath);
   // A different manifest kind is a different generation; none is the env itself.
-  const json = planGeneration({ ...args, manifest: "json" });
+  const json = await planGeneration({ ...args, manifest: "json" });
   assertEquals([json.paths.length, json.storePath.endsWith("-profile")], [1, true]);
-  assertEquals(planGeneration({ ...args, manifest: "none" }), {
+  assertEquals(await planGeneration({ ...args, manifest: "none" }), {
     storePath: env,
     paths: [],
     manifest: "none",

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "./path.ts";
 import { NixError, NixNotFoundError } from "./errors.ts";
 import { escapeFlakeUrl, localFlakeDir } from "./flake_ref.ts";
 import type { Logger } from "./log.ts";

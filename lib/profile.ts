@@ -8,7 +8,7 @@
  * @module
  */
 
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "./path.ts";
 import { FprofError } from "./errors.ts";
 import { type Env, homeDir, stateHome } from "./xdg.ts";
 import type { NixVersion } from "./nix.ts";

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
+import { dirname, join } from "./path.ts";
 import { FprofError } from "./errors.ts";
 import type { Generation, ProfileState } from "./profile.ts";
 import { type Env, stateHome } from "./xdg.ts";

@@ -11,8 +11,6 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
-
 /** Nix's base-32 alphabet: digits and lower-case letters without e, o, t, u. */
 const NIX32_ALPHABET = "0123456789abcdfghijklmnpqrsvwxyz";
 const NIX32_VALUE: ReadonlyMap<string, number> = new Map(
@@ -87,16 +85,18 @@ export function nix32Decode(text: string): Uint8Array {
 }
 
 /**
- * SHA-256 of bytes or of a string's UTF-8 encoding.
+ * SHA-256 of bytes or of a string's UTF-8 encoding, with WebCrypto (which,
+ * unlike `node:crypto`, does not load Deno's Node compatibility layer).
  *
  * @example
  * ```ts
  * import { sha256 } from "./store_path.ts";
- * sha256("").length; // => 32
+ * (await sha256("")).length; // => 32
  * ```
  */
-export function sha256(data: Uint8Array | string): Uint8Array {
-  return new Uint8Array(createHash("sha256").update(data).digest());
+export async function sha256(data: Uint8Array | string): Promise<Uint8Array> {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
 }
 
 /**
@@ -126,7 +126,7 @@ export type HashFormat = "sri" | "nix32" | "base16";
  * @example
  * ```ts
  * import { formatSha256, sha256 } from "./store_path.ts";
- * formatSha256(sha256(""), "nix32");
+ * formatSha256(await sha256(""), "nix32");
  * // => "sha256:0mdqa9w1p6cmli6976v4wi0sw9r4p5prkj7lzfd1877wk11c9c73"
  * ```
  */
@@ -242,17 +242,17 @@ export function isStorePath(path: string): boolean {
  * @example
  * ```ts
  * import { makeStorePath, sha256 } from "./store_path.ts";
- * const hex = Array.from(sha256(""), (b) => b.toString(16).padStart(2, "0")).join("");
- * makeStorePath("source", hex, "empty", "/nix/store").startsWith("/nix/store/");
+ * const hex = Array.from(await sha256(""), (b) => b.toString(16).padStart(2, "0")).join("");
+ * (await makeStorePath("source", hex, "empty", "/nix/store")).startsWith("/nix/store/");
  * // => true
  * ```
  */
-export function makeStorePath(
+export async function makeStorePath(
   type: string,
   hashHex: string,
   name: string,
   storeDir: string,
-): string {
+): Promise<string> {
   checkName(name);
   if (!storeDir.startsWith("/") || storeDir.endsWith("/")) {
     throw new TypeError(
@@ -260,7 +260,7 @@ export function makeStorePath(
     );
   }
   const fingerprint = `${type}:sha256:${hashHex}:${storeDir}:${name}`;
-  const hashPart = compressHash(sha256(fingerprint), STORE_PATH_HASH_SIZE);
+  const hashPart = compressHash(await sha256(fingerprint), STORE_PATH_HASH_SIZE);
   return `${storeDir}/${nix32Encode(hashPart)}-${name}`;
 }
 
@@ -277,16 +277,16 @@ export function makeStorePath(
  * @example
  * ```ts
  * import { makeFixedOutputPathRecursive, sha256 } from "./store_path.ts";
- * makeFixedOutputPathRecursive(sha256("nar"), "profile", [], "/nix/store")
+ * (await makeFixedOutputPathRecursive(await sha256("nar"), "profile", [], "/nix/store"))
  *   .endsWith("-profile"); // => true
  * ```
  */
-export function makeFixedOutputPathRecursive(
+export async function makeFixedOutputPathRecursive(
   narSha256: Uint8Array | string,
   name: string,
   references: readonly string[],
   storeDir: string,
-): string {
+): Promise<string> {
   const digest = typeof narSha256 === "string" ? parseSha256(narSha256) : narSha256;
   checkDigest(digest);
   // A reference set: Nix keeps them in a sorted set, so duplicates vanish.
@@ -294,7 +294,7 @@ export function makeFixedOutputPathRecursive(
   const refs = [...new Set(references)].sort();
   for (const ref of refs) parseStorePath(ref);
   const type = ["source", ...refs].join(":");
-  return makeStorePath(type, toHex(digest), name, storeDir);
+  return await makeStorePath(type, toHex(digest), name, storeDir);
 }
 
 /**
@@ -304,7 +304,7 @@ export function makeFixedOutputPathRecursive(
  * @example
  * ```ts
  * import { fixedOutputCa, sha256 } from "./store_path.ts";
- * fixedOutputCa(sha256("")); // => "fixed:r:sha256:0mdqa9w1p6cmli6976v4wi0sw9r4p5prkj7lzfd1877wk11c9c73"
+ * fixedOutputCa(await sha256("")); // => "fixed:r:sha256:0mdqa9w1p6cmli6976v4wi0sw9r4p5prkj7lzfd1877wk11c9c73"
  * ```
  */
 export function fixedOutputCa(narSha256: Uint8Array | string): string {

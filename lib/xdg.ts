@@ -4,7 +4,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "./path.ts";
 
 /** Reads environment variables; tests pass a plain map. */
 export type Env = { get(key: string): string | undefined };

@@ -14,6 +14,7 @@
  */
 
 import { join } from "node:path";
+import { NODE_LITE_MODULES } from "../lib/node_lite/mod.ts";
 
 /** The Nix programs fprof starts; lib/nix.ts is the only module that starts any. */
 export const NIX_PROGRAMS = ["nix", "nix-env", "nix-store", "nix-instantiate"];
@@ -86,9 +87,48 @@ export const TARGETS: Record<string, string> = {
 const ROOT = new URL("..", import.meta.url).pathname;
 const MAIN = join(ROOT, "main.ts");
 
-/** The argv of `deno bundle` for fprof. Pure. */
-export function bundleArgv(out: string): string[] {
-  return ["bundle", "--quiet", "--platform=deno", "-o", out, MAIN];
+/** The argv of `deno bundle` for fprof (or for `entry`). Pure. */
+export function bundleArgv(out: string, entry: string = MAIN): string[] {
+  return ["bundle", "--quiet", "--platform=deno", "-o", out, entry];
+}
+
+/**
+ * Points every `node:` import of bundled JavaScript at the Deno-native
+ * module of the same name in `lib/node_lite/` (under `liteDir`, a URL
+ * ending in `/`), so that the bundle never loads Deno's Node compatibility
+ * layer. Pure.
+ *
+ * @throws {Error} on a `node:` module that `lib/node_lite/` does not provide:
+ * the bundle would load the Node layer after all.
+ */
+export function useNodeLite(js: string, liteDir: string): string {
+  return js.replace(
+    /(\bfrom\s*|\bimport\s*\(?\s*)"node:([\w/]+)"/g,
+    (_all, head: string, name: string) => {
+      if (!NODE_LITE_MODULES.includes(name)) {
+        throw new Error(
+          `the bundle imports 'node:${name}', which lib/node_lite/ does not provide`,
+        );
+      }
+      return `${head}"${liteDir}${name}.ts"`;
+    },
+  );
+}
+
+/**
+ * Writes the bundle: `deno bundle` of main.ts, its `node:` imports pointed at
+ * `lib/node_lite/`, then bundled again so that those modules are inside.
+ */
+export async function writeBundle(out: string): Promise<void> {
+  const stage = `${out}.stage.js`;
+  try {
+    await deno(bundleArgv(stage));
+    const liteDir = new URL("../lib/node_lite/", import.meta.url).href;
+    await Deno.writeTextFile(stage, useNodeLite(await Deno.readTextFile(stage), liteDir));
+    await deno(bundleArgv(out, stage));
+  } finally {
+    await Deno.remove(stage).catch(() => {});
+  }
 }
 
 /** The argv of `deno compile` for one system. Pure. */
@@ -103,7 +143,7 @@ export function compileArgv(system: string, out: string): string[] {
 }
 
 async function deno(args: string[]): Promise<void> {
-  console.error(`+ deno ${args.join(" ")}`);
+  if (!args.includes("--quiet")) console.error(`+ deno ${args.join(" ")}`);
   const { code } = await new Deno.Command(Deno.execPath(), { args }).spawn().status;
   if (code !== 0) throw new Error(`deno ${args[0]} failed with exit code ${code}`);
 }
@@ -114,7 +154,7 @@ async function main(args: string[]): Promise<void> {
   if (what === "bundle" || what === "compile") await Deno.mkdir(dist, { recursive: true });
   if (what === "bundle") {
     const out = rest[0] ?? join(dist, "fprof.js");
-    await deno(bundleArgv(out));
+    await writeBundle(out);
     console.error(`wrote ${out}; run it with: deno run ${PERMISSION_FLAGS.join(" ")} ${out}`);
   } else if (what === "compile") {
     for (const system of rest.length > 0 ? rest : Object.keys(TARGETS)) {

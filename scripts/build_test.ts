@@ -6,7 +6,9 @@ import {
   PERMISSION_FLAGS,
   SYS_APIS,
   TARGETS,
+  useNodeLite,
 } from "./build.ts";
+import { assertThrows } from "../lib/testing.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -57,4 +59,29 @@ Deno.test("compileArgv() passes the permissions and the target", () => {
   assertEquals(argv.slice(0, 1 + PERMISSION_FLAGS.length), ["compile", ...PERMISSION_FLAGS]);
   assertOk(argv.includes(TARGETS["aarch64-darwin"]));
   assertOk(!argv.includes("--allow-all") && !argv.some((a) => a.startsWith("--allow-net")));
+});
+
+Deno.test("useNodeLite() points node: imports at lib/node_lite and refuses others", () => {
+  const js = [
+    'import { EventEmitter } from "node:events";',
+    'import process from "node:process";',
+    'import { join as join2 } from "node:path";',
+    'const util = await import("node:util");',
+    'const text = "from node:fs";',
+  ].join("\n");
+  assertEquals(
+    useNodeLite(js, "file:///p/lib/node_lite/"),
+    [
+      'import { EventEmitter } from "file:///p/lib/node_lite/events.ts";',
+      'import process from "file:///p/lib/node_lite/process.ts";',
+      'import { join as join2 } from "file:///p/lib/node_lite/path.ts";',
+      'const util = await import("file:///p/lib/node_lite/util.ts");',
+      'const text = "from node:fs";',
+    ].join("\n"),
+  );
+  assertThrows(
+    () => useNodeLite('import { createHash } from "node:crypto";', "file:///p/"),
+    Error,
+    "'node:crypto', which lib/node_lite/ does not provide",
+  );
 });

@@ -8,15 +8,13 @@
 
 import { join } from "node:path";
 import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
-import { bundleArgv, PERMISSION_FLAGS } from "../scripts/build.ts";
+import { PERMISSION_FLAGS, writeBundle } from "../scripts/build.ts";
 import { writeProfileFlake } from "./helpers/fixtures.ts";
 import { makeNixSandbox, type NixSandbox } from "./helpers/sandbox.ts";
 
 async function bundle(dir: string): Promise<string> {
   const out = join(dir, "fprof.js");
-  const r = await new Deno.Command(Deno.execPath(), { args: bundleArgv(out), stderr: "piped" })
-    .output();
-  assertOk(r.success, new TextDecoder().decode(r.stderr));
+  await writeBundle(out);
   return out;
 }
 
@@ -63,4 +61,33 @@ Deno.test("the bundle runs --version, switch and list offline with only its decl
   const gens = await runBundle(sb, js, ["generations", "--json"]);
   assertEquals(gens.code, 0, gens.stderr);
   assertEquals(JSON.parse(gens.stdout).current, 1);
+});
+
+Deno.test("the bundle loads no node: module, and commander prints what it prints from the sources", async () => {
+  await using sb = await makeNixSandbox();
+  const js = await bundle(sb.root);
+  const text = await Deno.readTextFile(js);
+  assertEquals([...text.matchAll(/(?:from|import)\s*\(?\s*"(node:[\w/]+)"/g)].map((m) => m[1]), []);
+
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  for (
+    const args of [
+      ["--help"],
+      ["list", "--help"],
+      ["generations", "--bogus"],
+      ["frobnicate"],
+      ["list", "--generation", "x"],
+      ["completions", "tcsh"],
+    ]
+  ) {
+    const fromBundle = await runBundle(sb, js, args);
+    const fromSources = await sb.run([Deno.execPath(), "run", "-A", "--quiet", main, ...args], {
+      env: { NO_COLOR: "1" },
+    });
+    assertEquals(
+      [fromBundle.code, fromBundle.stdout, fromBundle.stderr],
+      [fromSources.code, fromSources.stdout, fromSources.stderr],
+      args.join(" "),
+    );
+  }
 });

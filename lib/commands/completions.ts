@@ -6,7 +6,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "../path.ts";
 import type { Command } from "@commander-js/extra-typings";
 import { completionScript, lockInputNames, programSpec, type Shell } from "../completions.ts";
 import { type Context, profileOf } from "../context.ts";

@@ -8,7 +8,7 @@ import { type Context, profileOf } from "../context.ts";
 import { writeOut } from "../log.ts";
 import { type ProfileState, readProfile } from "../profile.ts";
 import { loadRecords, recordOf, type RecordsFile } from "../records.ts";
-import { readGenerationContents } from "../generation.ts";
+import { contentsCacheDir, countGenerationPackagesCached } from "../contents_cache.ts";
 import { drawTree } from "../generation_tree.ts";
 
 /** Options of `fprof generations`. */
@@ -160,10 +160,11 @@ export async function generations(
 async function packageCounts(state: ProfileState, ctx: Context): Promise<Map<number, number>> {
   const counts = new Map<number, number>();
   const queue = [...state.generations];
+  const cacheDir = contentsCacheDir(ctx.env);
   const worker = async () => {
     for (let g = queue.shift(); g; g = queue.shift()) {
       try {
-        counts.set(g.number, (await readGenerationContents(ctx.nix, g.storePath)).packages.length);
+        counts.set(g.number, await countGenerationPackagesCached(ctx.nix, g.storePath, cacheDir));
       } catch (e) {
         ctx.log.debug(
           `cannot count the packages of generation ${g.number}: ${(e as Error).message}`,

@@ -6,7 +6,7 @@
 
 import { FprofError, UsageError } from "../errors.ts";
 import { type Context, profileOf } from "../context.ts";
-import { readGenerationContents } from "../generation.ts";
+import { contentsCacheDir, readGenerationContentsCached } from "../contents_cache.ts";
 import { type Generation, readProfile } from "../profile.ts";
 import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
 import { writeOut } from "../log.ts";
@@ -125,7 +125,11 @@ export async function list(opts: ListOptions, ctx: Context): Promise<void> {
   }
   let contents;
   try {
-    contents = await readGenerationContents(ctx.nix, gen.storePath);
+    contents = await readGenerationContentsCached(
+      ctx.nix,
+      gen.storePath,
+      contentsCacheDir(ctx.env),
+    );
   } catch (e) {
     if (e instanceof FprofError) throw e;
     throw new FprofError(

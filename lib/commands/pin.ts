@@ -221,16 +221,16 @@ async function readPins(
   }
   const lock = parseFlakeLock(text, lockFile);
   const names = inputs?.length ? [...new Set(inputs)] : ["nixpkgs"];
-  const pins = names.map((name) => {
+  const pins = await Promise.all(names.map(async (name) => {
     const i = lockedInput(lock, name, lockFile);
     return {
       id: name,
-      storePath: sourceStorePath(i.narHash, ctx.nix.storeDir),
+      storePath: await sourceStorePath(i.narHash, ctx.nix.storeDir),
       narHash: i.narHash,
       ...(i.lastModified !== undefined ? { lastModified: i.lastModified } : {}),
       ...(i.rev !== undefined ? { rev: i.rev } : {}),
     };
-  });
+  }));
   return { dir, pins };
 }
 
@@ -244,8 +244,8 @@ async function readOrNull(path: string): Promise<string | null> {
   }
 }
 
-const hex = (text: string) =>
-  Array.from(sha256(text), (b) => b.toString(16).padStart(2, "0")).join("");
+const hex = async (text: string) =>
+  Array.from(await sha256(text), (b) => b.toString(16).padStart(2, "0")).join("");
 
 /** The settings of Nix that pin looks at, asked once. */
 async function nixSettings(ctx: Context) {
@@ -382,7 +382,7 @@ async function applyPinsLocked(
 
   // The channels profile gets a generation holding `<id> -> <source>`.
   const channels = await channelsProfile(ctx);
-  const channelsGen = contentAddressed(
+  const channelsGen = await contentAddressed(
     {
       type: "directory",
       entries: Object.fromEntries(
@@ -522,7 +522,7 @@ async function applyPinsLocked(
       entry = { path: t.path, backup, written: "" };
       state.files.push(entry);
     }
-    entry.written = hex(t.text);
+    entry.written = await hex(t.text);
     await Deno.rename(t.tmp, t.path);
     log.step(`wrote ${t.path}`);
     if (t !== temps.at(-1)) crashPoint("pin:between-files");
@@ -565,7 +565,7 @@ async function unpin(scope: PinScope, opts: PinOptions, ctx: Context) {
   for (const f of state.files) {
     const original = f.backup === null ? null : await Deno.readTextFile(f.backup);
     const now = await readOrNull(f.path);
-    if (now === null || hex(now) === f.written) {
+    if (now === null || await hex(now) === f.written) {
       restores.push({ path: f.path, text: original });
       continue;
     }

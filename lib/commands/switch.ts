@@ -219,7 +219,7 @@ export async function switchProfile(
       }
       const currentContents = state.current ? await readCurrent(state.current, ctx) : null;
       const manifest = chooseManifest(choice, currentContents?.manifest ?? null);
-      const generation = planGeneration({
+      const generation = await planGeneration({
         envPath,
         entries,
         packages,
