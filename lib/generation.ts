@@ -50,6 +50,7 @@ import {
   sha256,
 } from "./store_path.ts";
 import { crashPoint } from "./crash.ts";
+import type { RunRoots } from "./gc_roots.ts";
 
 /** Names an environment may contain that fprof owns in the generation. */
 const MANIFEST_NAMES = new Set(["manifest.nix", "manifest.json"]);
@@ -280,7 +281,7 @@ export function planGeneration(args: {
 
 /**
  * Adds a planned generation to the store through a temporary local binary
- * cache. `closure` is `nix path-info -r --json` of everything the new paths
+ * cache, and roots it in `roots`. `closure` is `nix path-info -r --json` of everything the new paths
  * refer to that is already in the store: `nix copy` walks the closure in the
  * source cache, so every path needs a `.narinfo` there, although only the
  * new paths' NARs are ever read.
@@ -290,6 +291,7 @@ export async function addGenerationToStore(
   plan: GenerationPlan,
   closure: readonly PathInfo[],
   tmpRoot: string,
+  roots: RunRoots,
 ): Promise<void> {
   await Deno.mkdir(tmpRoot, { recursive: true });
   // Named after this process, so a later run can tell a dead one's directory.
@@ -330,7 +332,7 @@ export async function addGenerationToStore(
     }
     await Promise.all(writes);
     crashPoint("store:cache-written");
-    await nix.copyFromCache(dir, plan.storePath);
+    await roots.addFromCache(plan.storePath, dir);
     crashPoint("store:copied");
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -346,12 +348,19 @@ export function existingReferences(plan: GenerationPlan): string[] {
 /**
  * Whether a generation or environment provides `bin/nix`: switching away from
  * one that does to one that doesn't can take the user's nix off their PATH.
+ * A `root` that is itself missing (collected, say) is an error, not a "no".
  */
 export async function providesNix(root: string): Promise<boolean> {
   try {
     await Deno.stat(join(root, "bin", "nix"));
     return true;
-  } catch {
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) return false;
+    try {
+      await Deno.stat(root);
+    } catch (cause) {
+      throw new FprofError(`'${root}' is missing from the store`, { cause });
+    }
     return false;
   }
 }

@@ -6,8 +6,9 @@
  * leave only three kinds of debris, each harmless to the profile:
  *
  * - temporary files, named after the pid of the fprof that wrote them
- *   (`records.json.<pid>.tmp`, `.registry.json.fprof-<pid>.tmp`, …), and
- *   cache directories `cache-<pid>-*`: removed once that process is gone;
+ *   (`records.json.<pid>.tmp`, `.registry.json.fprof-<pid>.tmp`, …), cache
+ *   directories `cache-<pid>-*` and GC root directories `roots-<pid>-*`:
+ *   removed once that process is gone;
  * - a generation that `nix-env --set` made but whose record was not saved:
  *   before setting it, switch writes the record it is about to save to
  *   `<records>.pending`; the next switch saves it if the generation exists
@@ -43,7 +44,7 @@ const FPROF_TEMP = /^\..+\.fprof-(\d+)\.tmp$/;
  */
 export function tempPlaces(args: {
   profile?: string;
-  /** fprof's own directories, where any `NAME.PID.tmp` and `cache-PID-*` is fprof's. */
+  /** fprof's own directories, where any `NAME.PID.tmp`, `cache-PID-*` and `roots-PID-*` is fprof's. */
   own: readonly string[];
   /** Directories shared with other programs, such as `~/.config/nix`. */
   shared?: readonly string[];
@@ -59,7 +60,7 @@ export function tempPlaces(args: {
     places.push({ dir: dirname(recordsPath(args.profile, args.env)), pattern: /\.(\d+)\.tmp$/ });
   }
   for (const dir of args.own) {
-    places.push({ dir, pattern: /\.(\d+)\.tmp$/ }, { dir, pattern: /^cache-(\d+)-/ });
+    places.push({ dir, pattern: /\.(\d+)\.tmp$/ }, { dir, pattern: /^(?:cache|roots)-(\d+)-/ });
   }
   for (const dir of args.shared ?? []) places.push({ dir, pattern: FPROF_TEMP });
   return places;

@@ -77,8 +77,9 @@ export function nixArgv(args: readonly string[]): string[] {
 }
 
 /**
- * The argv of `nix build` for fprof: JSON results on stdout, no result link,
- * and the builders' logs in the given format on stderr. Pure.
+ * The argv of `nix build` for fprof: JSON results on stdout, the builders'
+ * logs in the given format on stderr, and a result link at `outLink` (which
+ * roots the result) or none. Pure.
  *
  * @example
  * ```ts
@@ -87,8 +88,13 @@ export function nixArgv(args: readonly string[]): string[] {
  * // ["build", "--json", "--no-link", "--log-format", "raw-with-logs", ".#profile"]
  * ```
  */
-export function buildArgv(installable: string, logFormat: NixLogFormat): string[] {
-  return nixArgv(["build", "--json", "--no-link", "--log-format", logFormat, installable]);
+export function buildArgv(
+  installable: string,
+  logFormat: NixLogFormat,
+  outLink?: string,
+): string[] {
+  const link = outLink === undefined ? ["--no-link"] : ["--out-link", outLink];
+  return nixArgv(["build", "--json", ...link, "--log-format", logFormat, installable]);
 }
 
 /** Quotes an argv for display the way a shell user would type it. */
@@ -318,7 +324,8 @@ export class Nix {
   }
 
   /**
-   * Builds an installable without a result link and returns its outputs.
+   * Builds an installable and returns its outputs, with a result link at
+   * `outLink` (which keeps them from the garbage collector) or none.
    * `flakeArgs` are flake options such as `--override-input NAME REF`.
    */
   async build(
@@ -326,9 +333,10 @@ export class Nix {
     flakeArgs: readonly string[] = [],
     /** How the user named it, for messages, when `installable` is its locked form. */
     label: string = installable,
+    outLink?: string,
   ): Promise<BuildResult[]> {
     const { stdout } = await this.run(
-      [...buildArgv(installable, logFormatFor(this.log.terminal)), ...flakeArgs],
+      [...buildArgv(installable, logFormatFor(this.log.terminal), outLink), ...flakeArgs],
       { progress: true, context: `cannot build '${label}'`, spin: `building ${label}` },
     );
     return parseBuildJson(stdout);
@@ -422,6 +430,44 @@ export class Nix {
       context: `cannot add '${path}' to the store`,
       spin: "adding the new generation to the store",
     });
+  }
+
+  /**
+   * Substitutes `path` from a local binary cache and roots it at `link` in
+   * one process (`nix-store --realise --option substituters`), so the path
+   * is never valid and unrooted. Nix honours the option only for users it
+   * trusts; see {@link choosesSubstituters}.
+   */
+  async realiseFromCache(path: string, cacheDir: string, link: string): Promise<void> {
+    await this.run([
+      "nix-store",
+      "--realise",
+      path,
+      "--add-root",
+      link,
+      "--indirect",
+      "--option",
+      "substituters",
+      `file://${cacheDir}`,
+    ], { context: `cannot add '${path}' to the store` });
+  }
+
+  /**
+   * Whether Nix takes this user's `--option substituters`: root always, and
+   * the owner of a store that Nix opens directly. A daemon's other users are
+   * trusted only when its configuration says so, which the client cannot
+   * see cheaply, so they are counted as untrusted.
+   */
+  async choosesSubstituters(): Promise<boolean> {
+    const uid = Deno.uid();
+    if (uid === 0) return true;
+    const remote = Deno.env.get("NIX_REMOTE") ?? "";
+    if (remote !== "" && remote !== "local") return false;
+    try {
+      return (await Deno.stat(this.storeDir)).uid === uid;
+    } catch {
+      return false;
+    }
   }
 
   /**

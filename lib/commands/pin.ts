@@ -17,6 +17,7 @@ import { FprofError, UsageError } from "../errors.ts";
 import { lockedInput, parseFlakeLock, sourceStorePath } from "../flake_lock.ts";
 import { localFlakeDir } from "../flake_ref.ts";
 import { addGenerationToStore, contentAddressed } from "../generation.ts";
+import { RunRoots } from "../gc_roots.ts";
 import { writeOut } from "../log.ts";
 import { nixAtLeast, type NixVersion } from "../nix.ts";
 import { planNixPath, planNixPathEnv, setSetting, settingValue } from "../nix_conf.ts";
@@ -345,6 +346,8 @@ async function applyPinsLocked(
     shared: [dirname(files.registry), dirname(files.nixConf)],
     env,
   }));
+  // The channels generation stays rooted until its profile holds it.
+  await using runRoots = await RunRoots.open(nix, tmpRoot(ctx));
   for (const p of pins) {
     if (!(await nix.isValid(p.storePath))) {
       throw new FprofError(`the source of input '${p.id}' is not in the store: ${p.storePath}`, {
@@ -460,6 +463,7 @@ async function applyPinsLocked(
         { storePath: channelsGen.storePath, paths: [channelsGen], manifest: "none" },
         await nix.pathInfo(pins.map((p) => p.storePath), { recursive: true }),
         tmpRoot(ctx),
+        runRoots,
       );
     }
   } catch (e) {

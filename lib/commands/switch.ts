@@ -45,6 +45,7 @@ import { sameGroups, unchangedSince } from "../unchanged.ts";
 import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
 import { homeDir, stateHome } from "../xdg.ts";
 import { crashPoint } from "../crash.ts";
+import { RunRoots } from "../gc_roots.ts";
 import {
   clearPending,
   type PendingRecord,
@@ -152,7 +153,10 @@ export async function switchProfile(
   const flakeArgs = overrideInputArgs(opts.overrideInput);
   // What an earlier, killed fprof left half-done goes first.
   await removeStaleTemps(tempPlaces({ profile, own: [tmpRoot(ctx)], env: ctx.env }));
-  const built = await buildEnv(installable, ctx, flakeArgs);
+  // Everything built or added from here on stays rooted until the profile
+  // holds it, however busy the garbage collector is.
+  await using roots = await RunRoots.open(nix, tmpRoot(ctx));
+  const built = await buildEnv(installable, ctx, flakeArgs, roots);
   crashPoint("switch:after-build");
   const { envPath } = built;
 
@@ -333,10 +337,10 @@ export async function switchProfile(
         );
       }
 
-      if (manifest !== "none" && !(await nix.isValid(generation.storePath))) {
+      if (manifest !== "none" && !(await roots.keepIfValid(generation.storePath))) {
         log.step(`writing manifest.${manifest}`);
         const closure = await nix.pathInfo(existingReferences(generation), { recursive: true });
-        await addGenerationToStore(nix, generation, closure, tmpRoot(ctx));
+        await addGenerationToStore(nix, generation, closure, tmpRoot(ctx), roots);
       }
       // Noted before the switch, so that if fprof dies between nix-env and
       // saving the record, the next switch still knows the generation as its own.
@@ -437,17 +441,22 @@ export async function resolveInstallable(
   return parsed;
 }
 
-/** Builds an installable, trying the default attributes in order when it names none. */
+/**
+ * Builds an installable, trying the default attributes in order when it names
+ * none. With `roots`, the result stays rooted there until they are disposed of.
+ */
 export async function buildEnv(
   installable: Installable,
   ctx: Context,
   flakeArgs: readonly string[] = [],
+  roots?: RunRoots,
 ): Promise<BuiltEnv> {
   const { nix, log } = ctx;
   if (installable.kind === "store") {
     if (!(await nix.isValid(installable.path))) {
       throw new FprofError(`'${installable.path}' is not a valid store path`);
     }
+    await roots?.keep(installable.path);
     return { envPath: installable.path };
   }
   const attrs = installable.attr
@@ -456,8 +465,7 @@ export async function buildEnv(
   // Lock the flake first, then name it by its locked URL: Nix finds a locked
   // flake in the store by its hash, where every call on the unlocked one
   // copies and hashes the whole source again (1.4 s for 30,000 files).
-  const meta = await nix.flakeMetadata(installable.ref, flakeArgs);
-  const locked = lockedRef({ flake: { ref: installable.ref, attr: "" }, meta });
+  let meta = await lockFlake(installable.ref, flakeArgs, ctx, roots);
   // Without an attribute, each candidate that does not exist costs one
   // failed evaluation; only the one found is named to the user.
   log.step(
@@ -467,12 +475,26 @@ export async function buildEnv(
     const target = `${installable.ref}#${attr}`;
     if (!installable.attr) log.debug(`trying ${target}`);
     try {
-      const results = await nix.build(`${locked}#${attr}`, flakeArgs, target);
-      const outputs = results[0]?.outputs ?? {};
-      const envPath = outputs.out ?? Object.values(outputs)[0];
-      if (!envPath) throw new FprofError(`'${target}' built no output`);
-      if (!installable.attr) log.step(`built ${attr}`);
-      return { envPath, flake: { ref: installable.ref, attr }, meta };
+      for (let attempt = 1;; attempt++) {
+        const locked = lockedRef({ flake: { ref: installable.ref, attr: "" }, meta });
+        try {
+          const results = await nix.build(
+            `${locked}#${attr}`,
+            flakeArgs,
+            target,
+            roots?.link("env"),
+          );
+          const outputs = results[0]?.outputs ?? {};
+          const envPath = outputs.out ?? Object.values(outputs)[0];
+          if (!envPath) throw new FprofError(`'${target}' built no output`);
+          if (!installable.attr) log.step(`built ${attr}`);
+          return { envPath, flake: { ref: installable.ref, attr }, meta };
+        } catch (e) {
+          if (!roots || attempt >= 3 || !collectedMeanwhile(e)) throw e;
+          log.debug(`a garbage collection took the flake's source: locking it again`);
+          meta = await lockFlake(installable.ref, flakeArgs, ctx, roots);
+        }
+      }
     } catch (e) {
       const missing = e instanceof NixError &&
         /does not provide attribute/.test(e.stderr);
@@ -483,6 +505,34 @@ export async function buildEnv(
     }
   }
   throw new Error("unreachable");
+}
+
+/**
+ * The flake's metadata, with its source rooted in `roots` when it can be: a
+ * collection may take the source in the moment after Nix added it, and then
+ * the build adds it again (or fails and is retried, see
+ * {@link collectedMeanwhile}).
+ */
+async function lockFlake(
+  ref: string,
+  flakeArgs: readonly string[],
+  ctx: Context,
+  roots: RunRoots | undefined,
+): Promise<FlakeMetadata> {
+  const meta = await ctx.nix.flakeMetadata(ref, flakeArgs);
+  if (roots && meta.path && !(await roots.keepIfValid(meta.path))) {
+    ctx.log.debug(`'${meta.path}' was collected before it was rooted`);
+  }
+  return meta;
+}
+
+/**
+ * Whether a build failed because a path Nix had just added was collected
+ * before the build used it (Nix 2.8 trusts its cache of fetched flakes
+ * without checking). Pure.
+ */
+export function collectedMeanwhile(e: unknown): boolean {
+  return e instanceof NixError && /path '[^']*' is not valid/.test(e.stderr);
 }
 
 /**
