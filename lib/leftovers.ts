@@ -19,6 +19,7 @@
  * @module
  */
 
+import { replaceFile } from "./safe_write.ts";
 import { basename, dirname, join } from "node:path";
 import type { ProfileState } from "./profile.ts";
 import { type GenerationRecord, loadRecords, recordsPath, saveRecords } from "./records.ts";
@@ -132,10 +133,9 @@ export async function writePending(
   env: Env,
 ): Promise<void> {
   const file = pendingPath(profile, env);
-  await Deno.mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.${Deno.pid}.tmp`;
-  await Deno.writeTextFile(tmp, JSON.stringify(record, null, 2) + "\n");
-  await Deno.rename(tmp, file);
+  await replaceFile(file, JSON.stringify(record, null, 2) + "\n", {
+    tmp: `${file}.${Deno.pid}.tmp`,
+  });
 }
 
 /** Forgets the pending record once the real one is saved. */

@@ -33,6 +33,8 @@ export interface ChangedFile {
   backup: string | null;
   /** SHA-256 (hex) of the text fprof last wrote, to tell whether someone changed it since. */
   written: string;
+  /** The file's permission bits before fprof's first change, which `--unpin` puts back. */
+  mode?: number;
 }
 
 /** The channels generation fprof made. */

@@ -13,14 +13,21 @@
 
 import { basename, dirname, join, resolve } from "node:path";
 import { type Context, profileOf, tmpRoot } from "../context.ts";
-import { FprofError, UsageError } from "../errors.ts";
+import { FprofError, NixError, UsageError } from "../errors.ts";
 import { lockedInput, parseFlakeLock, sourceStorePath } from "../flake_lock.ts";
 import { localFlakeDir } from "../flake_ref.ts";
 import { addGenerationToStore, contentAddressed } from "../generation.ts";
 import { RunRoots } from "../gc_roots.ts";
+import { fileMode, replaceFile, writeNewFile } from "../safe_write.ts";
 import { writeOut } from "../log.ts";
 import { nixAtLeast, type NixVersion } from "../nix.ts";
-import { planNixPath, planNixPathEnv, setSetting, settingValue } from "../nix_conf.ts";
+import {
+  overrideSource,
+  planNixPath,
+  planNixPathEnv,
+  setSetting,
+  settingValue,
+} from "../nix_conf.ts";
 import {
   type ChangedFile,
   type ChannelsChange,
@@ -295,18 +302,69 @@ export function defaultChannelsProfile(
   return perUser(user);
 }
 
-/** Writes `text` to `path` through a temporary file in the same directory. */
-async function writeTemp(path: string, text: string): Promise<string> {
-  await Deno.mkdir(dirname(path), { recursive: true });
+/** The file fprof changes for a config file at `path`, and that file's mode. */
+interface EditTarget {
+  /** `path` itself, or the file it is a link to: a link is edited through, never replaced. */
+  target: string;
+  /** The permission bits it has, or null when there is no file yet. */
+  mode: number | null;
+}
+
+/**
+ * Where to write a config file: a link is followed to the file it leads to,
+ * unless that file is in the Nix store (put there by another tool, and not
+ * fprof's to change) or missing; both are refused before anything changes.
+ */
+async function editTarget(path: string, storeDir: string): Promise<EditTarget> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return { target: path, mode: null };
+    throw e;
+  }
+  if (!info.isSymlink) return { target: path, mode: info.mode! & 0o7777 };
+  const link = await Deno.readLink(path);
+  let target: string;
+  try {
+    target = await Deno.realPath(path);
+  } catch (cause) {
+    throw new FprofError(`'${path}' is a link to '${link}', which does not exist`, {
+      cause,
+      hint: "create the file it points to, or remove the link; fprof changed nothing",
+    });
+  }
+  if (target.startsWith(storeDir + "/")) {
+    throw new FprofError(`'${path}' is a link into the Nix store, which fprof cannot change`, {
+      hint: "change the setting where that file is declared, or replace the link " +
+        "with a copy of the file; fprof changed nothing",
+    });
+  }
+  return { target, mode: await fileMode(target) };
+}
+
+/**
+ * Writes `text` to a temporary file beside the file `path` stands for (see
+ * {@link editTarget}), created exclusively with that file's mode, or the
+ * mode a new file gets when there is none (`mode` overrides both).
+ */
+async function writeTemp(
+  path: string,
+  text: string,
+  storeDir: string,
+  mode?: number,
+): Promise<EditTarget & { tmp: string }> {
+  const edit = await editTarget(path, storeDir);
+  await Deno.mkdir(dirname(edit.target), { recursive: true });
   // An existing file that cannot be written is reported before anything changes.
   try {
-    (await Deno.open(path, { write: true })).close();
+    (await Deno.open(edit.target, { write: true })).close();
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
-  const tmp = join(dirname(path), `.${basename(path)}.fprof-${Deno.pid}.tmp`);
-  await Deno.writeTextFile(tmp, text);
-  return tmp;
+  const tmp = join(dirname(edit.target), `.${basename(edit.target)}.fprof-${Deno.pid}.tmp`);
+  await writeNewFile(tmp, text, mode ?? edit.mode ?? undefined);
+  return { ...edit, tmp };
 }
 
 /**
@@ -440,12 +498,14 @@ async function applyPinsLocked(
 
   // Every file is written to a temporary file first: a directory or file that
   // cannot be written fails here, before anything has changed.
-  const temps: { path: string; tmp: string; old: string | null; text: string }[] = [];
+  const temps: (EditTarget & { path: string; tmp: string; old: string | null; text: string })[] =
+    [];
   try {
     for (const c of changes) {
       try {
-        temps.push({ ...c, tmp: await writeTemp(c.path, c.text) });
+        temps.push({ ...c, ...await writeTemp(c.path, c.text, nix.storeDir) });
       } catch (e) {
+        if (e instanceof FprofError) throw e;
         throw new FprofError(`cannot write '${c.path}': ${(e as Error).message}`, {
           cause: e,
           hint: "fprof changed nothing",
@@ -517,16 +577,17 @@ async function applyPinsLocked(
     if (!entry) {
       let backup: string | null = null;
       if (t.old !== null) {
-        await Deno.mkdir(backups, { recursive: true });
+        await Deno.mkdir(backups, { recursive: true, mode: 0o700 });
         backup = join(backups, `${scope}-${encodeURIComponent(t.path)}`);
-        await Deno.writeTextFile(backup, t.old);
+        // As private as the file it copies.
+        await writeNewFile(backup, t.old, t.mode ?? 0o600);
       }
-      entry = { path: t.path, backup, written: "" };
+      entry = { path: t.path, backup, written: "", ...(t.mode !== null ? { mode: t.mode } : {}) };
       state.files.push(entry);
     }
     entry.written = hex(t.text);
-    await Deno.rename(t.tmp, t.path);
-    log.step(`wrote ${t.path}`);
+    await Deno.rename(t.tmp, t.target);
+    log.step(t.target === t.path ? `wrote ${t.path}` : `wrote ${t.target} (through ${t.path})`);
     if (t !== temps.at(-1)) crashPoint("pin:between-files");
   }
   crashPoint("pin:files-written");
@@ -540,11 +601,10 @@ async function applyPinsLocked(
 
 async function saveState(state: PinState, env: Env) {
   const file = pinStatePath(state.scope, env);
-  await Deno.mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.${Deno.pid}.tmp`;
-  await Deno.writeTextFile(tmp, JSON.stringify(state, null, 2) + "\n");
-  crashPoint("pin:state-temp-written");
-  await Deno.rename(tmp, file);
+  await replaceFile(file, JSON.stringify(state, null, 2) + "\n", {
+    tmp: `${file}.${Deno.pid}.tmp`,
+    beforeRename: () => crashPoint("pin:state-temp-written"),
+  });
 }
 
 /** Puts back what was there before fprof's first pin. */
@@ -563,21 +623,29 @@ async function unpin(scope: PinScope, opts: PinOptions, ctx: Context) {
     return;
   }
   // Work out every file's old text first, so a surprise stops before any write.
-  const restores: { path: string; text: string | null }[] = [];
+  const restores: { path: string; text: string | null; mode?: number }[] = [];
   for (const f of state.files) {
     const original = f.backup === null ? null : await Deno.readTextFile(f.backup);
     const now = await readOrNull(f.path);
     if (now === null || hex(now) === f.written) {
-      restores.push({ path: f.path, text: original });
+      restores.push({ path: f.path, text: original, mode: f.mode });
       continue;
     }
     // Changed since fprof wrote it: take back only fprof's own changes.
     log.warn(`'${f.path}' changed since fprof wrote it; restoring only what fprof changed`);
-    restores.push({ path: f.path, text: undoOwnChanges(f.path, now, original ?? "", state) });
+    restores.push({
+      path: f.path,
+      text: undoOwnChanges(f.path, now, original ?? "", state),
+      mode: f.mode,
+    });
   }
   for (const r of restores) {
     if (r.text === null) await Deno.remove(r.path).catch(() => {});
-    else await Deno.rename(await writeTemp(r.path, r.text), r.path);
+    else {
+      // Through a link, as pin wrote it, and with the mode it had before.
+      const t = await writeTemp(r.path, r.text, ctx.nix.storeDir, r.mode);
+      await Deno.rename(t.tmp, t.target);
+    }
     log.step(`restored ${r.path}`);
   }
   if (state.channels) await restoreChannels(state.channels, ctx);
@@ -628,6 +696,21 @@ async function restoreChannels(ch: ChannelsChange, ctx: Context) {
   if (ch.createdLink) await Deno.remove(ch.createdLink).catch(() => {});
 }
 
+/**
+ * Nix's search path as Nix itself resolves it (settings, `NIX_CONFIG`,
+ * `NIX_PATH`, includes and all), or null when it cannot be asked.
+ */
+async function effectiveNixPath(ctx: Context): Promise<{ prefix: string; path: string }[] | null> {
+  try {
+    const value = await ctx.nix.evalJson("builtins.nixPath", "cannot read Nix's search path");
+    return Array.isArray(value) ? value : null;
+  } catch (e) {
+    if (!(e instanceof NixError)) throw e;
+    ctx.log.warn(`cannot ask Nix for its search path: ${e.message}`);
+    return null;
+  }
+}
+
 /** One pin as `--status --json` shows it. */
 export interface PinStatus extends Pin {
   /** The store path the lock file has now, or null when it no longer has the input. */
@@ -636,6 +719,10 @@ export interface PinStatus extends Pin {
   inStore: boolean;
   rooted: boolean;
   inRegistry: boolean;
+  /** Whether `<id>` resolves to the pin in Nix's effective search path (null: Nix was not asked). */
+  inNixPath: boolean | null;
+  /** What sets the search path instead, when something does. */
+  nixPathOverride: string | null;
 }
 
 async function status(scope: PinScope, opts: PinOptions, ctx: Context) {
@@ -662,10 +749,26 @@ async function status(scope: PinScope, opts: PinOptions, ctx: Context) {
     if (!(e instanceof FprofError)) throw e;
     ctx.log.warn(e.message);
   }
+  const [nixPath, nixConf, version] = await Promise.all([
+    effectiveNixPath(ctx),
+    readOrNull(files.nixConf),
+    nix.version(),
+  ]);
+  const override = overrideSource({
+    name: "nix-path",
+    nixConf: nixConf ?? "",
+    env: { NIX_CONFIG: env.get("NIX_CONFIG"), NIX_PATH: env.get("NIX_PATH") },
+    nixPathVariableWins: nixAtLeast(version, 2, 24),
+  });
   const rows: PinStatus[] = await Promise.all(state.pins.map(async (p) => {
     const lock = lockPins?.find((l) => l.id === p.id) ?? null;
     const entry = registry ? findEntry(registry, p.id) : undefined;
+    const inNixPath = nixPath === null
+      ? null
+      : [p.storePath, `flake:${p.id}`].includes(nixPath.find((e) => e.prefix === p.id)?.path ?? "");
     return {
+      inNixPath,
+      nixPathOverride: inNixPath === false ? override : null,
       ...p,
       lockStorePath: lock?.storePath ?? null,
       stale: lock?.storePath !== p.storePath,
@@ -688,6 +791,15 @@ async function status(scope: PinScope, opts: PinOptions, ctx: Context) {
       ...(r.inStore ? [] : ["missing from the store"]),
       ...(r.rooted ? [] : ["no GC root"]),
       ...(r.inRegistry ? [] : ["registry entry changed outside fprof"]),
+      ...(r.inNixPath === false
+        ? [
+          `<${r.id}> does not resolve to it: ${
+            r.nixPathOverride
+              ? `nix-path is overridden by ${r.nixPathOverride}`
+              : "Nix's nix-path differs"
+          }`,
+        ]
+        : []),
     ];
     lines.push(`  ${r.id}  ${r.storePath}  (${notes.join("; ")})`);
   }
