@@ -8,7 +8,7 @@
  */
 
 import { join } from "node:path";
-import { NixError, NixNotFoundError } from "./errors.ts";
+import { FprofError, NixError, NixNotFoundError } from "./errors.ts";
 import { localFlakeDir } from "./flake_ref.ts";
 import type { Logger } from "./log.ts";
 import { logFormatFor, type NixLogFormat, RelayFilter } from "./relay.ts";
@@ -277,10 +277,7 @@ export class Nix {
         env: opts.env,
       }).spawn();
     } catch (e) {
-      if (e instanceof Deno.errors.NotFound) {
-        throw new NixNotFoundError(argv[0], { cause: e });
-      }
-      throw e;
+      throw await spawnFailure(argv[0], e as Error, opts.cwd);
     }
     const wait = () =>
       Promise.all([
@@ -556,6 +553,53 @@ export class Nix {
     });
     return JSON.parse(stdout);
   }
+}
+
+/**
+ * The error for a program that exists but could not be started, naming what
+ * is in the way where it can be found: a working directory that cannot be
+ * read, a directory on PATH that cannot be searched, or a program file that
+ * is not executable.
+ */
+async function spawnFailure(program: string, e: Error, cwd?: string): Promise<FprofError> {
+  const culprit = await blockedPlace(program, cwd);
+  if (e instanceof Deno.errors.NotFound && culprit === null) {
+    return new NixNotFoundError(program, { cause: e });
+  }
+  const reason = e instanceof Deno.errors.NotFound
+    ? culprit!
+    : e.message.replace(/^Failed to spawn '[^']*': /, "").replace(/^./, (c) => c.toLowerCase()) +
+      (culprit ? `: ${culprit}` : "");
+  return new FprofError(`cannot run '${program}': ${reason}`, {
+    cause: e,
+    ...(culprit ? { hint: "check the permissions there, or run fprof elsewhere" } : {}),
+  });
+}
+
+async function blockedPlace(program: string, cwd?: string): Promise<string | null> {
+  try {
+    const dir = cwd ?? Deno.cwd();
+    try {
+      for await (const _ of Deno.readDir(dir)) break;
+    } catch (e) {
+      if (e instanceof Deno.errors.PermissionDenied) {
+        return `the working directory '${dir}' cannot be read`;
+      }
+    }
+  } catch {
+    return "the working directory, which no longer exists";
+  }
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":").filter((d) => d !== "")) {
+    const file = join(dir, program);
+    try {
+      const info = await Deno.stat(file);
+      if (info.isFile && (info.mode! & 0o111) === 0) return `'${file}' is not executable`;
+      if (info.isFile) return null;
+    } catch (e) {
+      if (e instanceof Deno.errors.PermissionDenied) return `'${dir}' on PATH cannot be searched`;
+    }
+  }
+  return null;
 }
 
 /** A file's text, or `null` when it cannot be read (missing, say). */

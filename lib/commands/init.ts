@@ -169,6 +169,11 @@ export async function init(
     });
   }
   const dir = initDir(dirArg, ctx.env);
+  if ((await Deno.stat(dir).catch(() => null))?.isDirectory === false) {
+    throw new FprofError(`'${dir}' is a file, not a directory`, {
+      hint: "name the directory to write the profile flake in",
+    });
+  }
   const target = join(dir, template.file);
   if (!opts.force && await exists(target)) {
     throw new FprofError(`'${target}' exists already`, {
