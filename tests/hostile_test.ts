@@ -20,7 +20,7 @@ import {
   singleUserUnavailable,
 } from "./helpers/sandbox.ts";
 import { requestFlake } from "./helpers/fault_scenarios.ts";
-import { totals } from "./helpers/faults.ts";
+import { spawnFprof, totals } from "./helpers/faults.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -120,4 +120,69 @@ Deno.test({
     const line = oneErrorLine(r, "cannot run 'nix'", "permission denied");
     assertStringIncludes(line, `the working directory '${dir}' cannot be read`);
   },
+});
+
+Deno.test("a current generation link deleted by hand: rollback, rollback --to, list --generation and switch still work", async () => {
+  await using sb = await makeNixSandbox();
+  const p = sb.profile;
+  for (const k of [1, 2, 3]) {
+    await fprofOk(sb, ["switch", "--profile", p, await requestFlake(sb, k)]);
+  }
+  const gone = `${p}-3-link`;
+  totals.faults++;
+  await Deno.remove(gone);
+  oneErrorLine(await fprof(sb, ["list", "--profile", p]), "generation 3", "was deleted");
+  const listed = await fprofOk(sb, ["list", "--profile", p, "--generation", "2", "--json"]);
+  assertEquals(JSON.parse(listed.stdout).generation, 2);
+  await fprofOk(sb, ["rollback", "--profile", p]);
+  assertEquals(await Deno.readLink(p), `${p.split("/").at(-1)}-2-link`);
+
+  await Deno.remove(`${p}-2-link`);
+  await fprofOk(sb, ["rollback", "--profile", p, "--to", "1"]);
+  assertEquals(await Deno.readLink(p), `${p.split("/").at(-1)}-1-link`);
+
+  await Deno.remove(`${p}-1-link`);
+  const r = await fprofOk(sb, ["switch", "--profile", p, await requestFlake(sb, 4)]);
+  assertStringIncludes(r.stderr, "switched");
+  const now = await fprofOk(sb, ["list", "--profile", p, "--json"]);
+  assertOk(JSON.parse(now.stdout).packages.some((x: { version: string }) => x.version === "1.4"));
+});
+
+Deno.test("a stale profile lock is waited on with a message, and the wait can be interrupted", async () => {
+  await using sb = await makeNixSandbox();
+  const lock = `${sb.profile}.lock`;
+  // Content in a lock file is Nix's mark of a lock being deleted; left behind, it is stale.
+  await Deno.writeTextFile(lock, "d");
+  totals.faults++;
+  const child = spawnFprof(sb, ["switch", "--profile", sb.profile, await requestFlake(sb, 1)]);
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!seen.includes("waiting for the lock")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    seen += value;
+  }
+  child.kill("SIGINT");
+  const status = await child.status;
+  await reader.cancel();
+  await child.stdout.cancel();
+  assertStringIncludes(seen, `waiting for the lock on '${sb.profile}'`);
+  assertOk(!status.success, "fprof went on despite the stale lock");
+  assertEquals(await Deno.readLink(sb.profile).catch(() => null), null);
+});
+
+Deno.test("upgrade --input with a name the flake does not have fails and changes nothing", async () => {
+  await using sb = await makeNixSandbox();
+  const flake = await requestFlake(sb, 1);
+  const dir = flake.slice("path:".length);
+  await fprofOk(sb, ["switch", "--profile", sb.profile, flake]);
+  await Deno.writeTextFile(
+    join(dir, "flake.lock"),
+    JSON.stringify({ nodes: { root: {} }, root: "root", version: 7 }),
+  );
+  const before = await Deno.readTextFile(join(dir, "flake.lock"));
+  const r = await fprof(sb, ["upgrade", "--profile", sb.profile, "--input", "nosuch", flake]);
+  assertEquals(r.code, 2);
+  oneErrorLine(r, "no input 'nosuch'");
+  assertEquals(await Deno.readTextFile(join(dir, "flake.lock")), before);
 });
