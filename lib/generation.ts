@@ -110,11 +110,19 @@ export interface GenerationContents {
   packages: ProfilePackage[];
 }
 
+async function isLink(path: string): Promise<boolean> {
+  return (await Deno.lstat(path).catch(() => null))?.isSymlink ?? false;
+}
+
+/** Unreadable manifests already warned about in this run. */
+const warnedManifests = new Set<string>();
+
 /**
  * Reads the packages of a generation without evaluating anything in the
  * common case: `manifest.json` first (as `nix profile` does), then
  * `manifest.nix` with fprof's own parser, asking Nix only when the parser does
- * not understand the file; with neither, the generation's references.
+ * not understand the file; with neither, or an unreadable `manifest.json`
+ * that a package provides (warned about once), the generation's references.
  */
 export async function readGenerationContents(
   nix: Nix,
@@ -126,13 +134,27 @@ export async function readGenerationContents(
     try {
       return { manifest: "json", packages: parseManifestJson(text) };
     } catch (e) {
-      if (e instanceof ManifestError) {
-        throw new FprofError(
-          `cannot read '${jsonFile}': ${(e as Error).message}`,
-          { cause: e },
+      if (!(e instanceof ManifestError)) throw e;
+      // A manifest.json that is a link into a package came with the
+      // environment (a generation made with --manifest=none), not from Nix
+      // or fprof: it may hold anything, and the references still say what
+      // the generation holds. A generation's own manifest that is damaged
+      // stays an error, as it is for Nix.
+      if (!(await isLink(jsonFile))) {
+        throw new FprofError(`cannot read '${jsonFile}': ${(e as Error).message}`, { cause: e });
+      }
+      if (!warnedManifests.has(jsonFile)) {
+        warnedManifests.add(jsonFile);
+        nix.log.warn(
+          `ignoring '${jsonFile}', which a package provides (${
+            (e as Error).message
+          }); listing the generation from its references`,
         );
       }
-      throw e;
+      return {
+        manifest: "none",
+        packages: packagesFromReferences(storePath, await nix.references(storePath)),
+      };
     }
   }
   const nixFile = join(storePath, "manifest.nix");

@@ -13,6 +13,7 @@
 import { join } from "node:path";
 import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
 import { fprof, fprofOk } from "./helpers/fprof.ts";
+import { writeProfileFlake } from "./helpers/fixtures.ts";
 import {
   makeNixSandbox,
   type NixSandbox,
@@ -185,4 +186,49 @@ Deno.test("upgrade --input with a name the flake does not have fails and changes
   assertEquals(r.code, 2);
   oneErrorLine(r, "no input 'nosuch'");
   assertEquals(await Deno.readTextFile(join(dir, "flake.lock")), before);
+});
+
+Deno.test("a --manifest=none generation whose environment carries a crafted manifest.json is listed from its references, with one warning", async () => {
+  await using sb = await makeNixSandbox();
+  const crafted = JSON.stringify({
+    version: 2,
+    elements: [{
+      active: true,
+      storePaths: ["/etc/passwd"],
+      attrPath: "../../../etc",
+      url: "path:/x",
+      originalUrl: "path:/x",
+    }],
+  });
+  const dir = join(sb.work, "crafted");
+  await writeProfileFlake(dir, [
+    { name: "hello", version: "2.12", bins: ["hello"] },
+    { name: "evil", version: "1.0", files: { "manifest.json": crafted } },
+  ], { system: sb.system });
+  totals.faults++;
+  await fprofOk(sb, ["switch", "--profile", sb.profile, "--manifest=none", `path:${dir}`]);
+  const r = await fprofOk(sb, ["list", "--profile", sb.profile, "--json"]);
+  const names = JSON.parse(r.stdout).packages.map((p: { name: string }) => p.name).sort();
+  assertEquals(names, ["evil", "hello"]);
+  assertEquals(r.stderr.split("\n").filter((l) => l.includes("manifest.json")).length, 1);
+  assertStringIncludes(r.stderr, "warning:");
+  const again = await fprofOk(sb, ["switch", "--profile", sb.profile, await requestFlake(sb, 1)]);
+  assertStringIncludes(again.stderr, "switched");
+});
+
+Deno.test("a single package given as the environment is refused, and the profile is left alone", async () => {
+  await using sb = await makeNixSandbox();
+  const flake = await requestFlake(sb, 1);
+  await fprofOk(sb, ["switch", "--profile", sb.profile, flake]);
+  const before = await Deno.readLink(sb.profile);
+  totals.faults++;
+  const r = await fprof(sb, [
+    "switch",
+    "--profile",
+    sb.profile,
+    `${flake}#packages.${sb.system}.hello`,
+  ]);
+  assertEquals(r.code, 1);
+  oneErrorLine(r, "is a single package, not a profile environment");
+  assertEquals(await Deno.readLink(sb.profile), before);
 });

@@ -187,6 +187,7 @@ export async function switchProfile(
         : undefined,
     )
     : { packages: packagesFromReferences(envPath, references), groups: {} };
+  refuseSinglePackage(built, entries, packages);
 
   const result = await withProfileLock(
     profile,
@@ -389,6 +390,27 @@ export async function switchProfile(
     await pinAfterSwitch(built.flake.ref, profile, ctx);
   }
   return result;
+}
+
+/**
+ * Refuses an installable that built one package rather than an environment
+ * of packages: it refers to no package, yet has files of its own (such as
+ * `bin/hello`), so its generation would have an empty manifest beside a
+ * populated `bin/`.
+ */
+function refuseSinglePackage(
+  built: BuiltEnv,
+  entries: readonly string[],
+  packages: readonly ProfilePackage[],
+): void {
+  if (packages.length > 0 || entries.every((e) => /^manifest\.(nix|json)$/.test(e))) return;
+  const label = built.flake ? `${built.flake.ref}#${built.flake.attr}` : built.envPath;
+  throw new FprofError(
+    `'${label}' is a single package, not a profile environment: it refers to no packages`,
+    {
+      hint: "build an environment that lists the packages (buildEnv, or fprof's lib.mkProfile)",
+    },
+  );
 }
 
 function recordSource(
