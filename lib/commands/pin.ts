@@ -406,13 +406,86 @@ async function applyPinsLocked(
   }));
   // The channels generation stays rooted until its profile holds it.
   await using runRoots = await RunRoots.open(nix, tmpRoot(ctx));
+  await checkSourcesInStore(pins, flakeDir, ctx);
+  const plan = await planPins(scope, pins, files, opts, ctx);
+  warnAboutPinEnvironment(plan, opts, ctx);
+  const nothing = plan.changes.length === 0 && !plan.channelsChange &&
+    plan.roots.every((r) => r.ok) && plan.staleRoots.length === 0;
+  if (nothing) {
+    log.step(`nothing changed: already pinned (${describePins(pins)})`);
+    return;
+  }
+  if (opts.dryRun) return await printPinDryRun(plan);
+
+  const temps = await prepareTemps(plan, opts, ctx, runRoots);
+  crashPoint("pin:temps-written");
+  // One backup of each file, taken before fprof's first change to it.
+  const state: PinState = plan.previous ?? {
+    version: 1,
+    scope,
+    flake: flakeDir,
+    pins: [],
+    files: [],
+    channels: null,
+  };
+  // The channels profile goes first: if nix-env fails, no file has changed yet.
+  await setChannelsProfile(plan, state, temps, ctx);
+  await moveTempsInPlace(temps, state, scope, ctx);
+  crashPoint("pin:files-written");
+
+  for (const p of plan.staleRoots) {
+    await Deno.remove(pinRootPath(scope, p.id, env)).catch(() => {});
+  }
+  state.pins = pins;
+  state.flake = flakeDir || state.flake;
+  await saveState(state, env);
+  log.step(`pinned ${describePins(pins)}`);
+}
+
+/** Every pin's source must be in the store already: pin works offline. */
+async function checkSourcesInStore(pins: readonly Pin[], flakeDir: string, ctx: Context) {
   for (const p of pins) {
-    if (!(await nix.isValid(p.storePath))) {
+    if (!(await ctx.nix.isValid(p.storePath))) {
       throw new FprofError(`the source of input '${p.id}' is not in the store: ${p.storePath}`, {
         hint: `fetch it with 'nix flake archive ${flakeDir || "FLAKE"}' while online`,
       });
     }
   }
+}
+
+/** A file pin will change: its path, the text it has (null: none) and the text it gets. */
+interface FileChange {
+  path: string;
+  old: string | null;
+  text: string;
+}
+
+/** Everything a pin will change, worked out before anything changes. */
+interface PinPlan {
+  pins: Pin[];
+  version: NixVersion;
+  settings: Awaited<ReturnType<typeof nixSettings>>;
+  useFlakeRef: boolean;
+  emptyRegistry: string;
+  changes: FileChange[];
+  channels: Awaited<ReturnType<typeof channelsProfile>>;
+  channelsGen: ReturnType<typeof contentAddressed>;
+  channelsBefore: number | null;
+  channelsChange: boolean;
+  roots: { link: string; path: string; ok: boolean }[];
+  staleRoots: Pin[];
+  previous: PinState | null;
+}
+
+/** Reads the files, settings and profiles a pin touches, and plans the change. */
+async function planPins(
+  scope: PinScope,
+  pins: Pin[],
+  files: PinFiles,
+  opts: PinOptions,
+  ctx: Context,
+): Promise<PinPlan> {
+  const { nix, env } = ctx;
   const [version, settings, registryText, nixConfText, previous] = await Promise.all([
     nix.version(),
     nixSettings(ctx),
@@ -431,7 +504,7 @@ async function applyPinsLocked(
     nixPathDefault: settings.nixPathDefault,
     flakeRegistry: opts.globalRegistry === false ? emptyRegistry : undefined,
   });
-  const changes: { path: string; old: string | null; text: string }[] = [];
+  const changes: FileChange[] = [];
   if (planned.registry !== (registryText ?? "")) {
     changes.push({ path: files.registry, old: registryText, text: planned.registry });
   }
@@ -453,55 +526,79 @@ async function applyPinsLocked(
     nix.storeDir,
   );
   const channelsState = channels ? await readProfile(channels.profile).catch(() => null) : null;
-  const channelsChange = channels !== null &&
-    channelsState?.current?.storePath !== channelsGen.storePath;
   const roots = await Promise.all(pins.map(async (p) => {
     const link = pinRootPath(scope, p.id, env);
     const now = await Deno.readLink(link).catch(() => null);
     return { link, path: p.storePath, ok: now === p.storePath };
   }));
-  const staleRoots = (previous?.pins ?? []).filter((p) => !pins.some((q) => q.id === p.id));
+  return {
+    pins,
+    version,
+    settings,
+    useFlakeRef,
+    emptyRegistry,
+    changes,
+    channels,
+    channelsGen,
+    channelsBefore: channelsState?.current?.number ?? null,
+    channelsChange: channels !== null &&
+      channelsState?.current?.storePath !== channelsGen.storePath,
+    roots,
+    staleRoots: (previous?.pins ?? []).filter((p) => !pins.some((q) => q.id === p.id)),
+    previous,
+  };
+}
 
+/** Warns about what in the user's environment works against the pins. */
+function warnAboutPinEnvironment(plan: PinPlan, opts: PinOptions, ctx: Context) {
+  const { log, env } = ctx;
   if (env.get("NIX_PATH") !== undefined) {
     const targets = Object.fromEntries(
-      pins.map((p) => [p.id, useFlakeRef ? `flake:${p.id}` : p.storePath]),
+      plan.pins.map((p) => [p.id, plan.useFlakeRef ? `flake:${p.id}` : p.storePath]),
     );
     const line = `export NIX_PATH=${planNixPathEnv(env.get("NIX_PATH")!, targets)}`;
     log.warn(
-      nixAtLeast(version, 2, 24)
+      nixAtLeast(plan.version, 2, 24)
         ? `NIX_PATH is set in your environment and overrides the nix-path setting fprof writes`
         : `NIX_PATH is set in your environment; this Nix ignores it while nix.conf sets nix-path, so other tools may disagree`,
     );
     log.hint(`put this line in your shell profile instead: ${line}`);
   }
-  if (opts.globalRegistry !== false && registryIsRemote(settings.flakeRegistry)) {
+  if (opts.globalRegistry !== false && registryIsRemote(plan.settings.flakeRegistry)) {
     log.warn(
-      `'nixpkgs#…' also loads the global registry from '${settings.flakeRegistry}', which needs the network`,
+      `'nixpkgs#…' also loads the global registry from '${plan.settings.flakeRegistry}', which needs the network`,
     );
     log.hint("pass --no-global-registry to use an empty local one instead");
   }
+}
 
-  const nothing = changes.length === 0 && !channelsChange && roots.every((r) => r.ok) &&
-    staleRoots.length === 0;
-  if (nothing) {
-    log.step(`nothing changed: already pinned (${describePins(pins)})`);
-    return;
-  }
-  if (opts.dryRun) {
-    const lines = [`would pin ${describePins(pins)}`];
-    for (const c of changes) lines.push(`  write ${c.path}`);
-    if (channelsChange) lines.push(`  set channels profile ${channels!.profile}`);
-    for (const r of roots.filter((r) => !r.ok)) lines.push(`  add GC root ${r.link}`);
-    await writeOut(lines.join("\n") + "\n");
-    return;
-  }
+/** `--dry-run`: what pin would change. */
+async function printPinDryRun(plan: PinPlan) {
+  const lines = [`would pin ${describePins(plan.pins)}`];
+  for (const c of plan.changes) lines.push(`  write ${c.path}`);
+  if (plan.channelsChange) lines.push(`  set channels profile ${plan.channels!.profile}`);
+  for (const r of plan.roots.filter((r) => !r.ok)) lines.push(`  add GC root ${r.link}`);
+  await writeOut(lines.join("\n") + "\n");
+}
 
-  // Every file is written to a temporary file first: a directory or file that
-  // cannot be written fails here, before anything has changed.
-  const temps: (EditTarget & { path: string; tmp: string; old: string | null; text: string })[] =
-    [];
+/** A changed file written to its temporary file, not yet in place. */
+type PinTemp = EditTarget & FileChange & { tmp: string };
+
+/**
+ * Writes every file to a temporary file first, and adds the roots and the
+ * channels generation: a directory or file that cannot be written fails
+ * here, before anything the user sees has changed.
+ */
+async function prepareTemps(
+  plan: PinPlan,
+  opts: PinOptions,
+  ctx: Context,
+  runRoots: RunRoots,
+): Promise<PinTemp[]> {
+  const { nix, env } = ctx;
+  const temps: PinTemp[] = [];
   try {
-    for (const c of changes) {
+    for (const c of plan.changes) {
       try {
         temps.push({ ...c, ...await writeTemp(c.path, c.text, nix.storeDir) });
       } catch (e) {
@@ -514,64 +611,83 @@ async function applyPinsLocked(
     }
     await Deno.mkdir(join(pinsDir(env), "roots"), { recursive: true });
     if (opts.globalRegistry === false) {
-      await Deno.writeTextFile(emptyRegistry, printRegistry({ version: 2, flakes: [] }));
+      await replaceFile(plan.emptyRegistry, printRegistry({ version: 2, flakes: [] }), {
+        tmp: `${plan.emptyRegistry}.${Deno.pid}.tmp`,
+      });
     }
-    for (const r of roots.filter((r) => !r.ok)) await nix.addRoot(r.path, r.link);
-    if (channelsChange) {
+    for (const r of plan.roots.filter((r) => !r.ok)) await nix.addRoot(r.path, r.link);
+    if (plan.channelsChange) {
       await addGenerationToStore(
         nix,
-        { storePath: channelsGen.storePath, paths: [channelsGen], manifest: "none" },
-        await nix.pathInfo(pins.map((p) => p.storePath), { recursive: true }),
+        { storePath: plan.channelsGen.storePath, paths: [plan.channelsGen], manifest: "none" },
+        await nix.pathInfo(plan.pins.map((p) => p.storePath), { recursive: true }),
         tmpRoot(ctx),
         runRoots,
       );
     }
   } catch (e) {
-    await Promise.all(temps.map((t) => Deno.remove(t.tmp).catch(() => {})));
+    await removeTemps(temps);
     throw e;
   }
-  crashPoint("pin:temps-written");
+  return temps;
+}
 
-  // One backup of each file, taken before fprof's first change to it.
-  const state: PinState = previous ?? {
-    version: 1,
-    scope,
-    flake: flakeDir,
-    pins: [],
-    files: [],
-    channels: null,
-  };
-  // The channels profile goes first: if nix-env fails, no file has changed yet.
-  if (channels && channelsChange) {
-    const before = channelsState?.current?.number ?? null;
-    try {
-      await nix.setProfile(channels.profile, channelsGen.storePath);
-    } catch (e) {
-      await Promise.all(temps.map((t) => Deno.remove(t.tmp).catch(() => {})));
-      throw e;
-    }
-    let createdLink = state.channels?.createdLink ?? null;
-    if (!channels.exists) {
-      await Deno.lstat(channels.link).catch(async () => {
-        await Deno.mkdir(dirname(channels.link), { recursive: true });
-        await Deno.symlink(channels.profile, channels.link);
-        createdLink = channels.link;
-      });
-    }
-    const made = (await readProfile(channels.profile)).current!;
-    state.channels = {
-      profile: channels.profile,
-      previous: state.channels?.profile === channels.profile ? state.channels.previous : before,
-      generation: made.number,
-      storePath: made.storePath,
-      createdLink,
-    };
-    log.step(`set channels profile '${channels.profile}' to generation ${made.number}`);
-    crashPoint("pin:channels-set");
-  } else if (!channels) {
-    log.warn(`'~/.nix-defexpr/channels' is not a link to a profile; left it alone`);
+function removeTemps(temps: readonly PinTemp[]): Promise<unknown> {
+  return Promise.all(temps.map((t) => Deno.remove(t.tmp).catch(() => {})));
+}
+
+/** Sets the channels profile to the pins' generation, noting in `state` how to undo it. */
+async function setChannelsProfile(
+  plan: PinPlan,
+  state: PinState,
+  temps: readonly PinTemp[],
+  ctx: Context,
+) {
+  const { channels } = plan;
+  if (!channels) {
+    ctx.log.warn(`'~/.nix-defexpr/channels' is not a link to a profile; left it alone`);
+    return;
   }
-  const backups = join(pinsDir(env), "backups");
+  if (!plan.channelsChange) return;
+  try {
+    await ctx.nix.setProfile(channels.profile, plan.channelsGen.storePath);
+  } catch (e) {
+    await removeTemps(temps);
+    throw e;
+  }
+  let createdLink = state.channels?.createdLink ?? null;
+  if (!channels.exists) {
+    await Deno.lstat(channels.link).catch(async () => {
+      await Deno.mkdir(dirname(channels.link), { recursive: true });
+      await Deno.symlink(channels.profile, channels.link);
+      createdLink = channels.link;
+    });
+  }
+  const made = (await readProfile(channels.profile)).current!;
+  state.channels = {
+    profile: channels.profile,
+    previous: state.channels?.profile === channels.profile
+      ? state.channels.previous
+      : plan.channelsBefore,
+    generation: made.number,
+    storePath: made.storePath,
+    createdLink,
+  };
+  ctx.log.step(`set channels profile '${channels.profile}' to generation ${made.number}`);
+  crashPoint("pin:channels-set");
+}
+
+/**
+ * Renames each temporary file over the file it replaces (through a link),
+ * backing up each file, as private as it is, before fprof's first change.
+ */
+async function moveTempsInPlace(
+  temps: readonly PinTemp[],
+  state: PinState,
+  scope: PinScope,
+  ctx: Context,
+) {
+  const backups = join(pinsDir(ctx.env), "backups");
   for (const t of temps) {
     let entry: ChangedFile | undefined = state.files.find((f) => f.path === t.path);
     if (!entry) {
@@ -579,7 +695,6 @@ async function applyPinsLocked(
       if (t.old !== null) {
         await Deno.mkdir(backups, { recursive: true, mode: 0o700 });
         backup = join(backups, `${scope}-${encodeURIComponent(t.path)}`);
-        // As private as the file it copies.
         await writeNewFile(backup, t.old, t.mode ?? 0o600);
       }
       entry = { path: t.path, backup, written: "", ...(t.mode !== null ? { mode: t.mode } : {}) };
@@ -587,16 +702,9 @@ async function applyPinsLocked(
     }
     entry.written = hex(t.text);
     await Deno.rename(t.tmp, t.target);
-    log.step(t.target === t.path ? `wrote ${t.path}` : `wrote ${t.target} (through ${t.path})`);
+    ctx.log.step(t.target === t.path ? `wrote ${t.path}` : `wrote ${t.target} (through ${t.path})`);
     if (t !== temps.at(-1)) crashPoint("pin:between-files");
   }
-  crashPoint("pin:files-written");
-
-  for (const p of staleRoots) await Deno.remove(pinRootPath(scope, p.id, env)).catch(() => {});
-  state.pins = pins;
-  state.flake = flakeDir || state.flake;
-  await saveState(state, env);
-  log.step(`pinned ${describePins(pins)}`);
 }
 
 async function saveState(state: PinState, env: Env) {
