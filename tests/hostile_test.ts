@@ -21,7 +21,7 @@ import {
   singleUserUnavailable,
 } from "./helpers/sandbox.ts";
 import { requestFlake } from "./helpers/fault_scenarios.ts";
-import { spawnFprof, totals } from "./helpers/faults.ts";
+import { spawnFprof, totals, totalsLine } from "./helpers/faults.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -231,4 +231,9 @@ Deno.test("a single package given as the environment is refused, and the profile
   assertEquals(r.code, 1);
   oneErrorLine(r, "is a single package, not a profile environment");
   assertEquals(await Deno.readLink(sb.profile), before);
+});
+
+Deno.test("hostile-input suite totals: nothing lost", () => {
+  console.error(totalsLine().replace("fault suite", "hostile-input suite"));
+  assertEquals(totals.lost, 0);
 });
