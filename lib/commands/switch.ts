@@ -466,11 +466,13 @@ async function applySwitch(run: SwitchRun, p: PlannedSwitch): Promise<SwitchResu
   const { profile, ctx, built, roots } = run;
   const { nix, log } = ctx;
   const { generation, manifest } = p;
-  if (manifest !== "none" && !(await roots.keepIfValid(generation.storePath))) {
+  const addGeneration = async () => {
+    if (manifest === "none" || await roots.keepIfValid(generation.storePath)) return;
     log.step(`writing manifest.${manifest}`);
     const closure = await nix.pathInfo(existingReferences(generation), { recursive: true });
     await addGenerationToStore(nix, generation, closure, tmpRoot(ctx), roots);
-  }
+  };
+  await addGeneration();
   // Noted before the switch, so that if fprof dies between nix-env and
   // saving the record, the next switch still knows the generation as its own.
   const groups = run.env.groups;
@@ -488,7 +490,20 @@ async function applySwitch(run: SwitchRun, p: PlannedSwitch): Promise<SwitchResu
   await writePending(profile, record, ctx.env);
   crashPoint("switch:before-set");
   try {
-    await nix.setProfile(profile, generation.storePath);
+    try {
+      await nix.setProfile(profile, generation.storePath);
+    } catch (e) {
+      // Rooted as it is, a daemon's collector was once seen to take the new
+      // generation before nix-env set it: add it again, once.
+      if (
+        !(e instanceof NixError) || manifest === "none" || await nix.isValid(generation.storePath)
+      ) {
+        throw e;
+      }
+      log.debug(`'${generation.storePath}' was collected before nix-env set it: adding it again`);
+      await addGeneration();
+      await nix.setProfile(profile, generation.storePath);
+    }
   } catch (e) {
     await clearPending(profile, ctx.env);
     throw e;
