@@ -9,6 +9,7 @@
  * @module
  */
 
+import { osErrorReport } from "./lib/os_error.ts";
 import {
   Argument,
   Command,
@@ -510,10 +511,13 @@ function reportError(e: unknown): number {
     if (verbose) log.write(`${e.stack}\n`);
     return 1;
   }
-  if (e instanceof Deno.errors.PermissionDenied) {
-    log.error(`permission denied: ${(e as Error).message}`);
+  const os = osErrorReport(e);
+  if (os) {
+    if (os.message === null) return os.exitCode;
+    log.error(os.message);
+    if (os.hint) log.hint(os.hint);
     if (verbose) log.write(`${(e as Error).stack}\n`);
-    return 1;
+    return os.exitCode;
   }
   log.error(`internal error: ${(e as Error)?.message ?? e}`);
   log.write(`${(e as Error)?.stack ?? ""}\nplease report this as a bug\n`);

@@ -50,6 +50,7 @@ import {
   sha256,
 } from "./store_path.ts";
 import { crashPoint } from "./crash.ts";
+import type { RunRoots } from "./gc_roots.ts";
 
 /** Names an environment may contain that fprof owns in the generation. */
 const MANIFEST_NAMES = new Set(["manifest.nix", "manifest.json"]);
@@ -109,11 +110,19 @@ export interface GenerationContents {
   packages: ProfilePackage[];
 }
 
+async function isLink(path: string): Promise<boolean> {
+  return (await Deno.lstat(path).catch(() => null))?.isSymlink ?? false;
+}
+
+/** Unreadable manifests already warned about in this run. */
+const warnedManifests = new Set<string>();
+
 /**
  * Reads the packages of a generation without evaluating anything in the
  * common case: `manifest.json` first (as `nix profile` does), then
  * `manifest.nix` with fprof's own parser, asking Nix only when the parser does
- * not understand the file; with neither, the generation's references.
+ * not understand the file; with neither, or an unreadable `manifest.json`
+ * that a package provides (warned about once), the generation's references.
  */
 export async function readGenerationContents(
   nix: Nix,
@@ -125,13 +134,27 @@ export async function readGenerationContents(
     try {
       return { manifest: "json", packages: parseManifestJson(text) };
     } catch (e) {
-      if (e instanceof ManifestError) {
-        throw new FprofError(
-          `cannot read '${jsonFile}': ${(e as Error).message}`,
-          { cause: e },
+      if (!(e instanceof ManifestError)) throw e;
+      // A manifest.json that is a link into a package came with the
+      // environment (a generation made with --manifest=none), not from Nix
+      // or fprof: it may hold anything, and the references still say what
+      // the generation holds. A generation's own manifest that is damaged
+      // stays an error, as it is for Nix.
+      if (!(await isLink(jsonFile))) {
+        throw new FprofError(`cannot read '${jsonFile}': ${(e as Error).message}`, { cause: e });
+      }
+      if (!warnedManifests.has(jsonFile)) {
+        warnedManifests.add(jsonFile);
+        nix.log.warn(
+          `ignoring '${jsonFile}', which a package provides (${
+            (e as Error).message
+          }); listing the generation from its references`,
         );
       }
-      throw e;
+      return {
+        manifest: "none",
+        packages: packagesFromReferences(storePath, await nix.references(storePath)),
+      };
     }
   }
   const nixFile = join(storePath, "manifest.nix");
@@ -280,7 +303,7 @@ export async function planGeneration(args: {
 
 /**
  * Adds a planned generation to the store through a temporary local binary
- * cache. `closure` is `nix path-info -r --json` of everything the new paths
+ * cache, and roots it in `roots`. `closure` is `nix path-info -r --json` of everything the new paths
  * refer to that is already in the store: `nix copy` walks the closure in the
  * source cache, so every path needs a `.narinfo` there, although only the
  * new paths' NARs are ever read.
@@ -290,6 +313,7 @@ export async function addGenerationToStore(
   plan: GenerationPlan,
   closure: readonly PathInfo[],
   tmpRoot: string,
+  roots: RunRoots,
 ): Promise<void> {
   await Deno.mkdir(tmpRoot, { recursive: true });
   // Named after this process, so a later run can tell a dead one's directory.
@@ -330,7 +354,7 @@ export async function addGenerationToStore(
     }
     await Promise.all(writes);
     crashPoint("store:cache-written");
-    await nix.copyFromCache(dir, plan.storePath);
+    await roots.addFromCache(plan.storePath, dir);
     crashPoint("store:copied");
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -346,12 +370,19 @@ export function existingReferences(plan: GenerationPlan): string[] {
 /**
  * Whether a generation or environment provides `bin/nix`: switching away from
  * one that does to one that doesn't can take the user's nix off their PATH.
+ * A `root` that is itself missing (collected, say) is an error, not a "no".
  */
 export async function providesNix(root: string): Promise<boolean> {
   try {
     await Deno.stat(join(root, "bin", "nix"));
     return true;
-  } catch {
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) return false;
+    try {
+      await Deno.stat(root);
+    } catch (cause) {
+      throw new FprofError(`'${root}' is missing from the store`, { cause });
+    }
     return false;
   }
 }

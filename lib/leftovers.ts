@@ -6,8 +6,9 @@
  * leave only three kinds of debris, each harmless to the profile:
  *
  * - temporary files, named after the pid of the fprof that wrote them
- *   (`records.json.<pid>.tmp`, `.registry.json.fprof-<pid>.tmp`, …), and
- *   cache directories `cache-<pid>-*`: removed once that process is gone;
+ *   (`records.json.<pid>.tmp`, `.registry.json.fprof-<pid>.tmp`, …), cache
+ *   directories `cache-<pid>-*` and GC root directories `roots-<pid>-*`:
+ *   removed once that process is gone;
  * - a generation that `nix-env --set` made but whose record was not saved:
  *   before setting it, switch writes the record it is about to save to
  *   `<records>.pending`; the next switch saves it if the generation exists
@@ -18,7 +19,8 @@
  * @module
  */
 
-import { basename, dirname, join } from "node:path";
+import { replaceFile } from "./safe_write.ts";
+import { basename, dirname, join } from "./path.ts";
 import type { ProfileState } from "./profile.ts";
 import { type GenerationRecord, loadRecords, recordsPath, saveRecords } from "./records.ts";
 import type { Env } from "./xdg.ts";
@@ -43,7 +45,7 @@ const FPROF_TEMP = /^\..+\.fprof-(\d+)\.tmp$/;
  */
 export function tempPlaces(args: {
   profile?: string;
-  /** fprof's own directories, where any `NAME.PID.tmp` and `cache-PID-*` is fprof's. */
+  /** fprof's own directories, where any `NAME.PID.tmp`, `cache-PID-*` and `roots-PID-*` is fprof's. */
   own: readonly string[];
   /** Directories shared with other programs, such as `~/.config/nix`. */
   shared?: readonly string[];
@@ -59,7 +61,7 @@ export function tempPlaces(args: {
     places.push({ dir: dirname(recordsPath(args.profile, args.env)), pattern: /\.(\d+)\.tmp$/ });
   }
   for (const dir of args.own) {
-    places.push({ dir, pattern: /\.(\d+)\.tmp$/ }, { dir, pattern: /^cache-(\d+)-/ });
+    places.push({ dir, pattern: /\.(\d+)\.tmp$/ }, { dir, pattern: /^(?:cache|roots)-(\d+)-/ });
   }
   for (const dir of args.shared ?? []) places.push({ dir, pattern: FPROF_TEMP });
   return places;
@@ -131,10 +133,9 @@ export async function writePending(
   env: Env,
 ): Promise<void> {
   const file = pendingPath(profile, env);
-  await Deno.mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.${Deno.pid}.tmp`;
-  await Deno.writeTextFile(tmp, JSON.stringify(record, null, 2) + "\n");
-  await Deno.rename(tmp, file);
+  await replaceFile(file, JSON.stringify(record, null, 2) + "\n", {
+    tmp: `${file}.${Deno.pid}.tmp`,
+  });
 }
 
 /** Forgets the pending record once the real one is saved. */

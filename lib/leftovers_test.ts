@@ -16,6 +16,7 @@ Deno.test("tempPlaces() matches only fprof's own names in shared directories", (
   assertEquals(pid("/n", ".registry.json.fprof-42.tmp"), 42);
   assertEquals(pid("/n", "registry.json.42.tmp"), null);
   assertEquals(pid("/c", "cache-42-abc"), 42);
+  assertEquals(pid("/c", "roots-42-abc"), 42);
   assertEquals(pid("/s/fprof/profiles", "x.json.pending.42.tmp"), 42);
 });
 

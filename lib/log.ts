@@ -6,6 +6,7 @@
  */
 
 import { Spinner } from "./spinner.ts";
+import { FprofError } from "./errors.ts";
 
 /**
  * Whether fprof's status output (on stderr) carries ANSI colours. In order:
@@ -95,11 +96,24 @@ export class Logger {
   }
 }
 
-/** Writes data to stdout in one go; stdout carries only data. */
+/**
+ * Writes data to stdout in one go; stdout carries only data. A closed pipe
+ * is thrown as it is (main exits quietly); any other failure, such as a full
+ * disk, says that it was the output that could not be written.
+ */
 export async function writeOut(text: string): Promise<void> {
   const bytes = new TextEncoder().encode(text);
   let off = 0;
-  while (off < bytes.length) {
-    off += await Deno.stdout.write(bytes.subarray(off));
+  try {
+    while (off < bytes.length) {
+      off += await Deno.stdout.write(bytes.subarray(off));
+    }
+  } catch (e) {
+    if (e instanceof Deno.errors.BrokenPipe) throw e;
+    const reason = (e as Error).message;
+    throw new FprofError(
+      `cannot write the output: ${reason.charAt(0).toLowerCase()}${reason.slice(1)}`,
+      { cause: e },
+    );
   }
 }

@@ -8,7 +8,7 @@
  */
 
 import { join } from "./path.ts";
-import { NixError, NixNotFoundError } from "./errors.ts";
+import { FprofError, NixError, NixNotFoundError } from "./errors.ts";
 import { escapeFlakeUrl, localFlakeDir } from "./flake_ref.ts";
 import type { Logger } from "./log.ts";
 import { logFormatFor, type NixLogFormat, RelayFilter } from "./relay.ts";
@@ -77,8 +77,9 @@ export function nixArgv(args: readonly string[]): string[] {
 }
 
 /**
- * The argv of `nix build` for fprof: JSON results on stdout, no result link,
- * and the builders' logs in the given format on stderr. Pure.
+ * The argv of `nix build` for fprof: JSON results on stdout, the builders'
+ * logs in the given format on stderr, and a result link at `outLink` (which
+ * roots the result) or none. Pure.
  *
  * @example
  * ```ts
@@ -87,8 +88,13 @@ export function nixArgv(args: readonly string[]): string[] {
  * // ["build", "--json", "--no-link", "--log-format", "raw-with-logs", ".#profile"]
  * ```
  */
-export function buildArgv(installable: string, logFormat: NixLogFormat): string[] {
-  return nixArgv(["build", "--json", "--no-link", "--log-format", logFormat, installable]);
+export function buildArgv(
+  installable: string,
+  logFormat: NixLogFormat,
+  outLink?: string,
+): string[] {
+  const link = outLink === undefined ? ["--no-link"] : ["--out-link", outLink];
+  return nixArgv(["build", "--json", ...link, "--log-format", logFormat, installable]);
 }
 
 /** Quotes an argv for display the way a shell user would type it. */
@@ -276,10 +282,7 @@ export class Nix {
         env: opts.env,
       }).spawn();
     } catch (e) {
-      if (e instanceof Deno.errors.NotFound) {
-        throw new NixNotFoundError(argv[0], { cause: e });
-      }
-      throw e;
+      throw await spawnFailure(argv[0], e as Error, opts.cwd);
     }
     const wait = () =>
       Promise.all([
@@ -323,7 +326,8 @@ export class Nix {
   }
 
   /**
-   * Builds an installable without a result link and returns its outputs.
+   * Builds an installable and returns its outputs, with a result link at
+   * `outLink` (which keeps them from the garbage collector) or none.
    * `flakeArgs` are flake options such as `--override-input NAME REF`.
    */
   async build(
@@ -331,9 +335,10 @@ export class Nix {
     flakeArgs: readonly string[] = [],
     /** How the user named it, for messages, when `installable` is its locked form. */
     label: string = installable,
+    outLink?: string,
   ): Promise<BuildResult[]> {
     const { stdout } = await this.run(
-      [...buildArgv(installable, logFormatFor(this.log.terminal)), ...flakeArgs],
+      [...buildArgv(installable, logFormatFor(this.log.terminal), outLink), ...flakeArgs],
       { progress: true, context: `cannot build '${label}'`, spin: `building ${label}` },
     );
     return parseBuildJson(stdout);
@@ -430,6 +435,44 @@ export class Nix {
   }
 
   /**
+   * Substitutes `path` from a local binary cache and roots it at `link` in
+   * one process (`nix-store --realise --option substituters`), so the path
+   * is never valid and unrooted. Nix honours the option only for users it
+   * trusts; see {@link choosesSubstituters}.
+   */
+  async realiseFromCache(path: string, cacheDir: string, link: string): Promise<void> {
+    await this.run([
+      "nix-store",
+      "--realise",
+      path,
+      "--add-root",
+      link,
+      "--indirect",
+      "--option",
+      "substituters",
+      `file://${cacheDir}`,
+    ], { context: `cannot add '${path}' to the store` });
+  }
+
+  /**
+   * Whether Nix takes this user's `--option substituters`: root always, and
+   * the owner of a store that Nix opens directly. A daemon's other users are
+   * trusted only when its configuration says so, which the client cannot
+   * see cheaply, so they are counted as untrusted.
+   */
+  async choosesSubstituters(): Promise<boolean> {
+    const uid = Deno.uid();
+    if (uid === 0) return true;
+    const remote = Deno.env.get("NIX_REMOTE") ?? "";
+    if (remote !== "" && remote !== "local") return false;
+    try {
+      return (await Deno.stat(this.storeDir)).uid === uid;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
    * Makes `path` the next generation of `profile` through Nix's own
    * generation machinery, so the generation is registered as a GC root.
    */
@@ -515,6 +558,53 @@ export class Nix {
     });
     return JSON.parse(stdout);
   }
+}
+
+/**
+ * The error for a program that exists but could not be started, naming what
+ * is in the way where it can be found: a working directory that cannot be
+ * read, a directory on PATH that cannot be searched, or a program file that
+ * is not executable.
+ */
+async function spawnFailure(program: string, e: Error, cwd?: string): Promise<FprofError> {
+  const culprit = await blockedPlace(program, cwd);
+  if (e instanceof Deno.errors.NotFound && culprit === null) {
+    return new NixNotFoundError(program, { cause: e });
+  }
+  const reason = e instanceof Deno.errors.NotFound
+    ? culprit!
+    : e.message.replace(/^Failed to spawn '[^']*': /, "").replace(/^./, (c) => c.toLowerCase()) +
+      (culprit ? `: ${culprit}` : "");
+  return new FprofError(`cannot run '${program}': ${reason}`, {
+    cause: e,
+    ...(culprit ? { hint: "check the permissions there, or run fprof elsewhere" } : {}),
+  });
+}
+
+async function blockedPlace(program: string, cwd?: string): Promise<string | null> {
+  try {
+    const dir = cwd ?? Deno.cwd();
+    try {
+      for await (const _ of Deno.readDir(dir)) break;
+    } catch (e) {
+      if (e instanceof Deno.errors.PermissionDenied) {
+        return `the working directory '${dir}' cannot be read`;
+      }
+    }
+  } catch {
+    return "the working directory, which no longer exists";
+  }
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":").filter((d) => d !== "")) {
+    const file = join(dir, program);
+    try {
+      const info = await Deno.stat(file);
+      if (info.isFile && (info.mode! & 0o111) === 0) return `'${file}' is not executable`;
+      if (info.isFile) return null;
+    } catch (e) {
+      if (e instanceof Deno.errors.PermissionDenied) return `'${dir}' on PATH cannot be searched`;
+    }
+  }
+  return null;
 }
 
 /** A file's text, or `null` when it cannot be read (missing, say). */

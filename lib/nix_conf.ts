@@ -94,3 +94,38 @@ export function planNixPathEnv(current: string, pins: Record<string, string>): s
   const rest = entries.filter((e) => !Object.keys(pins).some((n) => e.startsWith(`${n}=`)));
   return [...Object.entries(pins).map(([n, t]) => `${n}=${t}`), ...rest].join(":");
 }
+
+/**
+ * Where a setting that Nix does not take from `nix.conf`'s own line comes
+ * from: `NIX_CONFIG`, the `NIX_PATH` variable (for `nix-path`, which it
+ * overrides from Nix 2.24), or an `include` after the setting's last line
+ * in `nix.conf`. Null when none of them sets it. Pure.
+ *
+ * @example
+ * ```ts
+ * import { overrideSource } from "./nix_conf.ts";
+ * overrideSource({ name: "nix-path", nixConf: "nix-path = a\n!include more.conf\n", env: {} });
+ * // "a later include in nix.conf ('more.conf')"
+ * ```
+ */
+export function overrideSource(args: {
+  name: string;
+  nixConf: string;
+  env: { NIX_CONFIG?: string; NIX_PATH?: string };
+  /** Whether the `NIX_PATH` variable overrides the `nix-path` setting (Nix 2.24 and later). */
+  nixPathVariableWins?: boolean;
+}): string | null {
+  const { name, env } = args;
+  if (env.NIX_CONFIG !== undefined && settingValue(env.NIX_CONFIG, name) !== undefined) {
+    return "the NIX_CONFIG environment variable";
+  }
+  if (name === "nix-path" && env.NIX_PATH !== undefined && args.nixPathVariableWins) {
+    return "the NIX_PATH environment variable";
+  }
+  const lines = args.nixConf.split(/\r?\n/);
+  const own = lines.findLastIndex((l) => new RegExp(`^\\s*${name}\\s*=`).test(l));
+  const include = lines.slice(own + 1).map((l) => /^\s*!?include\s+(\S+)/.exec(l)).findLast((m) =>
+    m
+  );
+  return include ? `a later include in nix.conf ('${include[1]}')` : null;
+}

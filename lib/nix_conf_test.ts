@@ -1,5 +1,5 @@
 import { assertEquals } from "./testing.ts";
-import { planNixPath, setSetting, settingValue } from "./nix_conf.ts";
+import { overrideSource, planNixPath, setSetting, settingValue } from "./nix_conf.ts";
 
 Deno.test("settingValue() takes the last assignment and ignores comments", () => {
   assertEquals(settingValue("nix-path = a\n#nix-path = b\nnix-path = c # why\n", "nix-path"), "c");
@@ -24,5 +24,35 @@ Deno.test("planNixPath() puts the pins first and keeps other entries, or Nix's d
   assertEquals(
     planNixPath("hm=/h nixpkgs=/old", ["/ignored"], { nixpkgs: "flake:nixpkgs" }),
     "nixpkgs=flake:nixpkgs hm=/h",
+  );
+});
+
+Deno.test("overrideSource() names NIX_CONFIG, NIX_PATH or a later include", () => {
+  const conf = "nix-path = nixpkgs=/s\n";
+  assertEquals(overrideSource({ name: "nix-path", nixConf: conf, env: {} }), null);
+  assertEquals(
+    overrideSource({ name: "nix-path", nixConf: conf, env: { NIX_CONFIG: "nix-path = x=/y" } }),
+    "the NIX_CONFIG environment variable",
+  );
+  assertEquals(
+    overrideSource({
+      name: "nix-path",
+      nixConf: conf,
+      env: { NIX_PATH: "nixpkgs=/o" },
+      nixPathVariableWins: true,
+    }),
+    "the NIX_PATH environment variable",
+  );
+  assertEquals(
+    overrideSource({ name: "nix-path", nixConf: conf, env: { NIX_PATH: "nixpkgs=/o" } }),
+    null,
+  );
+  assertEquals(
+    overrideSource({ name: "nix-path", nixConf: "include a.conf\n" + conf, env: {} }),
+    null,
+  );
+  assertEquals(
+    overrideSource({ name: "nix-path", nixConf: conf + "!include b.conf\n", env: {} }),
+    "a later include in nix.conf ('b.conf')",
   );
 });

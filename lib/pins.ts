@@ -8,7 +8,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "./path.ts";
 import { FprofError } from "./errors.ts";
 import { type Env, stateHome } from "./xdg.ts";
 
@@ -33,6 +33,8 @@ export interface ChangedFile {
   backup: string | null;
   /** SHA-256 (hex) of the text fprof last wrote, to tell whether someone changed it since. */
   written: string;
+  /** The file's permission bits before fprof's first change, which `--unpin` puts back. */
+  mode?: number;
 }
 
 /** The channels generation fprof made. */

@@ -141,6 +141,12 @@ export interface ProfileState {
   generations: Generation[];
   /** The generation the profile link points to, or null for a new profile. */
   current: Generation | null;
+  /**
+   * The number of the generation the profile link names when that link was
+   * deleted by hand (then `current` is null). As for `nix-env`, the profile
+   * still works: a rollback goes below it, a switch makes a new one.
+   */
+  missing?: number;
 }
 
 /**
@@ -175,6 +181,9 @@ export async function readProfile(profile: string): Promise<ProfileState> {
   const n = generationNumber(basename(profile), name);
   const sameDir = dirname(resolve(dirname(profile), target)) === dirname(profile);
   const current = n !== null && sameDir ? generations.find((g) => g.number === n) ?? null : null;
+  if (n !== null && sameDir && current === null) {
+    return { profile, generations, current: null, missing: n };
+  }
   if (n === null || current === null) {
     throw new FprofError(
       `'${profile}' is not a profile: it points to '${target}', not to a generation link`,
@@ -184,6 +193,20 @@ export async function readProfile(profile: string): Promise<ProfileState> {
     );
   }
   return { profile, generations, current };
+}
+
+/**
+ * The current generation, or, when its link was deleted, a stand-in with its
+ * number and no store path (`""`); null for a new profile. Pure.
+ */
+export function currentOrMissing(state: ProfileState): Generation | null {
+  if (state.current || state.missing === undefined) return state.current;
+  return {
+    number: state.missing,
+    link: join(dirname(state.profile), `${basename(state.profile)}-${state.missing}-link`),
+    storePath: "",
+    date: new Date(0),
+  };
 }
 
 async function readGenerations(profile: string): Promise<Generation[]> {
@@ -267,6 +290,11 @@ export async function withLockFile<T>(
   fn: () => Promise<T>,
 ): Promise<T> {
   await Deno.mkdir(dirname(lockPath), { recursive: true });
+  let told = false;
+  const wait = () => {
+    if (!told) onWait();
+    told = true;
+  };
   for (;;) {
     const file = await Deno.open(lockPath, {
       read: true,
@@ -277,12 +305,20 @@ export async function withLockFile<T>(
       const locked = file.lock(true).then(() => true);
       const quick = await Promise.race([locked, delay(250).then(() => false)]);
       if (!quick) {
-        onWait();
+        wait();
         await locked;
       }
       const st = await file.stat();
       if (st.size !== 0) {
+        // Nix writes into a lock file it is about to delete: open the new
+        // one. One that stays (its deleter died, or it was made by hand) is
+        // waited on, without spinning, until someone removes it.
+        const stale = await Deno.stat(lockPath).then((p) => p.ino === st.ino, () => false);
         file.close();
+        if (stale) {
+          wait();
+          await delay(1000, { keepAlive: true });
+        }
         continue;
       }
     } catch (e) {
@@ -301,10 +337,10 @@ export async function withLockFile<T>(
   }
 }
 
-function delay(ms: number): Promise<void> {
+function delay(ms: number, opts: { keepAlive?: boolean } = {}): Promise<void> {
   return new Promise((r) => {
     const id = setTimeout(r, ms);
     // Do not keep the process alive for a timer nobody waits on.
-    Deno.unrefTimer(id);
+    if (!opts.keepAlive) Deno.unrefTimer(id);
   });
 }

@@ -15,7 +15,8 @@
  * @module
  */
 
-import { dirname, join } from "./path.ts";
+import { replaceFile } from "./safe_write.ts";
+import { join } from "./path.ts";
 import { FprofError } from "./errors.ts";
 import type { Generation, ProfileState } from "./profile.ts";
 import { type Env, stateHome } from "./xdg.ts";
@@ -130,17 +131,19 @@ export async function loadRecords(
   }
 }
 
-/** Writes the records atomically: a temporary file renamed over the old one. */
+/**
+ * Writes the records atomically: a temporary file, created exclusively,
+ * renamed over the old one.
+ */
 export async function saveRecords(
   records: RecordsFile,
   env: Env = Deno.env,
 ): Promise<void> {
   const file = recordsPath(records.profile, env);
-  await Deno.mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.${Deno.pid}.tmp`;
-  await Deno.writeTextFile(tmp, JSON.stringify(records, null, 2) + "\n");
-  crashPoint("records:temp-written");
-  await Deno.rename(tmp, file);
+  await replaceFile(file, JSON.stringify(records, null, 2) + "\n", {
+    tmp: `${file}.${Deno.pid}.tmp`,
+    beforeRename: () => crashPoint("records:temp-written"),
+  });
 }
 
 /** The record of `gen`, if fprof made it and its link still points where it did. */

@@ -22,6 +22,13 @@ Deno.test("buildArgv() passes the log format before the installable", () => {
   ]);
 });
 
+Deno.test("buildArgv() makes a result link only when given one", () => {
+  const argv = buildArgv("path:/p#profile", "raw-with-logs", "/r/0-env");
+  assertEquals(argv.slice(3, 6), ["build", "--json", "--out-link"]);
+  assertEquals(argv[6], "/r/0-env");
+  assertEquals(argv.includes("--no-link"), false);
+});
+
 Deno.test("RelayFilter passes complete lines as they come and holds partial ones", () => {
   const f = new RelayFilter();
   assertEquals(f.push("building '/s/x.drv'...\nx> hel"), "building '/s/x.drv'...\n");

@@ -5,6 +5,7 @@
  */
 
 import { join } from "./path.ts";
+import { FprofError } from "./errors.ts";
 
 /** Reads environment variables; tests pass a plain map. */
 export type Env = { get(key: string): string | undefined };
@@ -12,7 +13,11 @@ export type Env = { get(key: string): string | undefined };
 /** `$HOME`, which Nix requires too. */
 export function homeDir(env: Env = Deno.env): string {
   const home = env.get("HOME");
-  if (!home) throw new Error("HOME is not set");
+  if (!home) {
+    throw new FprofError("HOME is not set", {
+      hint: "set HOME to your home directory; Nix needs it too",
+    });
+  }
   return home;
 }
 

@@ -40,6 +40,10 @@ export const ENV_VARS = [
   "NIX_STATE_DIR",
   "NIX_CONF_DIR",
   "NIX_PATH",
+  // pin --status names NIX_CONFIG when it overrides fprof's nix-path; the
+  // GC roots of a switch depend on whether Nix is reached through a daemon.
+  "NIX_CONFIG",
+  "NIX_REMOTE",
   // The fault suite's crash switch (lib/crash.ts); reading it is harmless,
   // and without it the shipped program could not be crash-tested as shipped.
   "FPROF_TEST_CRASH",

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { makeNixSandbox } from "./helpers/sandbox.ts";
+import { daemonUnavailable, makeNixSandbox } from "./helpers/sandbox.ts";
 import { totals, totalsLine } from "./helpers/faults.ts";
 import {
   concurrentSwitches,
@@ -18,6 +18,7 @@ import {
   crashEverySwitchPoint,
   gcBetweenSteps,
   killSwitchAtRandom,
+  switchesDuringGc,
 } from "./helpers/fault_scenarios.ts";
 import { assertEquals } from "../lib/testing.ts";
 
@@ -44,6 +45,20 @@ Deno.test("5 concurrent switches and a nix-env --set leave whole, recorded gener
 Deno.test("nix-store --gc between the steps of a long scenario collects nothing in use", async () => {
   await using sb = await makeNixSandbox();
   await gcBetweenSteps(sb, sb.profile, 2);
+});
+
+Deno.test("switches succeed while nix-store --gc runs in a loop, and never refuse falsely for bin/nix", async () => {
+  await using sb = await makeNixSandbox();
+  await switchesDuringGc(sb, sb.profile, 6);
+});
+
+Deno.test({
+  name: "a daemon user's switches succeed while nix-store --gc runs in a loop",
+  ignore: daemonUnavailable() !== undefined,
+  fn: async () => {
+    await using sb = await makeNixSandbox({ daemon: true });
+    await switchesDuringGc(sb, sb.profile, 4);
+  },
 });
 
 Deno.test("fault suite totals: nothing lost", () => {

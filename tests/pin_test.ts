@@ -6,7 +6,9 @@
  */
 
 import { nixAtLeastTest } from "./helpers/nix_version.ts";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { pinStatePath } from "../lib/pins.ts";
+import { spawnFprof } from "./helpers/faults.ts";
 import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
 import { writePackageSet } from "./helpers/fixtures.ts";
 import { fprof, fprofOk } from "./helpers/fprof.ts";
@@ -263,4 +265,107 @@ Deno.test("pins run at once take turns, and leave whole files", async () => {
   const reg = JSON.parse(await Deno.readTextFile(join(sb.xdgConfig, "nix", "registry.json")));
   assertEquals(reg.flakes.map((f: { from: { id: string } }) => f.from.id), ["nixpkgs"]);
   assertEquals(await resolved(sb), { flake: "hello-1.0", path: "hello-1.0" });
+});
+
+Deno.test("pin keeps a 0600 nix.conf private, edits a linked one through its link, and unpin restores link, mode and bytes", async () => {
+  await using sb = await makeNixSandbox();
+  const flake = await profileFlake(sb, await fakeNixpkgs(sb, "pkgs-1", "1.0"));
+  const nixDir = join(sb.xdgConfig, "nix");
+  await Deno.mkdir(nixDir, { recursive: true });
+  // nix.conf is a link into a dotfiles repository, and private (it holds tokens).
+  const dotfiles = join(sb.work, "dotfiles");
+  await Deno.mkdir(dotfiles);
+  const realConf = join(dotfiles, "nix.conf");
+  const confText = "access-tokens = github.com=secret\n";
+  await Deno.writeTextFile(realConf, confText);
+  await Deno.chmod(realConf, 0o600);
+  const conf = join(nixDir, "nix.conf");
+  await Deno.symlink(realConf, conf);
+  const registry = join(nixDir, "registry.json");
+  const registryText = '{"version":2,"flakes":[]}\n';
+  await Deno.writeTextFile(registry, registryText);
+  await Deno.chmod(registry, 0o600);
+  await sb.handOver(sb.work);
+  await sb.handOver(sb.xdgConfig);
+  const mode = async (p: string) => (await Deno.stat(p)).mode! & 0o777;
+
+  await fprofOk(sb, ["pin", flake]);
+  assertEquals((await Deno.lstat(conf)).isSymlink, true, "the link was replaced");
+  assertStringIncludes(await Deno.readTextFile(realConf), "nix-path");
+  assertEquals(await mode(realConf), 0o600);
+  assertEquals(await mode(registry), 0o600);
+  const backups = join(sb.xdgState, "fprof", "pins", "backups");
+  for await (const e of Deno.readDir(backups)) {
+    assertEquals(await mode(join(backups, e.name)), 0o600, `backup ${e.name} is not private`);
+  }
+
+  await fprofOk(sb, ["pin", "--unpin"]);
+  assertEquals(await Deno.readLink(conf), realConf);
+  assertEquals(await Deno.readTextFile(realConf), confText);
+  assertEquals(await mode(realConf), 0o600);
+  assertEquals(await Deno.readTextFile(registry), registryText);
+  assertEquals(await mode(registry), 0o600);
+});
+
+Deno.test("pin refuses a nix.conf linked into the store, and follows no link planted at its temporary names", async () => {
+  await using sb = await makeNixSandbox();
+  const flake = await profileFlake(sb, await fakeNixpkgs(sb, "pkgs-1", "1.0"));
+  const nixDir = join(sb.xdgConfig, "nix");
+  await Deno.mkdir(nixDir, { recursive: true });
+  await Deno.writeTextFile(join(sb.work, "nix.conf"), "max-jobs = 2\n");
+  const storeConf = (await sb.runOk(["nix-store", "--add", join(sb.work, "nix.conf")])).stdout
+    .trim();
+  const conf = join(nixDir, "nix.conf");
+  await Deno.symlink(storeConf, conf);
+  await sb.handOver(sb.xdgConfig);
+  const r = await fprof(sb, ["pin", flake]);
+  assertEquals(r.code, 1);
+  assertStringIncludes(r.stderr, "is a link into the Nix store");
+  assertEquals(r.stderr.split("\n").filter((l) => l.startsWith("error:")).length, 1);
+  assertEquals(await Deno.readLink(conf), storeConf);
+  assertEquals(await readOrNull(join(nixDir, "registry.json")), null);
+
+  // Links planted at the names of fprof's temporary files, as soon as its
+  // pid is known (long before it writes), are removed, not written through.
+  await Deno.remove(conf);
+  const victim = join(sb.work, "victim");
+  await Deno.writeTextFile(victim, "untouched\n");
+  const state = pinStatePath("user", { get: (v) => sb.env[v] });
+  await Deno.mkdir(dirname(state), { recursive: true });
+  const child = spawnFprof(sb, ["pin", flake]);
+  for (
+    const name of [
+      join(nixDir, `.nix.conf.fprof-${child.pid}.tmp`),
+      join(nixDir, `.registry.json.fprof-${child.pid}.tmp`),
+      `${state}.${child.pid}.tmp`,
+    ]
+  ) await Deno.symlink(victim, name);
+  const out = await child.output();
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  assertEquals(await Deno.readTextFile(victim), "untouched\n");
+  assertEquals((await Deno.lstat(conf)).isSymlink, false);
+  assertEquals((await Deno.lstat(state)).isSymlink, false);
+  assertStringIncludes(await Deno.readTextFile(conf), "nix-path");
+});
+
+Deno.test("pin --status asks Nix for the effective nix-path and names a later include or NIX_CONFIG that overrides it", async () => {
+  await using sb = await makeNixSandbox();
+  const flake = await profileFlake(sb, await fakeNixpkgs(sb, "pkgs-1", "1.0"));
+  await fprofOk(sb, ["pin", flake]);
+  const clean = JSON.parse((await fprofOk(sb, ["pin", "--status", "--json"])).stdout);
+  assertEquals(clean.pins[0].inNixPath, true);
+
+  const nixDir = join(sb.xdgConfig, "nix");
+  await Deno.writeTextFile(join(nixDir, "later.conf"), `nix-path = nixpkgs=${sb.work}\n`);
+  await Deno.writeTextFile(join(nixDir, "nix.conf"), "include later.conf\n", { append: true });
+  const r = await fprofOk(sb, ["pin", "--status"]);
+  assertStringIncludes(r.stdout, "<nixpkgs> does not resolve to it");
+  assertStringIncludes(r.stdout, "a later include in nix.conf ('later.conf')");
+
+  const viaEnv = await fprofOk(sb, ["pin", "--status", "--json"], {
+    env: { NIX_CONFIG: `nix-path = nixpkgs=${sb.work}` },
+  });
+  const row = JSON.parse(viaEnv.stdout).pins[0];
+  assertEquals(row.inNixPath, false);
+  assertEquals(row.nixPathOverride, "the NIX_CONFIG environment variable");
 });

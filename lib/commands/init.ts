@@ -6,7 +6,7 @@
  * @module
  */
 
-import { join, resolve } from "node:path";
+import { join, resolve } from "../path.ts";
 import { type Context, profileOf } from "../context.ts";
 import { FprofError, UsageError } from "../errors.ts";
 import { readGenerationContents } from "../generation.ts";
@@ -176,6 +176,11 @@ export async function init(
     });
   }
   const dir = initDir(dirArg, ctx.env);
+  if ((await Deno.stat(dir).catch(() => null))?.isDirectory === false) {
+    throw new FprofError(`'${dir}' is a file, not a directory`, {
+      hint: "name the directory to write the profile flake in",
+    });
+  }
   const target = join(dir, template.file);
   const libraryTarget = join(dir, LIBRARY_FILE);
   for (const file of [target, libraryTarget]) {

@@ -113,6 +113,14 @@ export async function list(opts: ListOptions, ctx: Context): Promise<void> {
     state.current,
     opts.generation,
   );
+  if (!gen && state.missing !== undefined) {
+    throw new FprofError(
+      `the link of generation ${state.missing}, current in '${profile}', was deleted`,
+      {
+        hint: "list another with --generation N, go back with 'fprof rollback', or switch again",
+      },
+    );
+  }
   if (!gen) {
     if (opts.json) {
       await writeOut(

@@ -6,9 +6,10 @@
  * @module
  */
 
-import { type Context, profileOf } from "../context.ts";
+import { type Context, profileOf, tmpRoot } from "../context.ts";
 import { diffPackages, formatDiff, type PackageDiffJson, packageDiffJson } from "../diff.ts";
 import { FprofError } from "../errors.ts";
+import { RunRoots } from "../gc_roots.ts";
 import { packagesFromReferences, readGenerationContents } from "../generation.ts";
 import { parseInstallable } from "../installable.ts";
 import { writeOut } from "../log.ts";
@@ -67,8 +68,9 @@ export async function listDrift(
     });
   }
   const installable = parseInstallable(flake, ctx.nix.storeDir);
+  await using roots = await RunRoots.open(ctx.nix, tmpRoot(ctx));
   const [built, contents] = await Promise.all([
-    buildEnv(installable, ctx),
+    buildEnv(installable, ctx, [], roots),
     readGenerationContents(ctx.nix, state.current.storePath),
   ]);
   const info = await ctx.nix.pathInfo([built.envPath]);

@@ -11,15 +11,23 @@
  * @module
  */
 
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "../path.ts";
 import { type Context, profileOf, tmpRoot } from "../context.ts";
-import { FprofError, UsageError } from "../errors.ts";
+import { FprofError, NixError, UsageError } from "../errors.ts";
 import { lockedInput, parseFlakeLock, sourceStorePath } from "../flake_lock.ts";
 import { chooseFlake, localFlakeDir } from "../flake_ref.ts";
 import { addGenerationToStore, contentAddressed } from "../generation.ts";
+import { RunRoots } from "../gc_roots.ts";
+import { fileMode, replaceFile, writeNewFile } from "../safe_write.ts";
 import { writeOut } from "../log.ts";
 import { nixAtLeast, type NixVersion } from "../nix.ts";
-import { planNixPath, planNixPathEnv, setSetting, settingValue } from "../nix_conf.ts";
+import {
+  overrideSource,
+  planNixPath,
+  planNixPathEnv,
+  setSetting,
+  settingValue,
+} from "../nix_conf.ts";
 import {
   type ChangedFile,
   type ChannelsChange,
@@ -296,18 +304,69 @@ export function defaultChannelsProfile(
   return perUser(user);
 }
 
-/** Writes `text` to `path` through a temporary file in the same directory. */
-async function writeTemp(path: string, text: string): Promise<string> {
-  await Deno.mkdir(dirname(path), { recursive: true });
+/** The file fprof changes for a config file at `path`, and that file's mode. */
+interface EditTarget {
+  /** `path` itself, or the file it is a link to: a link is edited through, never replaced. */
+  target: string;
+  /** The permission bits it has, or null when there is no file yet. */
+  mode: number | null;
+}
+
+/**
+ * Where to write a config file: a link is followed to the file it leads to,
+ * unless that file is in the Nix store (put there by another tool, and not
+ * fprof's to change) or missing; both are refused before anything changes.
+ */
+async function editTarget(path: string, storeDir: string): Promise<EditTarget> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return { target: path, mode: null };
+    throw e;
+  }
+  if (!info.isSymlink) return { target: path, mode: info.mode! & 0o7777 };
+  const link = await Deno.readLink(path);
+  let target: string;
+  try {
+    target = await Deno.realPath(path);
+  } catch (cause) {
+    throw new FprofError(`'${path}' is a link to '${link}', which does not exist`, {
+      cause,
+      hint: "create the file it points to, or remove the link; fprof changed nothing",
+    });
+  }
+  if (target.startsWith(storeDir + "/")) {
+    throw new FprofError(`'${path}' is a link into the Nix store, which fprof cannot change`, {
+      hint: "change the setting where that file is declared, or replace the link " +
+        "with a copy of the file; fprof changed nothing",
+    });
+  }
+  return { target, mode: await fileMode(target) };
+}
+
+/**
+ * Writes `text` to a temporary file beside the file `path` stands for (see
+ * {@link editTarget}), created exclusively with that file's mode, or the
+ * mode a new file gets when there is none (`mode` overrides both).
+ */
+async function writeTemp(
+  path: string,
+  text: string,
+  storeDir: string,
+  mode?: number,
+): Promise<EditTarget & { tmp: string }> {
+  const edit = await editTarget(path, storeDir);
+  await Deno.mkdir(dirname(edit.target), { recursive: true });
   // An existing file that cannot be written is reported before anything changes.
   try {
-    (await Deno.open(path, { write: true })).close();
+    (await Deno.open(edit.target, { write: true })).close();
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
-  const tmp = join(dirname(path), `.${basename(path)}.fprof-${Deno.pid}.tmp`);
-  await Deno.writeTextFile(tmp, text);
-  return tmp;
+  const tmp = join(dirname(edit.target), `.${basename(edit.target)}.fprof-${Deno.pid}.tmp`);
+  await writeNewFile(tmp, text, mode ?? edit.mode ?? undefined);
+  return { ...edit, tmp };
 }
 
 /**
@@ -347,13 +406,88 @@ async function applyPinsLocked(
     shared: [dirname(files.registry), dirname(files.nixConf)],
     env,
   }));
+  // The channels generation stays rooted until its profile holds it.
+  await using runRoots = await RunRoots.open(nix, tmpRoot(ctx));
+  await checkSourcesInStore(pins, flakeDir, ctx);
+  const plan = await planPins(scope, pins, files, opts, ctx);
+  warnAboutPinEnvironment(plan, opts, ctx);
+  const nothing = plan.changes.length === 0 && !plan.channelsChange &&
+    plan.roots.every((r) => r.ok) && plan.staleRoots.length === 0;
+  if (nothing) {
+    log.step(`nothing changed: already pinned (${describePins(pins)})`);
+    return;
+  }
+  if (opts.dryRun) return await printPinDryRun(plan);
+
+  const temps = await prepareTemps(plan, opts, ctx, runRoots);
+  crashPoint("pin:temps-written");
+  // One backup of each file, taken before fprof's first change to it.
+  const state: PinState = plan.previous ?? {
+    version: 1,
+    scope,
+    flake: flakeDir,
+    pins: [],
+    files: [],
+    channels: null,
+  };
+  // The channels profile goes first: if nix-env fails, no file has changed yet.
+  await setChannelsProfile(plan, state, temps, ctx);
+  await moveTempsInPlace(temps, state, scope, ctx);
+  crashPoint("pin:files-written");
+
+  for (const p of plan.staleRoots) {
+    await Deno.remove(pinRootPath(scope, p.id, env)).catch(() => {});
+  }
+  state.pins = pins;
+  state.flake = flakeDir || state.flake;
+  await saveState(state, env);
+  log.step(`pinned ${describePins(pins)}`);
+}
+
+/** Every pin's source must be in the store already: pin works offline. */
+async function checkSourcesInStore(pins: readonly Pin[], flakeDir: string, ctx: Context) {
   for (const p of pins) {
-    if (!(await nix.isValid(p.storePath))) {
+    if (!(await ctx.nix.isValid(p.storePath))) {
       throw new FprofError(`the source of input '${p.id}' is not in the store: ${p.storePath}`, {
         hint: `fetch it with 'nix flake archive ${flakeDir || "FLAKE"}' while online`,
       });
     }
   }
+}
+
+/** A file pin will change: its path, the text it has (null: none) and the text it gets. */
+interface FileChange {
+  path: string;
+  old: string | null;
+  text: string;
+}
+
+/** Everything a pin will change, worked out before anything changes. */
+interface PinPlan {
+  pins: Pin[];
+  version: NixVersion;
+  settings: Awaited<ReturnType<typeof nixSettings>>;
+  useFlakeRef: boolean;
+  emptyRegistry: string;
+  changes: FileChange[];
+  channels: Awaited<ReturnType<typeof channelsProfile>>;
+  channelsGen: Awaited<ReturnType<typeof contentAddressed>>;
+  channelsBefore: number | null;
+  channelsChange: boolean;
+  roots: { link: string; path: string; ok: boolean }[];
+  staleRoots: Pin[];
+  previous: PinState | null;
+}
+
+/** Reads the files, settings and profiles a pin touches, and plans the change. */
+async function planPins(
+  scope: PinScope,
+  pins: Pin[],
+  files: PinFiles,
+  opts: PinOptions,
+  ctx: Context,
+): Promise<PinPlan> {
+  const { nix, env } = ctx;
   const [version, settings, registryText, nixConfText, previous] = await Promise.all([
     nix.version(),
     nixSettings(ctx),
@@ -372,7 +506,7 @@ async function applyPinsLocked(
     nixPathDefault: settings.nixPathDefault,
     flakeRegistry: opts.globalRegistry === false ? emptyRegistry : undefined,
   });
-  const changes: { path: string; old: string | null; text: string }[] = [];
+  const changes: FileChange[] = [];
   if (planned.registry !== (registryText ?? "")) {
     changes.push({ path: files.registry, old: registryText, text: planned.registry });
   }
@@ -394,57 +528,83 @@ async function applyPinsLocked(
     nix.storeDir,
   );
   const channelsState = channels ? await readProfile(channels.profile).catch(() => null) : null;
-  const channelsChange = channels !== null &&
-    channelsState?.current?.storePath !== channelsGen.storePath;
   const roots = await Promise.all(pins.map(async (p) => {
     const link = pinRootPath(scope, p.id, env);
     const now = await Deno.readLink(link).catch(() => null);
     return { link, path: p.storePath, ok: now === p.storePath };
   }));
-  const staleRoots = (previous?.pins ?? []).filter((p) => !pins.some((q) => q.id === p.id));
+  return {
+    pins,
+    version,
+    settings,
+    useFlakeRef,
+    emptyRegistry,
+    changes,
+    channels,
+    channelsGen,
+    channelsBefore: channelsState?.current?.number ?? null,
+    channelsChange: channels !== null &&
+      channelsState?.current?.storePath !== channelsGen.storePath,
+    roots,
+    staleRoots: (previous?.pins ?? []).filter((p) => !pins.some((q) => q.id === p.id)),
+    previous,
+  };
+}
 
+/** Warns about what in the user's environment works against the pins. */
+function warnAboutPinEnvironment(plan: PinPlan, opts: PinOptions, ctx: Context) {
+  const { log, env } = ctx;
   if (env.get("NIX_PATH") !== undefined) {
     const targets = Object.fromEntries(
-      pins.map((p) => [p.id, useFlakeRef ? `flake:${p.id}` : p.storePath]),
+      plan.pins.map((p) => [p.id, plan.useFlakeRef ? `flake:${p.id}` : p.storePath]),
     );
     const line = `export NIX_PATH=${planNixPathEnv(env.get("NIX_PATH")!, targets)}`;
     log.warn(
-      nixAtLeast(version, 2, 24)
+      nixAtLeast(plan.version, 2, 24)
         ? `NIX_PATH is set in your environment and overrides the nix-path setting fprof writes`
         : `NIX_PATH is set in your environment; this Nix ignores it while nix.conf sets nix-path, so other tools may disagree`,
     );
     log.hint(`put this line in your shell profile instead: ${line}`);
   }
-  if (opts.globalRegistry !== false && registryIsRemote(settings.flakeRegistry)) {
+  if (opts.globalRegistry !== false && registryIsRemote(plan.settings.flakeRegistry)) {
     log.warn(
-      `'nixpkgs#…' also loads the global registry from '${settings.flakeRegistry}', which needs the network`,
+      `'nixpkgs#…' also loads the global registry from '${plan.settings.flakeRegistry}', which needs the network`,
     );
     log.hint("pass --no-global-registry to use an empty local one instead");
   }
+}
 
-  const nothing = changes.length === 0 && !channelsChange && roots.every((r) => r.ok) &&
-    staleRoots.length === 0;
-  if (nothing) {
-    log.step(`nothing changed: already pinned (${describePins(pins)})`);
-    return;
-  }
-  if (opts.dryRun) {
-    const lines = [`would pin ${describePins(pins)}`];
-    for (const c of changes) lines.push(`  write ${c.path}`);
-    if (channelsChange) lines.push(`  set channels profile ${channels!.profile}`);
-    for (const r of roots.filter((r) => !r.ok)) lines.push(`  add GC root ${r.link}`);
-    await writeOut(lines.join("\n") + "\n");
-    return;
-  }
+/** `--dry-run`: what pin would change. */
+async function printPinDryRun(plan: PinPlan) {
+  const lines = [`would pin ${describePins(plan.pins)}`];
+  for (const c of plan.changes) lines.push(`  write ${c.path}`);
+  if (plan.channelsChange) lines.push(`  set channels profile ${plan.channels!.profile}`);
+  for (const r of plan.roots.filter((r) => !r.ok)) lines.push(`  add GC root ${r.link}`);
+  await writeOut(lines.join("\n") + "\n");
+}
 
-  // Every file is written to a temporary file first: a directory or file that
-  // cannot be written fails here, before anything has changed.
-  const temps: { path: string; tmp: string; old: string | null; text: string }[] = [];
+/** A changed file written to its temporary file, not yet in place. */
+type PinTemp = EditTarget & FileChange & { tmp: string };
+
+/**
+ * Writes every file to a temporary file first, and adds the roots and the
+ * channels generation: a directory or file that cannot be written fails
+ * here, before anything the user sees has changed.
+ */
+async function prepareTemps(
+  plan: PinPlan,
+  opts: PinOptions,
+  ctx: Context,
+  runRoots: RunRoots,
+): Promise<PinTemp[]> {
+  const { nix, env } = ctx;
+  const temps: PinTemp[] = [];
   try {
-    for (const c of changes) {
+    for (const c of plan.changes) {
       try {
-        temps.push({ ...c, tmp: await writeTemp(c.path, c.text) });
+        temps.push({ ...c, ...await writeTemp(c.path, c.text, nix.storeDir) });
       } catch (e) {
+        if (e instanceof FprofError) throw e;
         throw new FprofError(`cannot write '${c.path}': ${(e as Error).message}`, {
           cause: e,
           hint: "fprof changed nothing",
@@ -453,96 +613,108 @@ async function applyPinsLocked(
     }
     await Deno.mkdir(join(pinsDir(env), "roots"), { recursive: true });
     if (opts.globalRegistry === false) {
-      await Deno.writeTextFile(emptyRegistry, printRegistry({ version: 2, flakes: [] }));
+      await replaceFile(plan.emptyRegistry, printRegistry({ version: 2, flakes: [] }), {
+        tmp: `${plan.emptyRegistry}.${Deno.pid}.tmp`,
+      });
     }
-    for (const r of roots.filter((r) => !r.ok)) await nix.addRoot(r.path, r.link);
-    if (channelsChange) {
+    for (const r of plan.roots.filter((r) => !r.ok)) await nix.addRoot(r.path, r.link);
+    if (plan.channelsChange) {
       await addGenerationToStore(
         nix,
-        { storePath: channelsGen.storePath, paths: [channelsGen], manifest: "none" },
-        await nix.pathInfo(pins.map((p) => p.storePath), { recursive: true }),
+        { storePath: plan.channelsGen.storePath, paths: [plan.channelsGen], manifest: "none" },
+        await nix.pathInfo(plan.pins.map((p) => p.storePath), { recursive: true }),
         tmpRoot(ctx),
+        runRoots,
       );
     }
   } catch (e) {
-    await Promise.all(temps.map((t) => Deno.remove(t.tmp).catch(() => {})));
+    await removeTemps(temps);
     throw e;
   }
-  crashPoint("pin:temps-written");
+  return temps;
+}
 
-  // One backup of each file, taken before fprof's first change to it.
-  const state: PinState = previous ?? {
-    version: 1,
-    scope,
-    flake: flakeDir,
-    pins: [],
-    files: [],
-    channels: null,
-  };
-  // The channels profile goes first: if nix-env fails, no file has changed yet.
-  if (channels && channelsChange) {
-    const before = channelsState?.current?.number ?? null;
-    try {
-      await nix.setProfile(channels.profile, channelsGen.storePath);
-    } catch (e) {
-      await Promise.all(temps.map((t) => Deno.remove(t.tmp).catch(() => {})));
-      throw e;
-    }
-    let createdLink = state.channels?.createdLink ?? null;
-    if (!channels.exists) {
-      await Deno.lstat(channels.link).catch(async () => {
-        await Deno.mkdir(dirname(channels.link), { recursive: true });
-        await Deno.symlink(channels.profile, channels.link);
-        createdLink = channels.link;
-      });
-    }
-    const made = (await readProfile(channels.profile)).current!;
-    state.channels = {
-      profile: channels.profile,
-      previous: state.channels?.profile === channels.profile ? state.channels.previous : before,
-      generation: made.number,
-      storePath: made.storePath,
-      createdLink,
-    };
-    log.step(`set channels profile '${channels.profile}' to generation ${made.number}`);
-    crashPoint("pin:channels-set");
-  } else if (!channels) {
-    log.warn(`'~/.nix-defexpr/channels' is not a link to a profile; left it alone`);
+function removeTemps(temps: readonly PinTemp[]): Promise<unknown> {
+  return Promise.all(temps.map((t) => Deno.remove(t.tmp).catch(() => {})));
+}
+
+/** Sets the channels profile to the pins' generation, noting in `state` how to undo it. */
+async function setChannelsProfile(
+  plan: PinPlan,
+  state: PinState,
+  temps: readonly PinTemp[],
+  ctx: Context,
+) {
+  const { channels } = plan;
+  if (!channels) {
+    ctx.log.warn(`'~/.nix-defexpr/channels' is not a link to a profile; left it alone`);
+    return;
   }
-  const backups = join(pinsDir(env), "backups");
+  if (!plan.channelsChange) return;
+  try {
+    await ctx.nix.setProfile(channels.profile, plan.channelsGen.storePath);
+  } catch (e) {
+    await removeTemps(temps);
+    throw e;
+  }
+  let createdLink = state.channels?.createdLink ?? null;
+  if (!channels.exists) {
+    await Deno.lstat(channels.link).catch(async () => {
+      await Deno.mkdir(dirname(channels.link), { recursive: true });
+      await Deno.symlink(channels.profile, channels.link);
+      createdLink = channels.link;
+    });
+  }
+  const made = (await readProfile(channels.profile)).current!;
+  state.channels = {
+    profile: channels.profile,
+    previous: state.channels?.profile === channels.profile
+      ? state.channels.previous
+      : plan.channelsBefore,
+    generation: made.number,
+    storePath: made.storePath,
+    createdLink,
+  };
+  ctx.log.step(`set channels profile '${channels.profile}' to generation ${made.number}`);
+  crashPoint("pin:channels-set");
+}
+
+/**
+ * Renames each temporary file over the file it replaces (through a link),
+ * backing up each file, as private as it is, before fprof's first change.
+ */
+async function moveTempsInPlace(
+  temps: readonly PinTemp[],
+  state: PinState,
+  scope: PinScope,
+  ctx: Context,
+) {
+  const backups = join(pinsDir(ctx.env), "backups");
   for (const t of temps) {
     let entry: ChangedFile | undefined = state.files.find((f) => f.path === t.path);
     if (!entry) {
       let backup: string | null = null;
       if (t.old !== null) {
-        await Deno.mkdir(backups, { recursive: true });
+        await Deno.mkdir(backups, { recursive: true, mode: 0o700 });
         backup = join(backups, `${scope}-${encodeURIComponent(t.path)}`);
-        await Deno.writeTextFile(backup, t.old);
+        await writeNewFile(backup, t.old, t.mode ?? 0o600);
       }
-      entry = { path: t.path, backup, written: "" };
+      entry = { path: t.path, backup, written: "", ...(t.mode !== null ? { mode: t.mode } : {}) };
       state.files.push(entry);
     }
     entry.written = await hex(t.text);
-    await Deno.rename(t.tmp, t.path);
-    log.step(`wrote ${t.path}`);
+    await Deno.rename(t.tmp, t.target);
+    ctx.log.step(t.target === t.path ? `wrote ${t.path}` : `wrote ${t.target} (through ${t.path})`);
     if (t !== temps.at(-1)) crashPoint("pin:between-files");
   }
-  crashPoint("pin:files-written");
-
-  for (const p of staleRoots) await Deno.remove(pinRootPath(scope, p.id, env)).catch(() => {});
-  state.pins = pins;
-  state.flake = flakeDir || state.flake;
-  await saveState(state, env);
-  log.step(`pinned ${describePins(pins)}`);
 }
 
 async function saveState(state: PinState, env: Env) {
   const file = pinStatePath(state.scope, env);
-  await Deno.mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.${Deno.pid}.tmp`;
-  await Deno.writeTextFile(tmp, JSON.stringify(state, null, 2) + "\n");
-  crashPoint("pin:state-temp-written");
-  await Deno.rename(tmp, file);
+  await replaceFile(file, JSON.stringify(state, null, 2) + "\n", {
+    tmp: `${file}.${Deno.pid}.tmp`,
+    beforeRename: () => crashPoint("pin:state-temp-written"),
+  });
 }
 
 /** Puts back what was there before fprof's first pin. */
@@ -561,21 +733,29 @@ async function unpin(scope: PinScope, opts: PinOptions, ctx: Context) {
     return;
   }
   // Work out every file's old text first, so a surprise stops before any write.
-  const restores: { path: string; text: string | null }[] = [];
+  const restores: { path: string; text: string | null; mode?: number }[] = [];
   for (const f of state.files) {
     const original = f.backup === null ? null : await Deno.readTextFile(f.backup);
     const now = await readOrNull(f.path);
     if (now === null || await hex(now) === f.written) {
-      restores.push({ path: f.path, text: original });
+      restores.push({ path: f.path, text: original, mode: f.mode });
       continue;
     }
     // Changed since fprof wrote it: take back only fprof's own changes.
     log.warn(`'${f.path}' changed since fprof wrote it; restoring only what fprof changed`);
-    restores.push({ path: f.path, text: undoOwnChanges(f.path, now, original ?? "", state) });
+    restores.push({
+      path: f.path,
+      text: undoOwnChanges(f.path, now, original ?? "", state),
+      mode: f.mode,
+    });
   }
   for (const r of restores) {
     if (r.text === null) await Deno.remove(r.path).catch(() => {});
-    else await Deno.rename(await writeTemp(r.path, r.text), r.path);
+    else {
+      // Through a link, as pin wrote it, and with the mode it had before.
+      const t = await writeTemp(r.path, r.text, ctx.nix.storeDir, r.mode);
+      await Deno.rename(t.tmp, t.target);
+    }
     log.step(`restored ${r.path}`);
   }
   if (state.channels) await restoreChannels(state.channels, ctx);
@@ -626,6 +806,21 @@ async function restoreChannels(ch: ChannelsChange, ctx: Context) {
   if (ch.createdLink) await Deno.remove(ch.createdLink).catch(() => {});
 }
 
+/**
+ * Nix's search path as Nix itself resolves it (settings, `NIX_CONFIG`,
+ * `NIX_PATH`, includes and all), or null when it cannot be asked.
+ */
+async function effectiveNixPath(ctx: Context): Promise<{ prefix: string; path: string }[] | null> {
+  try {
+    const value = await ctx.nix.evalJson("builtins.nixPath", "cannot read Nix's search path");
+    return Array.isArray(value) ? value : null;
+  } catch (e) {
+    if (!(e instanceof NixError)) throw e;
+    ctx.log.warn(`cannot ask Nix for its search path: ${e.message}`);
+    return null;
+  }
+}
+
 /** One pin as `--status --json` shows it. */
 export interface PinStatus extends Pin {
   /** The store path the lock file has now, or null when it no longer has the input. */
@@ -634,6 +829,10 @@ export interface PinStatus extends Pin {
   inStore: boolean;
   rooted: boolean;
   inRegistry: boolean;
+  /** Whether `<id>` resolves to the pin in Nix's effective search path (null: Nix was not asked). */
+  inNixPath: boolean | null;
+  /** What sets the search path instead, when something does. */
+  nixPathOverride: string | null;
 }
 
 async function status(scope: PinScope, opts: PinOptions, ctx: Context) {
@@ -660,10 +859,26 @@ async function status(scope: PinScope, opts: PinOptions, ctx: Context) {
     if (!(e instanceof FprofError)) throw e;
     ctx.log.warn(e.message);
   }
+  const [nixPath, nixConf, version] = await Promise.all([
+    effectiveNixPath(ctx),
+    readOrNull(files.nixConf),
+    nix.version(),
+  ]);
+  const override = overrideSource({
+    name: "nix-path",
+    nixConf: nixConf ?? "",
+    env: { NIX_CONFIG: env.get("NIX_CONFIG"), NIX_PATH: env.get("NIX_PATH") },
+    nixPathVariableWins: nixAtLeast(version, 2, 24),
+  });
   const rows: PinStatus[] = await Promise.all(state.pins.map(async (p) => {
     const lock = lockPins?.find((l) => l.id === p.id) ?? null;
     const entry = registry ? findEntry(registry, p.id) : undefined;
+    const inNixPath = nixPath === null
+      ? null
+      : [p.storePath, `flake:${p.id}`].includes(nixPath.find((e) => e.prefix === p.id)?.path ?? "");
     return {
+      inNixPath,
+      nixPathOverride: inNixPath === false ? override : null,
       ...p,
       lockStorePath: lock?.storePath ?? null,
       stale: lock?.storePath !== p.storePath,
@@ -686,6 +901,15 @@ async function status(scope: PinScope, opts: PinOptions, ctx: Context) {
       ...(r.inStore ? [] : ["missing from the store"]),
       ...(r.rooted ? [] : ["no GC root"]),
       ...(r.inRegistry ? [] : ["registry entry changed outside fprof"]),
+      ...(r.inNixPath === false
+        ? [
+          `<${r.id}> does not resolve to it: ${
+            r.nixPathOverride
+              ? `nix-path is overridden by ${r.nixPathOverride}`
+              : "Nix's nix-path differs"
+          }`,
+        ]
+        : []),
     ];
     lines.push(`  ${r.id}  ${r.storePath}  (${notes.join("; ")})`);
   }

@@ -8,7 +8,7 @@
 import { type Context, profileOf } from "../context.ts";
 import { FprofError, UsageError } from "../errors.ts";
 import { writeOut } from "../log.ts";
-import { readProfile, switchProfileLink, withProfileLock } from "../profile.ts";
+import { currentOrMissing, readProfile, switchProfileLink, withProfileLock } from "../profile.ts";
 import { loadRecords, planRollback, recordOf, type RollbackPlan } from "../records.ts";
 import type { ProfileState } from "../profile.ts";
 import { providesNix } from "../generation.ts";
@@ -33,7 +33,9 @@ export function planRollbackTo(
   records: RecordsFile,
   to: number | undefined,
 ): RollbackPlan {
-  if (!state.current) {
+  // A current link deleted by hand is rolled back from, as nix-env does.
+  const from = currentOrMissing(state);
+  if (!from) {
     throw new FprofError(`profile '${state.profile}' has no generations yet`);
   }
   if (to !== undefined) {
@@ -43,12 +45,12 @@ export function planRollbackTo(
         hint: `existing generations: ${state.generations.map((x) => x.number).join(", ")}`,
       });
     }
-    return { from: state.current, to: g, reason: "parent", skipped: [] };
+    return { from, to: g, reason: "parent", skipped: [] };
   }
-  const plan = planRollback(state, records);
+  const plan = planRollback({ ...state, current: from }, records);
   if (!plan) {
     throw new FprofError(
-      `generation ${state.current.number} has no earlier generation to roll back to`,
+      `generation ${from.number} has no earlier generation to roll back to`,
     );
   }
   return plan;
@@ -67,6 +69,9 @@ export function describeRollback(
     case "ancestor":
       return `${head} (its nearest living ancestor; ${plan.skipped.join(", ")} no longer exist)`;
     case "previous":
+      if (plan.from.storePath === "") {
+        return `${head} (the link of generation ${plan.from.number} was deleted, so going to the previous number as nix-env does)`;
+      }
       return plan.skipped.length
         ? `${head} (its recorded ancestors ${
           plan.skipped.join(", ")
@@ -99,7 +104,7 @@ export async function rollback(
       }
       const mode = opts.diff ?? "auto";
       const show = async (dryRun: boolean) => {
-        const diff = mode === "never"
+        const diff = mode === "never" || plan.from.storePath === ""
           ? undefined
           : await diffStorePaths(ctx, plan.from.storePath, plan.to.storePath);
         if (!diff) return;
@@ -116,7 +121,7 @@ export async function rollback(
         return;
       }
       if (
-        !opts.force && await providesNix(plan.from.storePath) &&
+        !opts.force && plan.from.storePath !== "" && await providesNix(plan.from.storePath) &&
         !(await providesNix(plan.to.storePath))
       ) {
         throw new FprofError(

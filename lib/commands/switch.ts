@@ -9,7 +9,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "../path.ts";
 import type { ManifestChoice } from "../config.ts";
 import { type Context, profileOf, tmpRoot, VERSION } from "../context.ts";
 import { type DiffMode, diffPackages, isEmptyDiff, type PackageDiff } from "../diff.ts";
@@ -39,13 +39,20 @@ import { overrideInputArgs, readEnvRecord } from "../env_record.ts";
 import { chooseFlake } from "../flake_ref.ts";
 import { packagesFromRecord } from "../flake_info.ts";
 import { writeOut } from "../log.ts";
-import { type FlakeMetadata, manifestJsonVersionFor, nixAtLeast } from "../nix.ts";
-import { type Generation, readProfile, withProfileLock } from "../profile.ts";
-import { loadRecords, recordOf, saveRecords } from "../records.ts";
+import { type FlakeMetadata, manifestJsonVersionFor, nixAtLeast, type NixVersion } from "../nix.ts";
+import { type Generation, type ProfileState, readProfile, withProfileLock } from "../profile.ts";
+import {
+  type GenerationRecord,
+  loadRecords,
+  recordOf,
+  type RecordsFile,
+  saveRecords,
+} from "../records.ts";
 import { sameGroups, unchangedSince } from "../unchanged.ts";
 import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
 import { homeDir, stateHome } from "../xdg.ts";
 import { crashPoint } from "../crash.ts";
+import { RunRoots } from "../gc_roots.ts";
 import {
   clearPending,
   type PendingRecord,
@@ -139,7 +146,6 @@ export async function switchProfile(
   opts: SwitchOptions,
   ctx: Context,
 ): Promise<SwitchResult> {
-  const { nix, log } = ctx;
   checkSwitchJsonOptions(opts);
   const chosen = await chooseFlake(installableArg, ctx.config.flake, ctx.env);
   const installable = await resolveInstallable(chosen.ref, ctx);
@@ -151,16 +157,74 @@ export async function switchProfile(
   const flakeArgs = overrideInputArgs(opts.overrideInput);
   // What an earlier, killed fprof left half-done goes first.
   await removeStaleTemps(tempPlaces({ profile, own: [tmpRoot(ctx)], env: ctx.env }));
-  const built = await buildEnv(installable, ctx, flakeArgs, chosen.from);
+  // Everything built or added from here on stays rooted until the profile
+  // holds it, however busy the garbage collector is.
+  await using roots = await RunRoots.open(ctx.nix, tmpRoot(ctx));
+  const built = await buildEnv(installable, ctx, flakeArgs, roots, chosen.from);
   crashPoint("switch:after-build");
-  const { envPath } = built;
+  const env = await gatherEnv(built, flakeArgs, ctx);
+  const run: SwitchRun = { opts, ctx, profile, built, env, roots };
+  const result = await withProfileLock(
+    profile,
+    () => ctx.log.step(`waiting for the lock on '${profile}'`),
+    () => switchLocked(run),
+  );
+  if (!opts.profile && !ctx.config.profile && !opts.dryRun) {
+    await ensureProfileLink(profile, ctx);
+  }
+  if (!opts.dryRun && (opts.pin ?? ctx.config.pin) && built.flake) {
+    const { pinAfterSwitch } = await import("./pin.ts");
+    await pinAfterSwitch(built.flake.ref, profile, ctx);
+  }
+  return result;
+}
 
-  // Independent questions, asked at once: each is a short nix process.
-  const meta = built.meta;
+/** What the built environment holds, as the plan needs it. */
+interface EnvFacts {
+  /** Its top-level entries, sorted. */
+  entries: string[];
+  packages: ProfilePackage[];
+  groups: Record<string, string>;
+  version: NixVersion;
+}
+
+/** One switch, from the built environment on. */
+interface SwitchRun {
+  opts: SwitchOptions;
+  ctx: Context;
+  profile: string;
+  built: BuiltEnv;
+  env: EnvFacts;
+  roots: RunRoots;
+}
+
+/** What the switch found under the lock. */
+interface LockedState {
+  state: ProfileState;
+  records: RecordsFile;
+  currentRecord: GenerationRecord | undefined;
+  choice: ManifestChoice;
+}
+
+/** The planned switch, with what was read to plan it. */
+interface PlannedSwitch extends LockedState {
+  currentContents: GenerationContents | null;
+  manifest: ManifestKind;
+  generation: GenerationPlan;
+  plan: SwitchPlan;
+}
+
+/** Reads the built environment: independent questions, asked at once (each is a short nix process). */
+async function gatherEnv(
+  built: BuiltEnv,
+  flakeArgs: readonly string[],
+  ctx: Context,
+): Promise<EnvFacts> {
+  const { envPath, meta } = built;
   const [entries, envInfo, version, envRecord] = await Promise.all([
     readEnvEntries(envPath),
-    nix.pathInfo([envPath]),
-    nix.version(),
+    ctx.nix.pathInfo([envPath]),
+    ctx.nix.version(),
     // lib.mkProfile's record of the declared packages (descriptions, attr
     // names, groups); null for any other buildEnv.
     built.flake
@@ -182,208 +246,303 @@ export async function switchProfile(
         : undefined,
     )
     : { packages: packagesFromReferences(envPath, references), groups: {} };
+  refuseSinglePackage(built, entries, packages);
+  return { entries, packages, groups, version };
+}
 
-  const result = await withProfileLock(
-    profile,
-    () => log.step(`waiting for the lock on '${profile}'`),
-    async (): Promise<SwitchResult> => {
-      crashPoint("switch:locked");
-      const state = await readProfile(profile);
-      const recovered = await recoverPending(profile, state, ctx.env);
-      if (recovered !== null) {
-        log.step(`recorded generation ${recovered}, which an interrupted switch made`);
-      }
-      const choice = opts.manifest === true
-        ? "auto"
-        : opts.manifest ?? ctx.config.manifest ?? "auto";
-      const records = await loadRecords(profile, ctx.env);
-      const currentRecord = state.current ? recordOf(records, state.current) : undefined;
-      const source: { flake?: string; lockedUrl?: string; attr?: string } = built.flake
-        ? recordSource(built.flake, meta)
-        : {};
-      // The shortcut skips planning, so it cannot serve `--json`, which
-      // prints the plan.
+/** The switch under the profile lock: read, plan, show, confirm, apply. */
+async function switchLocked(run: SwitchRun): Promise<SwitchResult> {
+  crashPoint("switch:locked");
+  const locked = await readLocked(run);
+  const { state, currentRecord } = locked;
+  if (!run.opts.json && currentRecord && isUnchanged(run, locked)) {
+    run.ctx.log.step(`no changes: generation ${state.current!.number} already has this content`);
+    return { action: "none", generation: state.current!.number };
+  }
+  const planned = await planLocked(run, locked);
+  if (run.opts.json) return await printJsonPlan(run, planned);
+  if (planned.plan.action === "none") return await recordNewGroups(run, planned);
+  const dropped = await driftedDrops(
+    run.ctx,
+    state,
+    locked.records,
+    planned.plan.diff.removed,
+  );
+  if (run.opts.dryRun) return await printDryRun(run, planned, dropped);
+  await confirmSwitch(run, planned, dropped);
+  return await applySwitch(run, planned);
+}
+
+/** The profile, its records and the manifest choice, read under the lock. */
+async function readLocked(run: SwitchRun): Promise<LockedState> {
+  const { profile, opts, ctx } = run;
+  const state = await readProfile(profile);
+  const recovered = await recoverPending(profile, state, ctx.env);
+  if (recovered !== null) {
+    ctx.log.step(`recorded generation ${recovered}, which an interrupted switch made`);
+  }
+  const choice = opts.manifest === true ? "auto" : opts.manifest ?? ctx.config.manifest ?? "auto";
+  const records = await loadRecords(profile, ctx.env);
+  const currentRecord = state.current ? recordOf(records, state.current) : undefined;
+  return { state, records, currentRecord, choice };
+}
+
+/**
+ * Whether the current generation was made from this very environment, source
+ * and choice; then planning is skipped (which is why `--json`, which prints
+ * the plan, never takes this shortcut).
+ */
+function isUnchanged(run: SwitchRun, locked: LockedState): boolean {
+  const source: { flake?: string; lockedUrl?: string; attr?: string } = run.built.flake
+    ? recordSource(run.built.flake, run.built.meta)
+    : {};
+  return unchangedSince(locked.currentRecord!, {
+    envPath: run.built.envPath,
+    choice: locked.choice,
+    flake: source.flake,
+    lockedUrl: source.lockedUrl,
+    attr: source.attr,
+    groups: run.env.groups,
+    fprofVersion: VERSION,
+  });
+}
+
+/** Plans the new generation against the current one. */
+async function planLocked(run: SwitchRun, locked: LockedState): Promise<PlannedSwitch> {
+  const { ctx, env, built } = run;
+  const { state } = locked;
+  const currentContents = state.current ? await readCurrent(state.current, ctx) : null;
+  const manifest = chooseManifest(locked.choice, currentContents?.manifest ?? null);
+  const generation = await planGeneration({
+    envPath: built.envPath,
+    entries: env.entries,
+    packages: env.packages,
+    manifest,
+    jsonVersion: manifestJsonVersionFor(env.version),
+    jsonPriorityAndOutputs: env.version.implementation === "lix" ||
+      nixAtLeast(env.version, 2, 9),
+    storeDir: ctx.nix.storeDir,
+  });
+  const plan = planSwitch({
+    current: state.current,
+    currentContents,
+    generation,
+    packages: env.packages,
+    currentHasNix: state.current ? await providesNix(state.current.storePath) : false,
+    newHasNix: await providesNix(built.envPath),
+  });
+  return { ...locked, currentContents, manifest, generation, plan };
+}
+
+/** `--dry-run --json`: the plan on stdout, nothing changed. */
+async function printJsonPlan(run: SwitchRun, p: PlannedSwitch): Promise<SwitchResult> {
+  const doc = switchPlanJson({
+    profile: run.profile,
+    current: p.state.current,
+    action: p.plan.action,
+    storePath: p.generation.storePath,
+    envPath: run.built.envPath,
+    manifest: p.manifest,
+    diff: p.plan.diff,
+    dropsNix: p.plan.strands,
+  });
+  await writeOut(JSON.stringify(doc, null, 2) + "\n");
+  return {
+    action: p.plan.action === "none" ? "none" : "dry-run",
+    generation: p.state.current?.number ?? null,
+  };
+}
+
+/**
+ * The same generation again: regrouping the same packages makes the same
+ * generation, so only the record, which is where groups live, can change.
+ */
+async function recordNewGroups(run: SwitchRun, p: PlannedSwitch): Promise<SwitchResult> {
+  const { log, env } = run.ctx;
+  const { groups } = run.env;
+  const number = p.state.current!.number;
+  if (p.currentRecord && !sameGroups(p.currentRecord.groups, groups)) {
+    if (Object.keys(groups).length > 0) p.currentRecord.groups = groups;
+    else delete p.currentRecord.groups;
+    await saveRecords(p.records, env);
+    log.step(`no changes to packages: recorded the new groups of generation ${number}`);
+  } else {
+    log.step(`no changes: generation ${number} already has this content`);
+  }
+  return { action: "none", generation: number };
+}
+
+/** How the closure grows or shrinks, computed only when the diff shows it. */
+function closureOf(run: SwitchRun, p: PlannedSwitch) {
+  return () =>
+    closureChange(run.ctx, p.state.current?.storePath ?? null, {
+      basePath: run.built.envPath,
+      extraBytes: p.generation.paths.reduce((n, path) => n + path.nar.length, 0),
+    });
+}
+
+/** `--dry-run`: what would happen, nothing changed. */
+async function printDryRun(
+  run: SwitchRun,
+  p: PlannedSwitch,
+  dropped: Awaited<ReturnType<typeof driftedDrops>>,
+): Promise<SwitchResult> {
+  const { profile, opts, ctx } = run;
+  const { state } = p;
+  const head = state.current
+    ? `would switch '${profile}' from generation ${state.current.number} to a new generation`
+    : `would create '${profile}' with its first generation`;
+  await writeOut(
+    [head, `  ${p.plan.generation.storePath} (manifest: ${p.manifest})`].join("\n") + "\n",
+  );
+  await showDiff(ctx, {
+    diff: p.plan.diff,
+    mode: opts.diff ?? "auto",
+    dryRun: true,
+    closure: closureOf(run, p),
+  });
+  if (dropped) {
+    await confirmDrift(ctx, {
+      current: state.current!,
+      dropped,
+      yes: opts.yes ?? false,
+      dryRun: true,
+    });
+  }
+  if (p.plan.strands) ctx.log.warn("this switch would remove 'bin/nix' from the profile");
+  return { action: "dry-run", generation: state.current?.number ?? null };
+}
+
+/**
+ * Everything before the change: the `bin/nix` refusal, the diff, and the
+ * confirmation of dropping packages that another tool added.
+ */
+async function confirmSwitch(
+  run: SwitchRun,
+  p: PlannedSwitch,
+  dropped: Awaited<ReturnType<typeof driftedDrops>>,
+): Promise<void> {
+  const { opts, ctx } = run;
+  if (p.plan.strands && !opts.force) {
+    throw new FprofError(
+      `refusing to switch: the current generation provides 'bin/nix' and the new one does not`,
+      {
+        hint: "without it you may lose the nix command from your PATH; add Nix to the profile, " +
+          "or pass --force if Nix is installed elsewhere",
+      },
+    );
+  }
+  const diffMode = opts.diff ?? "auto";
+  await showDiff(ctx, {
+    diff: p.plan.diff,
+    mode: diffMode,
+    dryRun: false,
+    closure: closureOf(run, p),
+  });
+  if (dropped) {
+    await confirmDrift(ctx, {
+      current: p.state.current!,
+      dropped,
+      yes: opts.yes ?? false,
+      dryRun: false,
+    });
+  }
+  if (isEmptyDiff(p.plan.diff) && diffMode !== "never") {
+    const was = p.currentContents?.manifest;
+    ctx.log.step(
+      was && was !== p.manifest
+        ? `the packages are the same; the manifest changes from ${was} to ${p.manifest}`
+        : "the packages are the same; their environment changed",
+    );
+  }
+}
+
+/**
+ * Adds the generation to the store (rooted), notes its record as pending,
+ * sets it with `nix-env --set`, and saves the record.
+ */
+async function applySwitch(run: SwitchRun, p: PlannedSwitch): Promise<SwitchResult> {
+  const { profile, ctx, built, roots } = run;
+  const { nix, log } = ctx;
+  const { generation, manifest } = p;
+  const addGeneration = async () => {
+    if (manifest === "none" || await roots.keepIfValid(generation.storePath)) return;
+    log.step(`writing manifest.${manifest}`);
+    const closure = await nix.pathInfo(existingReferences(generation), { recursive: true });
+    await addGenerationToStore(nix, generation, closure, tmpRoot(ctx), roots);
+  };
+  await addGeneration();
+  // Noted before the switch, so that if fprof dies between nix-env and
+  // saving the record, the next switch still knows the generation as its own.
+  const groups = run.env.groups;
+  const record: PendingRecord = {
+    storePath: generation.storePath,
+    parent: p.state.current?.number ?? null,
+    parentStorePath: p.state.current?.storePath ?? null,
+    ...(built.flake ? recordSource(built.flake, built.meta) : {}),
+    envPath: built.envPath,
+    manifest,
+    ...(Object.keys(groups).length > 0 ? { groups } : {}),
+    createdAt: new Date().toISOString(),
+    fprofVersion: VERSION,
+  };
+  await writePending(profile, record, ctx.env);
+  crashPoint("switch:before-set");
+  try {
+    try {
+      await nix.setProfile(profile, generation.storePath);
+    } catch (e) {
+      // Rooted as it is, a daemon's collector was once seen to take the new
+      // generation before nix-env set it: add it again, once.
       if (
-        !opts.json && currentRecord && unchangedSince(currentRecord, {
-          envPath,
-          choice,
-          flake: source.flake,
-          lockedUrl: source.lockedUrl,
-          attr: source.attr,
-          groups,
-          fprofVersion: VERSION,
-        })
+        !(e instanceof NixError) || manifest === "none" || await nix.isValid(generation.storePath)
       ) {
-        log.step(`no changes: generation ${state.current!.number} already has this content`);
-        return { action: "none", generation: state.current!.number };
-      }
-      const currentContents = state.current ? await readCurrent(state.current, ctx) : null;
-      const manifest = chooseManifest(choice, currentContents?.manifest ?? null);
-      const generation = await planGeneration({
-        envPath,
-        entries,
-        packages,
-        manifest,
-        jsonVersion: manifestJsonVersionFor(version),
-        jsonPriorityAndOutputs: version.implementation === "lix" ||
-          nixAtLeast(version, 2, 9),
-        storeDir: nix.storeDir,
-      });
-      const plan = planSwitch({
-        current: state.current,
-        currentContents,
-        generation,
-        packages,
-        currentHasNix: state.current ? await providesNix(state.current.storePath) : false,
-        newHasNix: await providesNix(envPath),
-      });
-
-      if (opts.json) {
-        const doc = switchPlanJson({
-          profile,
-          current: state.current,
-          action: plan.action,
-          storePath: generation.storePath,
-          envPath,
-          manifest,
-          diff: plan.diff,
-          dropsNix: plan.strands,
-        });
-        await writeOut(JSON.stringify(doc, null, 2) + "\n");
-        return {
-          action: plan.action === "none" ? "none" : "dry-run",
-          generation: state.current?.number ?? null,
-        };
-      }
-      if (plan.action === "none") {
-        // Regrouping the same packages makes the same generation; only the
-        // record, which is where groups live, has something to learn.
-        if (currentRecord && !sameGroups(currentRecord.groups, groups)) {
-          if (Object.keys(groups).length > 0) currentRecord.groups = groups;
-          else delete currentRecord.groups;
-          await saveRecords(records, ctx.env);
-          log.step(
-            `no changes to packages: recorded the new groups of generation ${
-              state.current!.number
-            }`,
-          );
-        } else {
-          log.step(`no changes: generation ${state.current!.number} already has this content`);
-        }
-        return { action: "none", generation: state.current!.number };
-      }
-      const diffMode = opts.diff ?? "auto";
-      const closure = () =>
-        closureChange(ctx, state.current?.storePath ?? null, {
-          basePath: envPath,
-          extraBytes: generation.paths.reduce((n, p) => n + p.nar.length, 0),
-        });
-      // A generation without a valid record was made by nix-env or nix
-      // profile: what they added is not in the flake, and would be lost.
-      const dropped = await driftedDrops(ctx, state, records, plan.diff.removed);
-      if (opts.dryRun) {
-        const head = state.current
-          ? `would switch '${profile}' from generation ${state.current.number} to a new generation`
-          : `would create '${profile}' with its first generation`;
-        await writeOut(
-          [head, `  ${plan.generation.storePath} (manifest: ${manifest})`].join("\n") + "\n",
-        );
-        await showDiff(ctx, { diff: plan.diff, mode: diffMode, dryRun: true, closure });
-        if (dropped) {
-          await confirmDrift(ctx, {
-            current: state.current!,
-            dropped,
-            yes: opts.yes ?? false,
-            dryRun: true,
-          });
-        }
-        if (plan.strands) {
-          log.warn(
-            "this switch would remove 'bin/nix' from the profile",
-          );
-        }
-        return { action: "dry-run", generation: state.current?.number ?? null };
-      }
-      if (plan.strands && !opts.force) {
-        throw new FprofError(
-          `refusing to switch: the current generation provides 'bin/nix' and the new one does not`,
-          {
-            hint:
-              "without it you may lose the nix command from your PATH; add Nix to the profile, " +
-              "or pass --force if Nix is installed elsewhere",
-          },
-        );
-      }
-      await showDiff(ctx, { diff: plan.diff, mode: diffMode, dryRun: false, closure });
-      if (dropped) {
-        await confirmDrift(ctx, {
-          current: state.current!,
-          dropped,
-          yes: opts.yes ?? false,
-          dryRun: false,
-        });
-      }
-      if (isEmptyDiff(plan.diff) && diffMode !== "never") {
-        const was = currentContents?.manifest;
-        log.step(
-          was && was !== manifest
-            ? `the packages are the same; the manifest changes from ${was} to ${manifest}`
-            : "the packages are the same; their environment changed",
-        );
-      }
-
-      if (manifest !== "none" && !(await nix.isValid(generation.storePath))) {
-        log.step(`writing manifest.${manifest}`);
-        const closure = await nix.pathInfo(existingReferences(generation), { recursive: true });
-        await addGenerationToStore(nix, generation, closure, tmpRoot(ctx));
-      }
-      // Noted before the switch, so that if fprof dies between nix-env and
-      // saving the record, the next switch still knows the generation as its own.
-      const record: PendingRecord = {
-        storePath: generation.storePath,
-        parent: state.current?.number ?? null,
-        parentStorePath: state.current?.storePath ?? null,
-        ...(built.flake ? recordSource(built.flake, meta) : {}),
-        envPath,
-        manifest,
-        ...(Object.keys(groups).length > 0 ? { groups } : {}),
-        createdAt: new Date().toISOString(),
-        fprofVersion: VERSION,
-      };
-      await writePending(profile, record, ctx.env);
-      crashPoint("switch:before-set");
-      try {
-        await nix.setProfile(profile, generation.storePath);
-      } catch (e) {
-        await clearPending(profile, ctx.env);
         throw e;
       }
-      crashPoint("switch:after-set");
-      const after = await readProfile(profile);
-      const made = after.current!;
-      log.step(`switched '${profile}' to generation ${made.number}`);
+      log.debug(`'${generation.storePath}' was collected before nix-env set it: adding it again`);
+      await addGeneration();
+      await nix.setProfile(profile, generation.storePath);
+    }
+  } catch (e) {
+    await clearPending(profile, ctx.env);
+    throw e;
+  }
+  crashPoint("switch:after-set");
+  const made = (await readProfile(profile)).current!;
+  log.step(`switched '${profile}' to generation ${made.number}`);
 
-      // Still the records read above: the profile lock keeps other fprof
-      // runs from writing them meanwhile.
-      records.generations[String(made.number)] = {
-        generation: made.number,
-        ...record,
-        storePath: made.storePath,
-      };
-      await saveRecords(records, ctx.env);
-      await clearPending(profile, ctx.env);
-      crashPoint("switch:after-records");
-      return { action: "switched", generation: made.number };
+  // Still the records read under the lock: it keeps other fprof runs from
+  // writing them meanwhile.
+  p.records.generations[String(made.number)] = {
+    generation: made.number,
+    ...record,
+    storePath: made.storePath,
+  };
+  await saveRecords(p.records, ctx.env);
+  await clearPending(profile, ctx.env);
+  crashPoint("switch:after-records");
+  return { action: "switched", generation: made.number };
+}
+
+/**
+ * Refuses an installable that built one package rather than an environment
+ * of packages: it refers to no package, yet has files of its own (such as
+ * `bin/hello`), so its generation would have an empty manifest beside a
+ * populated `bin/`.
+ */
+function refuseSinglePackage(
+  built: BuiltEnv,
+  entries: readonly string[],
+  packages: readonly ProfilePackage[],
+): void {
+  if (packages.length > 0 || entries.every((e) => /^manifest\.(nix|json)$/.test(e))) return;
+  const label = built.flake ? `${built.flake.ref}#${built.flake.attr}` : built.envPath;
+  throw new FprofError(
+    `'${label}' is a single package, not a profile environment: it refers to no packages`,
+    {
+      hint: "build an environment that lists the packages (buildEnv, or fprof's lib.mkProfile)",
     },
   );
-  if (!opts.profile && !ctx.config.profile && !opts.dryRun) {
-    await ensureProfileLink(profile, ctx);
-  }
-  if (!opts.dryRun && (opts.pin ?? ctx.config.pin) && built.flake) {
-    const { pinAfterSwitch } = await import("./pin.ts");
-    await pinAfterSwitch(built.flake.ref, profile, ctx);
-  }
-  return result;
 }
 
 function recordSource(
@@ -436,11 +595,15 @@ export async function resolveInstallable(
   return parsed;
 }
 
-/** Builds an installable, trying the default attributes in order when it names none. */
+/**
+ * Builds an installable, trying the default attributes in order when it names
+ * none. With `roots`, the result stays rooted there until they are disposed of.
+ */
 export async function buildEnv(
   installable: Installable,
   ctx: Context,
   flakeArgs: readonly string[] = [],
+  roots?: RunRoots,
   /** Why this flake, when the user did not name it, for the first status line. */
   from?: string,
 ): Promise<BuiltEnv> {
@@ -449,6 +612,7 @@ export async function buildEnv(
     if (!(await nix.isValid(installable.path))) {
       throw new FprofError(`'${installable.path}' is not a valid store path`);
     }
+    await roots?.keep(installable.path);
     return { envPath: installable.path };
   }
   const attrs = installable.attr
@@ -457,8 +621,7 @@ export async function buildEnv(
   // Lock the flake first, then name it by its locked URL: Nix finds a locked
   // flake in the store by its hash, where every call on the unlocked one
   // copies and hashes the whole source again (1.4 s for 30,000 files).
-  const meta = await nix.flakeMetadata(installable.ref, flakeArgs);
-  const locked = lockedRef({ flake: { ref: installable.ref, attr: "" }, meta });
+  let meta = await lockFlake(installable.ref, flakeArgs, ctx, roots);
   // Without an attribute, each candidate that does not exist costs one
   // failed evaluation; only the one found is named to the user.
   // Which flake, and which inputs replaced, so that neither is a surprise.
@@ -476,12 +639,26 @@ export async function buildEnv(
     const target = `${installable.ref}#${attr}`;
     if (!installable.attr) log.debug(`trying ${target}`);
     try {
-      const results = await nix.build(`${locked}#${attr}`, flakeArgs, target);
-      const outputs = results[0]?.outputs ?? {};
-      const envPath = outputs.out ?? Object.values(outputs)[0];
-      if (!envPath) throw new FprofError(`'${target}' built no output`);
-      if (!installable.attr) log.step(`built ${attr}`);
-      return { envPath, flake: { ref: installable.ref, attr }, meta };
+      for (let attempt = 1;; attempt++) {
+        const locked = lockedRef({ flake: { ref: installable.ref, attr: "" }, meta });
+        try {
+          const results = await nix.build(
+            `${locked}#${attr}`,
+            flakeArgs,
+            target,
+            roots?.link("env"),
+          );
+          const outputs = results[0]?.outputs ?? {};
+          const envPath = outputs.out ?? Object.values(outputs)[0];
+          if (!envPath) throw new FprofError(`'${target}' built no output`);
+          if (!installable.attr) log.step(`built ${attr}`);
+          return { envPath, flake: { ref: installable.ref, attr }, meta };
+        } catch (e) {
+          if (!roots || attempt >= 3 || !collectedMeanwhile(e)) throw e;
+          log.debug(`a garbage collection took the flake's source: locking it again`);
+          meta = await lockFlake(installable.ref, flakeArgs, ctx, roots);
+        }
+      }
     } catch (e) {
       const missing = e instanceof NixError &&
         /does not provide attribute/.test(e.stderr);
@@ -492,6 +669,34 @@ export async function buildEnv(
     }
   }
   throw new Error("unreachable");
+}
+
+/**
+ * The flake's metadata, with its source rooted in `roots` when it can be: a
+ * collection may take the source in the moment after Nix added it, and then
+ * the build adds it again (or fails and is retried, see
+ * {@link collectedMeanwhile}).
+ */
+async function lockFlake(
+  ref: string,
+  flakeArgs: readonly string[],
+  ctx: Context,
+  roots: RunRoots | undefined,
+): Promise<FlakeMetadata> {
+  const meta = await ctx.nix.flakeMetadata(ref, flakeArgs);
+  if (roots && meta.path && !(await roots.keepIfValid(meta.path))) {
+    ctx.log.debug(`'${meta.path}' was collected before it was rooted`);
+  }
+  return meta;
+}
+
+/**
+ * Whether a build failed because a path Nix had just added was collected
+ * before the build used it (Nix 2.8 trusts its cache of fetched flakes
+ * without checking). Pure.
+ */
+export function collectedMeanwhile(e: unknown): boolean {
+  return e instanceof NixError && /path '[^']*' is not valid/.test(e.stderr);
 }
 
 /**

@@ -7,11 +7,12 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "../path.ts";
 import type { Context } from "../context.ts";
 import { FprofError, UsageError } from "../errors.ts";
 import { parseInstallable } from "../installable.ts";
 import { chooseFlake, localFlakeDir } from "../flake_ref.ts";
+import { parseFlakeLock } from "../flake_lock.ts";
 import { homeDir } from "../xdg.ts";
 import { type SwitchOptions, switchProfile, type SwitchResult } from "./switch.ts";
 
@@ -42,6 +43,7 @@ export async function upgrade(
   const lockFile = join(dir, "flake.lock");
   const saved = await readIfExists(lockFile);
   const inputs = opts.input ?? [];
+  if (saved !== null) checkInputNames(inputs, new TextDecoder().decode(saved), lockFile);
   ctx.log.step(
     `updating ${
       inputs.length ? `input${inputs.length > 1 ? "s" : ""} ${inputs.join(", ")}` : "all inputs"
@@ -57,6 +59,23 @@ export async function upgrade(
     return result;
   } finally {
     if (!keep) await restore(lockFile, saved, ctx);
+  }
+}
+
+/**
+ * Refuses input names the lock file does not know (an input path such as
+ * `a/b` is checked by its first name), which Nix would skip without a word.
+ */
+function checkInputNames(inputs: readonly string[], lockText: string, lockFile: string): void {
+  if (inputs.length === 0) return;
+  const lock = parseFlakeLock(lockText, lockFile);
+  const known = Object.keys(lock.nodes[lock.root]?.inputs ?? {});
+  const unknown = inputs.filter((i) => !known.includes(i.split("/")[0]));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `the flake has no input ${unknown.map((i) => `'${i}'`).join(", ")} in '${lockFile}'`,
+      { hint: known.length ? `its inputs are: ${known.join(", ")}` : "the flake has no inputs" },
+    );
   }
 }
 

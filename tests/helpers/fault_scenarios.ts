@@ -302,3 +302,68 @@ export async function gcBetweenSteps(
     lostIf(() => assertOk(cur, "no current generation"));
   }
 }
+
+/**
+ * Runs `nix-store --gc` over and over, at most `limit` times, until the
+ * returned `stop` is called; `stop` waits for the collection under way, so
+ * that no collector outlives the test. Returns how many collections ran.
+ */
+export function gcLoop(sb: NixSandbox, limit = 500): { stop: () => Promise<number> } {
+  let stopping = false;
+  let runs = 0;
+  const loop = (async () => {
+    while (!stopping && runs < limit) {
+      await sb.run(["nix-store", "--gc"]);
+      runs++;
+    }
+  })();
+  return {
+    stop: async () => {
+      stopping = true;
+      await loop;
+      return runs;
+    },
+  };
+}
+
+/**
+ * `switches` switches, each to a newly built request and some with
+ * `--manifest=json` or by store path, while `nix-store --gc` runs in a loop:
+ * every switch succeeds, and none refuses for a `bin/nix` that the new
+ * generation does have. Every request provides `bin/nix`.
+ */
+export async function switchesDuringGc(
+  sb: NixSandbox,
+  profile: string,
+  switches: number,
+): Promise<number> {
+  const withNix = (k: number): FixturePackage[] => [
+    ...request(k),
+    { name: "nix", version: "2.0", bins: ["nix"] },
+  ];
+  const flakeOf = async (k: number) => {
+    const dir = join(sb.work, `gc-req-${k}`);
+    await writeProfileFlake(dir, withNix(k), { system: sb.system });
+    return `path:${dir}`;
+  };
+  await fprofOk(sb, ["switch", "--profile", profile, await flakeOf(400)]);
+  const gc = gcLoop(sb);
+  const failures: string[] = [];
+  try {
+    for (let i = 1; i <= switches; i++) {
+      const k = 400 + i;
+      const manifest = i % 3 === 0 ? ["--manifest=json"] : [];
+      const r = await fprof(sb, ["switch", "--profile", profile, ...manifest, await flakeOf(k)]);
+      totals.scenarios++;
+      totals.faults++;
+      if (r.code !== 0) failures.push(`switch ${i} (exit ${r.code}): ${r.stderr.trim()}`);
+    }
+  } finally {
+    const runs = await gc.stop();
+    assertOk(runs > 0, "the collector never ran");
+  }
+  lostIf(() => assertEquals(failures, [], "switches failed during garbage collection"));
+  await checkProfile(sb, profile);
+  lostIf(() => assertEquals(failures.length, 0));
+  return switches;
+}

@@ -1,0 +1,36 @@
+import { assertEquals } from "./testing.ts";
+import { fileMode, replaceFile, writeNewFile } from "./safe_write.ts";
+import { join } from "node:path";
+
+Deno.test("writeNewFile() removes a link planted at the name instead of writing through it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const victim = join(dir, "victim");
+    await Deno.writeTextFile(victim, "keep me\n");
+    await Deno.symlink(victim, join(dir, "x.tmp"));
+    await writeNewFile(join(dir, "x.tmp"), "new\n");
+    assertEquals(await Deno.readTextFile(victim), "keep me\n");
+    assertEquals((await Deno.lstat(join(dir, "x.tmp"))).isSymlink, false);
+    assertEquals(await Deno.readTextFile(join(dir, "x.tmp")), "new\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("replaceFile() keeps a private file private and gives a new one the given mode", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "nix.conf");
+    await Deno.writeTextFile(file, "a = 1\n", { mode: 0o600 });
+    await Deno.chmod(file, 0o600);
+    await replaceFile(file, "a = 2\n", { tmp: `${file}.tmp`, mode: 0o644 });
+    assertEquals(await fileMode(file), 0o600);
+    assertEquals(await Deno.readTextFile(file), "a = 2\n");
+    const fresh = join(dir, "state.json");
+    await replaceFile(fresh, "{}\n", { tmp: `${fresh}.tmp`, mode: 0o640 });
+    assertEquals(await fileMode(fresh), 0o640);
+    assertEquals(await fileMode(join(dir, "missing")), null);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
