@@ -16,7 +16,7 @@
 
 import { join } from "./path.ts";
 import type { Nix } from "./nix.ts";
-import { NixError } from "./errors.ts";
+import { FprofError, NixError } from "./errors.ts";
 
 /** The name of a run's root directory starts with this, then `<pid>-`. */
 export const ROOTS_PREFIX = "roots-";
@@ -69,10 +69,12 @@ export class RunRoots implements AsyncDisposable {
    * Adds `path` from the local binary cache `cacheDir` and roots it. Where
    * Nix lets this user choose substituters (root, or the owner of a local
    * store), one `nix-store --realise` does both, so no collection can come
-   * between them; otherwise the path is copied and then rooted, again if a
-   * collection took it meanwhile.
+   * between them. Otherwise the path is copied with `nix copy`, and a root
+   * registered beforehand (for `anchor`, a valid path) is pointed at it the
+   * moment the copy ends: a rename, with no process to start in between.
+   * A collection that still takes it makes the copy run again.
    */
-  async addFromCache(path: string, cacheDir: string): Promise<void> {
+  async addFromCache(path: string, cacheDir: string, anchor: string): Promise<void> {
     if (await this.#nix.choosesSubstituters()) {
       try {
         return await this.#nix.realiseFromCache(path, cacheDir, this.link("generation"));
@@ -81,7 +83,21 @@ export class RunRoots implements AsyncDisposable {
         this.#nix.log.debug(`substituting '${path}' failed: copying it instead`);
       }
     }
-    await this.addAndKeep(path, () => this.#nix.copyFromCache(cacheDir, path));
+    for (let attempt = 1;; attempt++) {
+      const link = this.link("generation");
+      await this.#nix.addRoot(anchor, link);
+      await this.#nix.copyFromCache(cacheDir, path);
+      const next = `${link}.next`;
+      await Deno.symlink(path, next);
+      await Deno.rename(next, link);
+      if (await this.#nix.isValid(path)) return;
+      if (attempt >= 5) {
+        throw new FprofError(`'${path}' was collected each time it was added to the store`, {
+          hint: "run the command again when the garbage collector is idle",
+        });
+      }
+      this.#nix.log.debug(`'${path}' was collected before it was rooted: adding it again`);
+    }
   }
 
   /**

@@ -354,7 +354,9 @@ export async function addGenerationToStore(
     }
     await Promise.all(writes);
     crashPoint("store:cache-written");
-    await roots.addFromCache(plan.storePath, dir);
+    // Any path the new ones refer to will do to register the root with:
+    // it is valid, and rooted already.
+    await roots.addFromCache(plan.storePath, dir, closure[0]?.path ?? plan.paths[0].references[0]);
     crashPoint("store:copied");
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
