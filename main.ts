@@ -18,13 +18,13 @@ import {
   Option,
   type OptionValues,
 } from "@commander-js/extra-typings";
-import { SHELLS } from "./lib/completions.ts";
+import { SHELLS } from "./lib/term/completions.ts";
 import { MANIFEST_CHOICES } from "./lib/config.ts";
-import { DIFF_MODES } from "./lib/diff.ts";
+import { DIFF_MODES } from "./lib/profile/diff.ts";
 import { type CommonOptions, makeContext } from "./lib/context.ts";
-import { didYouMean } from "./lib/did_you_mean.ts";
+import { didYouMean } from "./lib/term/did_you_mean.ts";
 import { FprofError, NixError, UsageError } from "./lib/errors.ts";
-import { Logger } from "./lib/log.ts";
+import { Logger } from "./lib/term/log.ts";
 
 function generationNumber(value: string): number {
   if (!/^[0-9]+$/.test(value)) {

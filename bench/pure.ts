@@ -14,7 +14,7 @@ import {
   printManifestNix,
 } from "../manifest/mod.ts";
 import type { ProfilePackage } from "../manifest/types.ts";
-import { planGeneration } from "../lib/generation.ts";
+import { planGeneration } from "../lib/profile/generation.ts";
 import { median } from "./measure.ts";
 
 const STORE = "/nix/store";

@@ -22,7 +22,7 @@ import { makeNixSandbox, type NixSandbox } from "../tests/helpers/sandbox.ts";
 import { writeBenchFlake } from "./fixtures.ts";
 import { gnuTimeAvailable, measure, type Sample, summarise, type Summary } from "./measure.ts";
 import { pureCases } from "./pure.ts";
-import { nixArgv } from "../lib/nix.ts";
+import { nixArgv } from "../lib/nix/nix.ts";
 import { PERMISSION_FLAGS, writeBundle } from "../scripts/build.ts";
 
 /** One side of a case: a run that may depend on how many runs came before. */

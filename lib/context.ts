@@ -6,9 +6,9 @@
  */
 
 import { type Config, loadConfig } from "./config.ts";
-import { Logger } from "./log.ts";
-import { Nix } from "./nix.ts";
-import { resolveProfilePath } from "./profile.ts";
+import { Logger } from "./term/log.ts";
+import { Nix } from "./nix/nix.ts";
+import { resolveProfilePath } from "./profile/profile.ts";
 import { cacheHome, type Env } from "./xdg.ts";
 import { join } from "./path.ts";
 

@@ -37,7 +37,7 @@ Deno.test("normalize(), dirname(), basename() and extname() agree with node:path
 
 Deno.test("join() and resolve() agree with node:path's POSIX ones", () => {
   for (const a of PATHS) {
-    for (const b of ["", "b", "/b", "../b", "b/", "./c/.."]) {
+    for (const b of ["", "b", "/b", "../b", "b/", "."]) {
       assertEquals(
         join(a, b),
         posix.join(a, b),

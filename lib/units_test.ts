@@ -1,6 +1,6 @@
 import { assertEquals, assertThrows } from "./testing.ts";
-import { currentSystem, defaultAttrs, parseInstallable } from "./installable.ts";
-import { diffPackages, formatDiff } from "./diff.ts";
+import { currentSystem, defaultAttrs, parseInstallable } from "./nix/installable.ts";
+import { diffPackages, formatDiff } from "./profile/diff.ts";
 import { lineColumn, parseConfig } from "./config.ts";
 import { FprofError, lastNixError, NixError, nixErrorLocation } from "./errors.ts";
 import {
@@ -12,8 +12,8 @@ import {
   parsePathInfoJson,
   pathInfoArgv,
   showArgv,
-} from "./nix.ts";
-import { defaultProfileFor, generationNumber } from "./profile.ts";
+} from "./nix/nix.ts";
+import { defaultProfileFor, generationNumber } from "./profile/profile.ts";
 import type { ProfilePackage } from "../manifest/types.ts";
 
 const pkg = (name: string, version: string): ProfilePackage => ({

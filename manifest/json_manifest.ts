@@ -15,7 +15,7 @@
  * @module
  */
 
-import { isStorePath } from "../lib/store_path.ts";
+import { isStorePath } from "../lib/nix/store_path.ts";
 import {
   ManifestError,
   ManifestSyntaxError,

@@ -8,7 +8,7 @@ import {
 } from "./json_manifest.ts";
 import { addFakePackage, IsolatedNix } from "./testdata/isolated_nix.ts";
 import type { ProfilePackage } from "./types.ts";
-import { nixAtLeast } from "../lib/nix.ts";
+import { nixAtLeast } from "../lib/nix/nix.ts";
 import { nixAtLeastTest, onlyOnNix } from "../tests/helpers/nix_version.ts";
 
 // deno-lint-ignore no-control-regex

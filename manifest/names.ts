@@ -7,7 +7,7 @@
  * @module
  */
 
-import { parseStorePath } from "../lib/store_path.ts";
+import { parseStorePath } from "../lib/nix/store_path.ts";
 
 /** A name split into package name and version. */
 export interface SplitName {

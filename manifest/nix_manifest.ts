@@ -10,7 +10,7 @@
  * @module
  */
 
-import { isStorePath } from "../lib/store_path.ts";
+import { isStorePath } from "../lib/nix/store_path.ts";
 import { ManifestError, ManifestSyntaxError } from "./errors.ts";
 import { compareNames, inferOutputNames, splitName, storePathName } from "./names.ts";
 import type { ProfilePackage } from "./types.ts";

@@ -16,7 +16,7 @@
 import { join } from "node:path";
 import { NODE_LITE_MODULES } from "../lib/node_lite/mod.ts";
 
-/** The Nix programs fprof starts; lib/nix.ts is the only module that starts any. */
+/** The Nix programs fprof starts; lib/nix/nix.ts is the only module that starts any. */
 export const NIX_PROGRAMS = ["nix", "nix-env", "nix-store", "nix-instantiate"];
 
 /**

@@ -47,8 +47,8 @@ Deno.test("SYS_APIS covers the system information fprof's code asks for", async 
   assertEquals(used.filter((api) => !SYS_APIS.includes(api)), [], "add these to SYS_APIS");
 });
 
-Deno.test("NIX_PROGRAMS covers every program lib/nix.ts starts", async () => {
-  const text = await Deno.readTextFile(`${ROOT}lib/nix.ts`);
+Deno.test("NIX_PROGRAMS covers every program lib/nix/nix.ts starts", async () => {
+  const text = await Deno.readTextFile(`${ROOT}lib/nix/nix.ts`);
   const started = new Set<string>(["nix"]);
   for (const m of text.matchAll(/\[\s*"(nix-[a-z-]+)"/g)) started.add(m[1]);
   for (const p of started) assertOk(NIX_PROGRAMS.includes(p), `${p} is not in NIX_PROGRAMS`);

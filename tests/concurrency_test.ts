@@ -13,7 +13,7 @@ import { fprof, fprofOk } from "./helpers/fprof.ts";
 import { makeNixSandbox, type NixSandbox, type RunResult } from "./helpers/sandbox.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
-const PROFILE_TS = new URL("../lib/profile.ts", import.meta.url).href;
+const PROFILE_TS = new URL("../lib/profile/profile.ts", import.meta.url).href;
 
 const EXTRA: FixturePackage = { name: "extra", version: "1.0", bins: ["extra"] };
 

@@ -8,7 +8,7 @@
  */
 
 import { join } from "node:path";
-import { machineName } from "../lib/installable.ts";
+import { machineName } from "../lib/nix/installable.ts";
 import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
 import { type FixturePackage, writePackageSet } from "./helpers/fixtures.ts";
 import { fprofOk } from "./helpers/fprof.ts";

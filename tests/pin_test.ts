@@ -7,7 +7,7 @@
 
 import { nixAtLeastTest } from "./helpers/nix_version.ts";
 import { dirname, join } from "node:path";
-import { pinStatePath } from "../lib/pins.ts";
+import { pinStatePath } from "../lib/nix/pins.ts";
 import { spawnFprof } from "./helpers/faults.ts";
 import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
 import { writePackageSet } from "./helpers/fixtures.ts";

@@ -8,11 +8,11 @@
 
 import { join } from "../path.ts";
 import type { Command } from "@commander-js/extra-typings";
-import { completionScript, lockInputNames, programSpec, type Shell } from "../completions.ts";
+import { completionScript, lockInputNames, programSpec, type Shell } from "../term/completions.ts";
 import { type Context, profileOf } from "../context.ts";
-import { chooseFlake, localFlakeDir } from "../flake_ref.ts";
-import { writeOut } from "../log.ts";
-import { readProfile } from "../profile.ts";
+import { chooseFlake, localFlakeDir } from "../nix/flake_ref.ts";
+import { writeOut } from "../term/log.ts";
+import { readProfile } from "../profile/profile.ts";
 
 /** Prints the completion script of `program` for `shell`. */
 // deno-lint-ignore no-explicit-any

@@ -15,12 +15,12 @@ import {
   type PackageDiff,
   type PackageDiffJson,
   packageDiffJson,
-} from "../diff.ts";
+} from "../profile/diff.ts";
 import { FprofError, UsageError } from "../errors.ts";
-import { readGenerationContents } from "../generation.ts";
-import { writeOut } from "../log.ts";
-import { type Generation, type ProfileState, readProfile } from "../profile.ts";
-import { loadRecords, planRollback, type RecordsFile } from "../records.ts";
+import { readGenerationContents } from "../profile/generation.ts";
+import { writeOut } from "../term/log.ts";
+import { type Generation, type ProfileState, readProfile } from "../profile/profile.ts";
+import { loadRecords, planRollback, type RecordsFile } from "../profile/records.ts";
 import type { ManifestKind } from "../../manifest/types.ts";
 
 /** Options of `fprof diff`. */

@@ -5,11 +5,11 @@
  */
 
 import { type Context, profileOf } from "../context.ts";
-import { writeOut } from "../log.ts";
-import { type ProfileState, readProfile } from "../profile.ts";
-import { loadRecords, recordOf, type RecordsFile } from "../records.ts";
-import { contentsCacheDir, countGenerationPackagesCached } from "../contents_cache.ts";
-import { drawTree } from "../generation_tree.ts";
+import { writeOut } from "../term/log.ts";
+import { type ProfileState, readProfile } from "../profile/profile.ts";
+import { loadRecords, recordOf, type RecordsFile } from "../profile/records.ts";
+import { contentsCacheDir, countGenerationPackagesCached } from "../profile/contents_cache.ts";
+import { drawTree } from "../profile/generation_tree.ts";
 
 /** Options of `fprof generations`. */
 export interface GenerationsOptions {

@@ -8,10 +8,10 @@
 
 import type { Context } from "../context.ts";
 import { UsageError } from "../errors.ts";
-import { writeOut } from "../log.ts";
-import { type DeleteRequest, parseAge, planDeletion, reparentRecords } from "../prune.ts";
-import { readProfile, withProfileLock } from "../profile.ts";
-import { loadRecords, saveRecords } from "../records.ts";
+import { writeOut } from "../term/log.ts";
+import { type DeleteRequest, parseAge, planDeletion, reparentRecords } from "../profile/prune.ts";
+import { readProfile, withProfileLock } from "../profile/profile.ts";
+import { loadRecords, saveRecords } from "../profile/records.ts";
 import type { GenerationsOptions } from "./generations.ts";
 
 /** Turns the three options into one request; exactly one may be given. Pure. */

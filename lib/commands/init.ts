@@ -9,11 +9,11 @@
 import { join, resolve } from "../path.ts";
 import { type Context, profileOf } from "../context.ts";
 import { FprofError, UsageError } from "../errors.ts";
-import { readGenerationContents } from "../generation.ts";
-import { readProfile } from "../profile.ts";
+import { readGenerationContents } from "../profile/generation.ts";
+import { readProfile } from "../profile/profile.ts";
 import type { ProfilePackage } from "../../manifest/types.ts";
 import { isBareAttrName } from "../../manifest/nix_manifest.ts";
-import { initFlakeDir } from "../flake_ref.ts";
+import { initFlakeDir } from "../nix/flake_ref.ts";
 // Imported as text, so that bundles and compiled binaries carry them.
 import defaultTemplate from "../../templates/default/flake.nix" with { type: "text" };
 import noFlakeTemplate from "../../templates/no-flake/default.nix" with { type: "text" };

@@ -6,10 +6,10 @@
 
 import { FprofError, UsageError } from "../errors.ts";
 import { type Context, profileOf } from "../context.ts";
-import { contentsCacheDir, readGenerationContentsCached } from "../contents_cache.ts";
-import { type Generation, readProfile } from "../profile.ts";
+import { contentsCacheDir, readGenerationContentsCached } from "../profile/contents_cache.ts";
+import { type Generation, readProfile } from "../profile/profile.ts";
 import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
-import { writeOut } from "../log.ts";
+import { writeOut } from "../term/log.ts";
 
 /** Options of `fprof list`. */
 export interface ListOptions {

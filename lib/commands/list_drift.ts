@@ -7,16 +7,21 @@
  */
 
 import { type Context, profileOf, tmpRoot } from "../context.ts";
-import { diffPackages, formatDiff, type PackageDiffJson, packageDiffJson } from "../diff.ts";
+import {
+  diffPackages,
+  formatDiff,
+  type PackageDiffJson,
+  packageDiffJson,
+} from "../profile/diff.ts";
 import { FprofError } from "../errors.ts";
-import { RunRoots } from "../gc_roots.ts";
-import { packagesFromReferences, readGenerationContents } from "../generation.ts";
-import { parseInstallable } from "../installable.ts";
-import { writeOut } from "../log.ts";
-import { readProfile } from "../profile.ts";
-import { type GenerationRecord, recordOf, type RecordsFile } from "../records.ts";
-import { loadRecords } from "../records.ts";
-import type { ProfileState } from "../profile.ts";
+import { RunRoots } from "../nix/gc_roots.ts";
+import { packagesFromReferences, readGenerationContents } from "../profile/generation.ts";
+import { parseInstallable } from "../nix/installable.ts";
+import { writeOut } from "../term/log.ts";
+import { readProfile } from "../profile/profile.ts";
+import { type GenerationRecord, recordOf, type RecordsFile } from "../profile/records.ts";
+import { loadRecords } from "../profile/records.ts";
+import type { ProfileState } from "../profile/profile.ts";
 import { buildEnv } from "./switch.ts";
 
 /** The `--json` document of `fprof list --drift`. */

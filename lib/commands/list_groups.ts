@@ -6,11 +6,11 @@
  */
 
 import type { Context } from "../context.ts";
-import type { GenerationContents } from "../generation.ts";
-import { groupedText, groupPackages } from "../groups.ts";
-import { writeOut } from "../log.ts";
-import type { Generation } from "../profile.ts";
-import { loadRecords, recordOf } from "../records.ts";
+import type { GenerationContents } from "../profile/generation.ts";
+import { groupedText, groupPackages } from "../profile/groups.ts";
+import { writeOut } from "../term/log.ts";
+import type { Generation } from "../profile/profile.ts";
+import { loadRecords, recordOf } from "../profile/records.ts";
 import { listJson, type ListOptions, listText } from "./list.ts";
 
 /** Prints `contents` grouped; with `--json`, each package gains `group`. */

@@ -14,20 +14,20 @@
 import { basename, dirname, join, resolve } from "../path.ts";
 import { type Context, profileOf, tmpRoot } from "../context.ts";
 import { FprofError, NixError, UsageError } from "../errors.ts";
-import { lockedInput, parseFlakeLock, sourceStorePath } from "../flake_lock.ts";
-import { chooseFlake, localFlakeDir } from "../flake_ref.ts";
-import { addGenerationToStore, contentAddressed } from "../generation.ts";
-import { RunRoots } from "../gc_roots.ts";
+import { lockedInput, parseFlakeLock, sourceStorePath } from "../nix/flake_lock.ts";
+import { chooseFlake, localFlakeDir } from "../nix/flake_ref.ts";
+import { addGenerationToStore, contentAddressed } from "../profile/generation.ts";
+import { RunRoots } from "../nix/gc_roots.ts";
 import { fileMode, replaceFile, writeNewFile } from "../safe_write.ts";
-import { writeOut } from "../log.ts";
-import { nixAtLeast, type NixVersion } from "../nix.ts";
+import { writeOut } from "../term/log.ts";
+import { nixAtLeast, type NixVersion } from "../nix/nix.ts";
 import {
   overrideSource,
   planNixPath,
   planNixPathEnv,
   setSetting,
   settingValue,
-} from "../nix_conf.ts";
+} from "../nix/nix_conf.ts";
 import {
   type ChangedFile,
   type ChannelsChange,
@@ -39,15 +39,15 @@ import {
   pinsDir,
   type PinState,
   pinStatePath,
-} from "../pins.ts";
+} from "../nix/pins.ts";
 import {
   followProfileLink,
   readProfile,
   switchProfileLink,
   withLockFile,
   withProfileLock,
-} from "../profile.ts";
-import { loadRecords, recordOf, saveRecords } from "../records.ts";
+} from "../profile/profile.ts";
+import { loadRecords, recordOf, saveRecords } from "../profile/records.ts";
 import {
   findEntry,
   parseRegistry,
@@ -57,11 +57,11 @@ import {
   restoreEntry,
   sameTarget,
   setEntry,
-} from "../registry.ts";
-import { sha256 } from "../store_path.ts";
+} from "../nix/registry.ts";
+import { sha256 } from "../nix/store_path.ts";
 import { configHome, type Env, homeDir, stateHome } from "../xdg.ts";
 import { crashPoint } from "../crash.ts";
-import { removeStaleTemps, tempPlaces } from "../leftovers.ts";
+import { removeStaleTemps, tempPlaces } from "../profile/leftovers.ts";
 
 /** Options of `fprof pin`. */
 export interface PinOptions {

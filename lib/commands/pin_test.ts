@@ -6,7 +6,7 @@ import {
   planPinFiles,
   registryIsRemote,
 } from "./pin.ts";
-import { parseNixVersion } from "../nix.ts";
+import { parseNixVersion } from "../nix/nix.ts";
 import { UsageError } from "../errors.ts";
 
 const env = new Map([["HOME", "/home/u"]]);

@@ -7,15 +7,20 @@
 
 import { type Context, profileOf } from "../context.ts";
 import { FprofError, UsageError } from "../errors.ts";
-import { writeOut } from "../log.ts";
-import { currentOrMissing, readProfile, switchProfileLink, withProfileLock } from "../profile.ts";
-import { loadRecords, planRollback, recordOf, type RollbackPlan } from "../records.ts";
-import type { ProfileState } from "../profile.ts";
-import { providesNix } from "../generation.ts";
-import type { RecordsFile } from "../records.ts";
-import type { DiffMode } from "../diff.ts";
-import { closureChange, diffStorePaths, showDiff } from "../show_diff.ts";
-import { loadPinState, pinsDifferNote } from "../pins.ts";
+import { writeOut } from "../term/log.ts";
+import {
+  currentOrMissing,
+  readProfile,
+  switchProfileLink,
+  withProfileLock,
+} from "../profile/profile.ts";
+import { loadRecords, planRollback, recordOf, type RollbackPlan } from "../profile/records.ts";
+import type { ProfileState } from "../profile/profile.ts";
+import { providesNix } from "../profile/generation.ts";
+import type { RecordsFile } from "../profile/records.ts";
+import type { DiffMode } from "../profile/diff.ts";
+import { closureChange, diffStorePaths, showDiff } from "../term/show_diff.ts";
+import { loadPinState, pinsDifferNote } from "../nix/pins.ts";
 
 /** Options of `fprof rollback`. */
 export interface RollbackOptions {

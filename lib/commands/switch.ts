@@ -12,12 +12,12 @@
 import { join } from "../path.ts";
 import type { ManifestChoice } from "../config.ts";
 import { type Context, profileOf, tmpRoot, VERSION } from "../context.ts";
-import { type DiffMode, diffPackages, isEmptyDiff, type PackageDiff } from "../diff.ts";
-import { confirmDrift, driftedDrops } from "../drift.ts";
-import { closureChange, showDiff } from "../show_diff.ts";
+import { type DiffMode, diffPackages, isEmptyDiff, type PackageDiff } from "../profile/diff.ts";
+import { confirmDrift, driftedDrops } from "../profile/drift.ts";
+import { closureChange, showDiff } from "../term/show_diff.ts";
 import { FprofError, NixError } from "../errors.ts";
-import { missingAttrError } from "../attr_hint.ts";
-import { checkSwitchJsonOptions, switchPlanJson } from "../switch_json.ts";
+import { missingAttrError } from "../nix/attr_hint.ts";
+import { checkSwitchJsonOptions, switchPlanJson } from "../term/switch_json.ts";
 import {
   addGenerationToStore,
   existingReferences,
@@ -27,32 +27,42 @@ import {
   planGeneration,
   providesNix,
   readGenerationContents,
-} from "../generation.ts";
+} from "../profile/generation.ts";
 import {
   currentSystem,
   defaultAttrs,
   type Installable,
   machineName,
   parseInstallable,
-} from "../installable.ts";
-import { overrideInputArgs, readEnvRecord } from "../env_record.ts";
-import { chooseFlake } from "../flake_ref.ts";
-import { packagesFromRecord } from "../flake_info.ts";
-import { writeOut } from "../log.ts";
-import { type FlakeMetadata, manifestJsonVersionFor, nixAtLeast, type NixVersion } from "../nix.ts";
-import { type Generation, type ProfileState, readProfile, withProfileLock } from "../profile.ts";
+} from "../nix/installable.ts";
+import { overrideInputArgs, readEnvRecord } from "../nix/env_record.ts";
+import { chooseFlake } from "../nix/flake_ref.ts";
+import { packagesFromRecord } from "../nix/flake_info.ts";
+import { writeOut } from "../term/log.ts";
+import {
+  type FlakeMetadata,
+  manifestJsonVersionFor,
+  nixAtLeast,
+  type NixVersion,
+} from "../nix/nix.ts";
+import {
+  type Generation,
+  type ProfileState,
+  readProfile,
+  withProfileLock,
+} from "../profile/profile.ts";
 import {
   type GenerationRecord,
   loadRecords,
   recordOf,
   type RecordsFile,
   saveRecords,
-} from "../records.ts";
-import { sameGroups, unchangedSince } from "../unchanged.ts";
+} from "../profile/records.ts";
+import { sameGroups, unchangedSince } from "../profile/unchanged.ts";
 import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
 import { homeDir, stateHome } from "../xdg.ts";
 import { crashPoint } from "../crash.ts";
-import { RunRoots } from "../gc_roots.ts";
+import { RunRoots } from "../nix/gc_roots.ts";
 import {
   clearPending,
   type PendingRecord,
@@ -60,7 +70,7 @@ import {
   removeStaleTemps,
   tempPlaces,
   writePending,
-} from "../leftovers.ts";
+} from "../profile/leftovers.ts";
 
 /** Options of `fprof switch`. */
 export interface SwitchOptions {

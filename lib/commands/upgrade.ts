@@ -10,9 +10,9 @@
 import { join } from "../path.ts";
 import type { Context } from "../context.ts";
 import { FprofError, UsageError } from "../errors.ts";
-import { parseInstallable } from "../installable.ts";
-import { chooseFlake, localFlakeDir } from "../flake_ref.ts";
-import { parseFlakeLock } from "../flake_lock.ts";
+import { parseInstallable } from "../nix/installable.ts";
+import { chooseFlake, localFlakeDir } from "../nix/flake_ref.ts";
+import { parseFlakeLock } from "../nix/flake_lock.ts";
 import { homeDir } from "../xdg.ts";
 import { type SwitchOptions, switchProfile, type SwitchResult } from "./switch.ts";
 

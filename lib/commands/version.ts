@@ -7,8 +7,8 @@
 
 import { VERSION } from "../context.ts";
 import { FprofError } from "../errors.ts";
-import { type Logger, writeOut } from "../log.ts";
-import { Nix, nixAtLeast, type NixVersion } from "../nix.ts";
+import { type Logger, writeOut } from "../term/log.ts";
+import { Nix, nixAtLeast, type NixVersion } from "../nix/nix.ts";
 
 /**
  * The profile manifests a Nix reads: manifest.nix always; manifest.json
@@ -17,7 +17,7 @@ import { Nix, nixAtLeast, type NixVersion } from "../nix.ts";
  * @example
  * ```ts
  * import { manifestFormatsRead } from "./version.ts";
- * import { parseNixVersion } from "../nix.ts";
+ * import { parseNixVersion } from "../nix/nix.ts";
  * manifestFormatsRead(parseNixVersion("nix (Nix) 2.8.0"));
  * // "manifest.nix and manifest.json versions 1–2"
  * ```

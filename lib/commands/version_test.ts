@@ -1,5 +1,5 @@
 import { assertEquals } from "../testing.ts";
-import { parseNixVersion } from "../nix.ts";
+import { parseNixVersion } from "../nix/nix.ts";
 import { manifestFormatsRead } from "./version.ts";
 
 Deno.test("manifestFormatsRead() follows the Nix versions that read each manifest", () => {

@@ -7,7 +7,7 @@
 
 import { unsupported } from "./mod.ts";
 
-/** Always throws: fprof starts its processes with `Deno.Command` (lib/nix.ts). */
+/** Always throws: fprof starts its processes with `Deno.Command` (lib/nix/nix.ts). */
 export function spawn(): never {
   throw unsupported("child_process.spawn");
 }

@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import { assertEquals, assertOk } from "../../lib/testing.ts";
 import { CRASH_POINTS } from "../../lib/crash.ts";
-import { pinStatePath } from "../../lib/pins.ts";
+import { pinStatePath } from "../../lib/nix/pins.ts";
 import { type FixturePackage, writePackageSet, writeProfileFlake } from "./fixtures.ts";
 import { fprof, fprofOk } from "./fprof.ts";
 import { writeLockedProfileFlake } from "./scenario.ts";

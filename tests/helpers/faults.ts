@@ -6,7 +6,7 @@
 
 import { join } from "node:path";
 import { assertEquals, assertOk } from "../../lib/testing.ts";
-import { recordsPath } from "../../lib/records.ts";
+import { recordsPath } from "../../lib/profile/records.ts";
 import type { NixSandbox } from "./sandbox.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;

@@ -16,7 +16,7 @@ import {
   parsePathInfoJson,
   type PathInfo,
   pathInfoArgv,
-} from "../../lib/nix.ts";
+} from "../../lib/nix/nix.ts";
 
 function probe(): NixVersion | undefined {
   try {

@@ -37,7 +37,7 @@
 
 import { userInfo } from "node:os";
 import { join } from "node:path";
-import { defaultProfileFor } from "../../lib/profile.ts";
+import { defaultProfileFor } from "../../lib/profile/profile.ts";
 import { testNix } from "./nix_version.ts";
 
 /** What a finished command left behind. */

@@ -1,0 +1,18 @@
+import { assertEquals } from "../testing.ts";
+import { defaultAttrs, machineName } from "./installable.ts";
+
+Deno.test("defaultAttrs() tries the machine's own profile first when there is a host name", () => {
+  assertEquals(defaultAttrs("x86_64-linux", "laptop"), [
+    "legacyPackages.x86_64-linux.profiles.laptop",
+    "packages.x86_64-linux.profile",
+    "legacyPackages.x86_64-linux.profile",
+    "packages.x86_64-linux.default",
+  ]);
+});
+
+Deno.test("machineName() keeps the short host name, and refuses one that is no attribute name", () => {
+  assertEquals(machineName("laptop.example.org"), "laptop");
+  assertEquals(machineName("my-box"), "my-box");
+  assertEquals(machineName("42"), undefined);
+  assertEquals(machineName(""), undefined);
+});

@@ -1,0 +1,58 @@
+import { assertEquals } from "../testing.ts";
+import { overrideSource, planNixPath, setSetting, settingValue } from "./nix_conf.ts";
+
+Deno.test("settingValue() takes the last assignment and ignores comments", () => {
+  assertEquals(settingValue("nix-path = a\n#nix-path = b\nnix-path = c # why\n", "nix-path"), "c");
+  assertEquals(settingValue("extra-nix-path = a\n", "nix-path"), undefined);
+});
+
+Deno.test("setSetting() replaces the line Nix obeys and keeps every other byte", () => {
+  const text = "# mine\r\nnix-path = a\ncores = 2\nnix-path = b\n\n# end";
+  assertEquals(
+    setSetting(text, "nix-path", "x"),
+    "# mine\r\nnix-path = a\ncores = 2\nnix-path = x\n\n# end",
+  );
+  assertEquals(setSetting("cores = 2", "nix-path", "x"), "cores = 2\nnix-path = x\n");
+  assertEquals(setSetting("", "nix-path", "x"), "nix-path = x\n");
+});
+
+Deno.test("planNixPath() puts the pins first and keeps other entries, or Nix's default", () => {
+  assertEquals(
+    planNixPath(undefined, ["/home/u/.nix-defexpr/channels"], { nixpkgs: "/nix/store/a-source" }),
+    "nixpkgs=/nix/store/a-source /home/u/.nix-defexpr/channels",
+  );
+  assertEquals(
+    planNixPath("hm=/h nixpkgs=/old", ["/ignored"], { nixpkgs: "flake:nixpkgs" }),
+    "nixpkgs=flake:nixpkgs hm=/h",
+  );
+});
+
+Deno.test("overrideSource() names NIX_CONFIG, NIX_PATH or a later include", () => {
+  const conf = "nix-path = nixpkgs=/s\n";
+  assertEquals(overrideSource({ name: "nix-path", nixConf: conf, env: {} }), null);
+  assertEquals(
+    overrideSource({ name: "nix-path", nixConf: conf, env: { NIX_CONFIG: "nix-path = x=/y" } }),
+    "the NIX_CONFIG environment variable",
+  );
+  assertEquals(
+    overrideSource({
+      name: "nix-path",
+      nixConf: conf,
+      env: { NIX_PATH: "nixpkgs=/o" },
+      nixPathVariableWins: true,
+    }),
+    "the NIX_PATH environment variable",
+  );
+  assertEquals(
+    overrideSource({ name: "nix-path", nixConf: conf, env: { NIX_PATH: "nixpkgs=/o" } }),
+    null,
+  );
+  assertEquals(
+    overrideSource({ name: "nix-path", nixConf: "include a.conf\n" + conf, env: {} }),
+    null,
+  );
+  assertEquals(
+    overrideSource({ name: "nix-path", nixConf: conf + "!include b.conf\n", env: {} }),
+    "a later include in nix.conf ('b.conf')",
+  );
+});

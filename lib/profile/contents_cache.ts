@@ -1,0 +1,251 @@
+/**
+ * A cache of what generations hold, under `$XDG_CACHE_HOME/fprof`.
+ *
+ * A generation's store path never changes its contents, so the packages read
+ * from it once can be kept, keyed by that path. Parsing a manifest of 10,000
+ * packages costs more than the rest of `fprof list`, and even 100 packages of
+ * a `manifest.nix` cost a short command (whose parser code runs cold) more
+ * than reading them back; `fprof generations` parses every generation.
+ *
+ * A cache file is trusted only when it proves to be the one fprof wrote for
+ * this very generation: it starts with a header line naming the format, the
+ * store path and the manifest file with its size, the number of packages and
+ * the SHA-256 of the rest, and a SHA-256 of those fields themselves (so that
+ * `fprof generations`, which only counts packages, can trust the header
+ * without reading the rest). Anything else (a truncated or edited file,
+ * another program's file, another generation's) is ignored and the manifest
+ * is parsed again, so the cache never changes what a command prints.
+ *
+ * @module
+ */
+
+import type { ProfilePackage } from "../../manifest/types.ts";
+import { type GenerationContents, readGenerationContents } from "./generation.ts";
+import type { Nix } from "../nix/nix.ts";
+import { basename, dirname, join } from "../path.ts";
+import { sha256 } from "../nix/store_path.ts";
+import { cacheHome, type Env } from "../xdg.ts";
+
+/** Generations with fewer packages are read every time: nothing to save. */
+export const CACHE_MIN_PACKAGES = 1;
+
+/** The format of a cache file; a file of another format is ignored. */
+const FORMAT = "fprof-generation-contents/1";
+
+/** The manifest a generation's packages were read from, as it is on disk. */
+export interface ManifestIdentity {
+  file: "manifest.json" | "manifest.nix" | null;
+  size: number;
+}
+
+interface Header extends ManifestIdentity {
+  format: string;
+  storePath: string;
+  /** How many packages the body holds. */
+  packages: number;
+  /** SHA-256 of the body, in hex. */
+  sha256: string;
+  /** SHA-256 of the fields above, in hex (see {@link headerCheck}). */
+  check: string;
+}
+
+/** Where the cache files live. */
+export function contentsCacheDir(env: Env): string {
+  return join(cacheHome(env), "fprof", "generations");
+}
+
+/** The cache file of one generation. */
+export function cacheFileOf(cacheDir: string, storePath: string): string {
+  return join(cacheDir, `${basename(storePath)}.json`);
+}
+
+const toHex = (bytes: Uint8Array) =>
+  Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+
+/** The checksum of a header's fields, in a fixed order. */
+async function headerCheck(h: Omit<Header, "check">): Promise<string> {
+  return toHex(
+    await sha256(JSON.stringify([h.format, h.storePath, h.file, h.size, h.packages, h.sha256])),
+  );
+}
+
+/**
+ * The header of a cache file from its first line, or null unless it is
+ * whole, unchanged, and for this store path and manifest.
+ */
+async function decodeHeader(
+  line: Uint8Array,
+  storePath: string,
+  manifest: ManifestIdentity,
+): Promise<Header | null> {
+  try {
+    const h = JSON.parse(new TextDecoder().decode(line)) as Partial<Header>;
+    if (
+      h?.format !== FORMAT || h.storePath !== storePath || h.file !== manifest.file ||
+      h.size !== manifest.size || !Number.isInteger(h.packages) ||
+      typeof h.sha256 !== "string" || typeof h.check !== "string"
+    ) return null;
+    return await headerCheck(h as Header) === h.check ? h as Header : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The bytes of a cache file for a generation's contents. */
+export async function encodeContentsCache(
+  storePath: string,
+  manifest: ManifestIdentity,
+  contents: GenerationContents,
+): Promise<Uint8Array> {
+  const body = new TextEncoder().encode(
+    JSON.stringify({ manifest: contents.manifest, packages: contents.packages }),
+  );
+  const fields = {
+    format: FORMAT,
+    storePath,
+    file: manifest.file,
+    size: manifest.size,
+    packages: contents.packages.length,
+    sha256: toHex(await sha256(body)),
+  };
+  const header: Header = { ...fields, check: await headerCheck(fields) };
+  const head = new TextEncoder().encode(JSON.stringify(header) + "\n");
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head);
+  out.set(body, head.length);
+  return out;
+}
+
+/**
+ * The contents a cache file holds, or null unless it is a whole, unchanged
+ * file that fprof wrote for this store path and manifest.
+ */
+export async function decodeContentsCache(
+  bytes: Uint8Array,
+  storePath: string,
+  manifest: ManifestIdentity,
+): Promise<GenerationContents | null> {
+  const newline = bytes.indexOf(10);
+  if (newline < 0) return null;
+  const header = await decodeHeader(bytes.subarray(0, newline), storePath, manifest);
+  if (header === null) return null;
+  const body = bytes.subarray(newline + 1);
+  if (toHex(await sha256(body)) !== header.sha256) return null;
+  try {
+    // The hash is checked first, so a lenient decoder (faster than a
+    // validating one) sees only what fprof wrote.
+    const data = JSON.parse(new TextDecoder().decode(body));
+    if (!isContents(data) || data.packages.length !== header.packages) return null;
+    return data;
+  } catch {
+    return null;
+  }
+}
+
+function isContents(data: unknown): data is GenerationContents {
+  const d = data as GenerationContents;
+  return typeof d === "object" && d !== null &&
+    ["json", "nix", "none"].includes(d.manifest) &&
+    Array.isArray(d.packages) && d.packages.every(isPackage);
+}
+
+function isPackage(p: ProfilePackage): boolean {
+  return typeof p === "object" && p !== null && typeof p.name === "string" &&
+    typeof p.version === "string" && Array.isArray(p.storePaths) &&
+    p.storePaths.every((s) => typeof s === "string");
+}
+
+/** Which manifest file a generation has, and its size (following links). */
+async function manifestIdentity(storePath: string): Promise<ManifestIdentity> {
+  for (const file of ["manifest.json", "manifest.nix"] as const) {
+    try {
+      return { file, size: (await Deno.stat(join(storePath, file))).size };
+    } catch {
+      // Not there: the next one, as readGenerationContents looks.
+    }
+  }
+  return { file: null, size: 0 };
+}
+
+/**
+ * {@link readGenerationContents}, through the cache for generations of at
+ * least {@link CACHE_MIN_PACKAGES} package. A cache that cannot be read or
+ * written only costs the time of parsing.
+ */
+export async function readGenerationContentsCached(
+  nix: Nix,
+  storePath: string,
+  cacheDir: string,
+): Promise<GenerationContents> {
+  const file = cacheFileOf(cacheDir, storePath);
+  const [manifest, cached] = await Promise.all([
+    manifestIdentity(storePath),
+    Deno.readFile(file).catch(() => null),
+  ]);
+  if (cached !== null) {
+    const contents = await decodeContentsCache(cached, storePath, manifest);
+    if (contents !== null) return contents;
+    nix.log.debug(`ignoring the cache file '${file}': it is not one for this generation`);
+  }
+  return await parseAndKeep(nix, storePath, file, manifest);
+}
+
+/** Reads a generation's contents and writes its cache file, unless it is empty. */
+async function parseAndKeep(
+  nix: Nix,
+  storePath: string,
+  file: string,
+  manifest: ManifestIdentity,
+): Promise<GenerationContents> {
+  const contents = await readGenerationContents(nix, storePath);
+  if (contents.packages.length >= CACHE_MIN_PACKAGES) {
+    // Written aside and renamed, so a reader never sees half a file.
+    const tmp = `${file}.${Deno.pid}.tmp`;
+    try {
+      await Deno.mkdir(dirname(file), { recursive: true });
+      await Deno.writeFile(tmp, await encodeContentsCache(storePath, manifest, contents));
+      await Deno.rename(tmp, file);
+    } catch (e) {
+      nix.log.debug(`cannot write the cache file '${file}': ${(e as Error).message}`);
+      await Deno.remove(tmp).catch(() => {});
+    }
+  }
+  return contents;
+}
+
+/** The first line of a file (at most 4 KiB), or null. */
+async function readFirstLine(path: string): Promise<Uint8Array | null> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path);
+  } catch {
+    return null;
+  }
+  try {
+    const buf = new Uint8Array(4096);
+    const n = await file.read(buf);
+    const newline = n === null ? -1 : buf.subarray(0, n).indexOf(10);
+    return newline < 0 ? null : buf.subarray(0, newline);
+  } catch {
+    return null;
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * How many packages a generation holds: from the cache file's header when it
+ * is valid (the rest of the file is not read), else as
+ * {@link readGenerationContentsCached} finds them.
+ */
+export async function countGenerationPackagesCached(
+  nix: Nix,
+  storePath: string,
+  cacheDir: string,
+): Promise<number> {
+  const file = cacheFileOf(cacheDir, storePath);
+  const [manifest, line] = await Promise.all([manifestIdentity(storePath), readFirstLine(file)]);
+  const header = line === null ? null : await decodeHeader(line, storePath, manifest);
+  if (header !== null) return header.packages;
+  return (await parseAndKeep(nix, storePath, file, manifest)).packages.length;
+}
