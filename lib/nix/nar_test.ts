@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { writeTree } from "./testdata/write_tree.ts";
 import { type NarNode, serializeNar } from "./nar.ts";
 
 const encoder = new TextEncoder();
@@ -140,22 +141,3 @@ Deno.test("serializeNar() writes every one of 10,000 entries", () => {
   }
   assert.equal(nar.split("symlink").length - 1, 10_000);
 });
-
-async function writeTree(path: string, node: NarNode): Promise<void> {
-  switch (node.type) {
-    case "directory":
-      await Deno.mkdir(path);
-      for (const [name, child] of Object.entries(node.entries)) {
-        await writeTree(`${path}/${name}`, child);
-      }
-      break;
-    case "symlink":
-      await Deno.symlink(node.target, path);
-      break;
-    case "regular":
-      await Deno.writeFile(path, node.contents, {
-        mode: node.executable ? 0o755 : 0o644,
-      });
-      break;
-  }
-}

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { writeTree } from "./testdata/write_tree.ts";
 import { testPathInfo } from "../../tests/helpers/nix_version.ts";
 import { IsolatedNix } from "../../manifest/testdata/isolated_nix.ts";
 import { type NarNode, serializeNar } from "./nar.ts";
@@ -242,26 +243,6 @@ Deno.test("narinfoText() writes the fields Nix reads, in Nix's order", async () 
 // Against the real Nix, in a throwaway store.
 
 const helloScript = encoder.encode("#!/bin/sh\necho hello\n");
-
-/** Writes a tree to disk (the inverse of what `nix-store --dump` reads). */
-async function writeTree(path: string, node: NarNode): Promise<void> {
-  switch (node.type) {
-    case "directory":
-      await Deno.mkdir(path);
-      for (const [name, child] of Object.entries(node.entries)) {
-        await writeTree(`${path}/${name}`, child);
-      }
-      break;
-    case "symlink":
-      await Deno.symlink(node.target, path);
-      break;
-    case "regular":
-      await Deno.writeFile(path, node.contents, {
-        mode: node.executable ? 0o755 : 0o644,
-      });
-      break;
-  }
-}
 
 Deno.test("NAR hash and fixed-output path agree with nix-hash and nix-store --add-fixed", async () => {
   await using nix = await IsolatedNix.create();
