@@ -349,3 +349,17 @@ Deno.test("nixErrorLocation() keeps where Nix's last error is, and the code it q
     "nix build: syntax error, unexpected '}', expecting ';' at /s/abc-source/flake.nix:4:3",
   );
 });
+
+Deno.test("collectedMeanwhile() knows both ways Nix 2.8 meets a source a collection took", async () => {
+  const { collectedMeanwhile } = await import("./commands/switch.ts");
+  const e = (stderr: string) => new NixError(["nix", "build"], 1, stderr);
+  assertEquals(collectedMeanwhile(e("error: path '/s/x-source' is not valid\n")), true);
+  assertEquals(
+    collectedMeanwhile(
+      e("error: getting status of '/s/x-source': No such file or directory\n"),
+    ),
+    true,
+  );
+  assertEquals(collectedMeanwhile(e("error: attribute 'profile' missing\n")), false);
+  assertEquals(collectedMeanwhile(new Error("path '/s/x' is not valid")), false);
+});

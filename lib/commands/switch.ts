@@ -170,9 +170,7 @@ export async function switchProfile(
   // Everything built or added from here on stays rooted until the profile
   // holds it, however busy the garbage collector is.
   await using roots = await RunRoots.open(ctx.nix, tmpRoot(ctx));
-  const built = await buildEnv(installable, ctx, flakeArgs, roots, chosen.from);
-  crashPoint("switch:after-build");
-  const env = await gatherEnv(built, flakeArgs, ctx);
+  const { built, env } = await buildAndGather(installable, flakeArgs, roots, chosen.from, ctx);
   const run: SwitchRun = { opts, ctx, profile, built, env, roots };
   const result = await withProfileLock(
     profile,
@@ -224,15 +222,46 @@ interface PlannedSwitch extends LockedState {
   plan: SwitchPlan;
 }
 
-/** Reads the built environment: independent questions, asked at once (each is a short nix process). */
+/**
+ * Builds the environment and reads it. Rooted as the build's result is, a
+ * busy collector was seen to take it before it was read (Nix 2.8, with
+ * `nix-store --gc` in a loop); then it is built again, a few times at most,
+ * rather than judged by what a missing path seems to hold.
+ */
+async function buildAndGather(
+  installable: Installable,
+  flakeArgs: readonly string[],
+  roots: RunRoots,
+  from: string | undefined,
+  ctx: Context,
+): Promise<{ built: BuiltEnv; env: EnvFacts }> {
+  for (let attempt = 1;; attempt++) {
+    const built = await buildEnv(installable, ctx, flakeArgs, roots, from);
+    crashPoint("switch:after-build");
+    const env = await gatherEnv(built, flakeArgs, ctx);
+    if (env !== null) return { built, env };
+    if (attempt >= 3) {
+      throw new FprofError(`'${built.envPath}' was collected each time it was built`, {
+        hint: "run the command again when the garbage collector is idle",
+      });
+    }
+    ctx.log.debug(`'${built.envPath}' was collected before it was read: building it again`);
+  }
+}
+
+/**
+ * Reads the built environment: independent questions, asked at once (each
+ * is a short nix process). `null` when the environment is no longer in the
+ * store.
+ */
 async function gatherEnv(
   built: BuiltEnv,
   flakeArgs: readonly string[],
   ctx: Context,
-): Promise<EnvFacts> {
+): Promise<EnvFacts | null> {
   const { envPath, meta } = built;
-  const [entries, envInfo, version, envRecord] = await Promise.all([
-    readEnvEntries(envPath),
+  const [listed, envInfo, version, envRecord] = await Promise.all([
+    readEnvEntries(envPath).then((names) => ({ names }), (error: unknown) => ({ error })),
     ctx.nix.pathInfo([envPath]),
     ctx.nix.version(),
     // lib.mkProfile's record of the declared packages (descriptions, attr
@@ -241,7 +270,11 @@ async function gatherEnv(
       ? readEnvRecord(ctx, { ...built.flake, ref: lockedRef(built) }, flakeArgs)
       : Promise.resolve(null),
   ]);
-  const references = envInfo[0]?.references ?? [];
+  const info = envInfo.find((i) => i.path === envPath);
+  if (!info) return null;
+  if ("error" in listed) throw listed.error;
+  const entries = listed.names;
+  const references = info.references;
   const { packages, groups } = envRecord
     ? packagesFromRecord(
       envRecord,
@@ -499,20 +532,7 @@ async function applySwitch(run: SwitchRun, p: PlannedSwitch): Promise<SwitchResu
   await writePending(profile, record, ctx.env);
   crashPoint("switch:before-set");
   try {
-    try {
-      await nix.setProfile(profile, generation.storePath);
-    } catch (e) {
-      // Rooted as it is, a daemon's collector was once seen to take the new
-      // generation before nix-env set it: add it again, once.
-      if (
-        !(e instanceof NixError) || manifest === "none" || await nix.isValid(generation.storePath)
-      ) {
-        throw e;
-      }
-      log.debug(`'${generation.storePath}' was collected before nix-env set it: adding it again`);
-      await addGeneration();
-      await nix.setProfile(profile, generation.storePath);
-    }
+    await setAddingAgain(run, generation.storePath, manifest, addGeneration);
   } catch (e) {
     await clearPending(profile, ctx.env);
     throw e;
@@ -532,6 +552,34 @@ async function applySwitch(run: SwitchRun, p: PlannedSwitch): Promise<SwitchResu
   await clearPending(profile, ctx.env);
   crashPoint("switch:after-records");
   return { action: "switched", generation: made.number };
+}
+
+/**
+ * `nix-env --set` of the new generation. Rooted as it is, a busy collector
+ * was seen to take it before nix-env set it (on 2.8 as root, and through a
+ * daemon on 2.26); then it is added again, a few times at most.
+ */
+async function setAddingAgain(
+  run: SwitchRun,
+  storePath: string,
+  manifest: ManifestKind,
+  add: () => Promise<void>,
+): Promise<void> {
+  const { profile, ctx } = run;
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await ctx.nix.setProfile(profile, storePath);
+    } catch (e) {
+      if (
+        !(e instanceof NixError) || manifest === "none" || attempt >= 4 ||
+        await ctx.nix.isValid(storePath)
+      ) {
+        throw e;
+      }
+      ctx.log.debug(`'${storePath}' was collected before nix-env set it: adding it again`);
+      await add();
+    }
+  }
 }
 
 /**
@@ -702,11 +750,24 @@ async function lockFlake(
 
 /**
  * Whether a build failed because a path Nix had just added was collected
- * before the build used it (Nix 2.8 trusts its cache of fetched flakes
- * without checking). Pure.
+ * before the build used it: Nix 2.8 trusts its cache of fetched flakes
+ * without checking, and then finds the path either unregistered ("is not
+ * valid") or registered but already deleted ("getting status of …: No such
+ * file or directory"). Pure.
+ *
+ * @example
+ * ```ts
+ * import { collectedMeanwhile } from "./switch.ts";
+ * import { NixError } from "../errors.ts";
+ * const e = (stderr: string) => new NixError(["nix", "build"], 1, stderr);
+ * collectedMeanwhile(e("error: path '/s/x-source' is not valid\n")); // true
+ * collectedMeanwhile(e("error: getting status of '/s/x-source': No such file or directory\n")); // true
+ * collectedMeanwhile(e("error: attribute 'x' missing\n")); // false
+ * ```
  */
 export function collectedMeanwhile(e: unknown): boolean {
-  return e instanceof NixError && /path '[^']*' is not valid/.test(e.stderr);
+  return e instanceof NixError &&
+    /path '[^']*' is not valid|getting status of '[^']*': No such file or directory/.test(e.stderr);
 }
 
 /**
