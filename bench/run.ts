@@ -130,15 +130,7 @@ async function main() {
     const flakes = [dirA, dirB];
     const envPaths: string[] = [];
     for (const dir of flakes) {
-      const out = await sb.runOk([
-        "nix",
-        "--extra-experimental-features",
-        "nix-command flakes",
-        "build",
-        "--json",
-        "--no-link",
-        ref(dir),
-      ]);
+      const out = await sb.runOk(nixArgv(["build", "--json", "--no-link", ref(dir)]));
       envPaths.push(JSON.parse(out.stdout)[0].outputs.out);
     }
     const profile = (name: string) => join(sb.stateDir, "profiles", `bench-${n}-${name}`);
