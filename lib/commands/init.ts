@@ -6,6 +6,7 @@
  * @module
  */
 
+import { exists } from "../fs.ts";
 import { join, resolve } from "../path.ts";
 import { type Context, profileOf } from "../context.ts";
 import { FprofError, UsageError } from "../errors.ts";
@@ -220,14 +221,4 @@ export async function init(
   await Deno.writeTextFile(libraryTarget, library);
   ctx.log.step(`wrote '${target}' and '${LIBRARY_FILE}' beside it (fprof's Nix library)`);
   ctx.log.step(`next: list your packages in it, then run: ${nextCommand(name, dir)}`);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }

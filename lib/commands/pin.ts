@@ -11,6 +11,7 @@
  * @module
  */
 
+import { readTextOrNull as readOrNull } from "../fs.ts";
 import { basename, dirname, join, resolve } from "../path.ts";
 import { type Context, profileOf, tmpRoot } from "../context.ts";
 import { FprofError, NixError, UsageError } from "../errors.ts";
@@ -240,16 +241,6 @@ async function readPins(
     };
   }));
   return { dir, pins };
-}
-
-/** Reads a file that may not exist; `null` when it does not. */
-async function readOrNull(path: string): Promise<string | null> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw new FprofError(`cannot read '${path}': ${(e as Error).message}`, { cause: e });
-  }
 }
 
 const hex = async (text: string) =>

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { exists } from "../fs.ts";
 import { join } from "../path.ts";
 import type { ManifestChoice } from "../config.ts";
 import { type Context, profileOf, tmpRoot, VERSION } from "../context.ts";
@@ -803,22 +804,17 @@ async function readEnvEntries(envPath: string): Promise<string[]> {
  */
 async function ensureProfileLink(profile: string, ctx: Context): Promise<void> {
   const link = join(homeDir(ctx.env), ".nix-profile");
-  if (!(await lexists(link)) && !(await lexists(join(stateHome(ctx.env), "nix", "profile")))) {
+  if (!(await taken(link)) && !(await taken(join(stateHome(ctx.env), "nix", "profile")))) {
     await Deno.symlink(profile, link);
     ctx.log.step(`created '${link}' pointing to '${profile}'`);
   }
   const global = join(ctx.nix.stateDir, "profiles", "default");
-  if (Deno.uid() === 0 && profile !== global && !(await lexists(global))) {
+  if (Deno.uid() === 0 && profile !== global && !(await taken(global))) {
     await Deno.symlink(profile, global).catch(() => {});
   }
 }
 
 /** Whether anything, even a dangling link, is at `path`; an unreadable place counts as taken. */
-async function lexists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (e) {
-    return !(e instanceof Deno.errors.NotFound);
-  }
+function taken(path: string): Promise<boolean> {
+  return exists(path).catch(() => true);
 }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { readTextOrNull } from "../fs.ts";
 import { join } from "../path.ts";
 import { FprofError, NixError, NixNotFoundError } from "../errors.ts";
 import { escapeFlakeUrl, localFlakeDir } from "./flake_ref.ts";
@@ -358,28 +359,29 @@ export class Nix {
     const opts = { context: `cannot read flake '${ref}'` };
     const dir = localFlakeDir(ref, Deno.cwd(), Deno.env.get("HOME") ?? "/");
     const lockFile = dir === null ? null : join(dir, "flake.lock");
-    const before = lockFile === null ? null : await readTextOrNull(lockFile);
+    // An unreadable lock file is left for Nix to report.
+    const read = (file: string) => readTextOrNull(file).catch(() => null);
+    const before = lockFile === null ? null : await read(lockFile);
     const first = parseFlakeMetadata((await this.run(argv, opts)).stdout);
-    if (lockFile === null || await readTextOrNull(lockFile) === before) return first;
+    if (lockFile === null || await read(lockFile) === before) return first;
     this.log.debug(`'${lockFile}' was written: asking for the locked URL again`);
     return parseFlakeMetadata((await this.run(argv, opts)).stdout);
   }
 
-  /** `nix path-info --json [-r]` for valid paths. */
+  /** `nix path-info --json [-r] [-S]` for valid paths. */
   async pathInfo(
     paths: readonly string[],
-    opts: { recursive?: boolean } = {},
+    opts: { recursive?: boolean; closureSize?: boolean } = {},
   ): Promise<PathInfo[]> {
-    const flags = opts.recursive ? ["-r"] : [];
+    const flags = [...(opts.recursive ? ["-r"] : []), ...(opts.closureSize ? ["-S"] : [])];
     const { stdout } = await this.run(pathInfoArgv(await this.version(), flags, paths));
     return parsePathInfoJson(stdout);
   }
 
   /** Closure sizes (`nix path-info -S`) of valid paths, by path. */
   async closureSizes(paths: readonly string[]): Promise<Map<string, number>> {
-    const { stdout } = await this.run(pathInfoArgv(await this.version(), ["-S"], paths));
     return new Map(
-      parsePathInfoJson(stdout).flatMap((i) =>
+      (await this.pathInfo(paths, { closureSize: true })).flatMap((i) =>
         i.closureSize === undefined ? [] : [[i.path, i.closureSize] as const]
       ),
     );
@@ -605,13 +607,4 @@ async function blockedPlace(program: string, cwd?: string): Promise<string | nul
     }
   }
   return null;
-}
-
-/** A file's text, or `null` when it cannot be read (missing, say). */
-async function readTextOrNull(path: string): Promise<string | null> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch {
-    return null;
-  }
 }

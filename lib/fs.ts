@@ -1,0 +1,28 @@
+/**
+ * Small file-system questions that every layer asks.
+ *
+ * @module
+ */
+
+import { FprofError } from "./errors.ts";
+
+/** Whether anything, even a dangling link, is at `path`; other errors are thrown. */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/** Reads a file that may not exist; `null` when it does not. */
+export async function readTextOrNull(path: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw new FprofError(`cannot read '${path}': ${(e as Error).message}`, { cause: e });
+  }
+}
