@@ -36,10 +36,14 @@ export function testNix(): NixVersion {
   return found;
 }
 
-/** Whether the running Nix is at least `major.minor` (Lix counts as at least 2.18). */
+/**
+ * Whether the running Nix is at least `major.minor`. Lix counts as at least
+ * 2.20, as the library treats it (manifest.json version 3, the 2.14 profile
+ * locations, `flake:` in `nix-path`).
+ */
 export function nixAtLeastTest(major: number, minor: number): boolean {
   const v = testNix();
-  if (v.implementation === "lix") return major < 2 || (major === 2 && minor <= 18);
+  if (v.implementation === "lix") return major < 2 || (major === 2 && minor <= 20);
   return nixAtLeast(v, major, minor);
 }
 
