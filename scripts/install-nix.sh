@@ -157,18 +157,18 @@ apt-cache "${apt_opts[@]}" depends --recurse --no-recommends --no-suggests --no-
 root="$work/root"
 mkdir -p "$root"
 for deb in "$work"/debs/*.deb; do dpkg -x "$deb" "$root"; done
-patch_nix "$root"
+rm -rf "$work/debs" "$work/cache" "$work/lists"
 
-link_bin "$root" "$work/bin"
-"$work/bin/nix" --version >/dev/null 2>"$work/run.log" ||
-  die "Nix $label ($version) does not run after unpacking: $(tail -n 3 "$work/run.log" | tr '\n' ' ')"
-
-# The tree refers to itself by absolute path, so build it where it stays.
+# The binary names its loader and libraries by absolute path, so it is
+# patched where the tree stays; a tree that does not run is not kept.
 rm -rf "$dest"
 mv "$work" "$dest"
 patch_nix "$dest/root"
 link_bin "$dest/root" "$dest/bin"
-rm -rf "$dest/debs" "$dest/cache" "$dest/lists"
-"$dest/bin/nix" --version >/dev/null || die "Nix $label does not run from '$dest'"
+if ! "$dest/bin/nix" --version >/dev/null 2>"$dest/run.log"; then
+  msg=$(tail -n 3 "$dest/run.log" | tr '\n' ' ')
+  rm -rf "$dest"
+  die "Nix $label ($version) does not run after unpacking: $msg"
+fi
 echo "install-nix: Nix $label is $("$dest/bin/nix" --version | awk '{ print $3 }') (Debian $version)" >&2
 finish "$dest"
