@@ -53,6 +53,25 @@ function overrideInput(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
+/** Checks one `--target-host`/`--build-host` value: `[USER@]HOST`, or `@GROUP` where groups are allowed. */
+function hostArg(value: string): string {
+  if (!/^@?[A-Za-z0-9_.][A-Za-z0-9._@:-]*$/.test(value)) {
+    throw new InvalidArgumentError("expected [USER@]HOST.");
+  }
+  return value;
+}
+
+/** Collects a repeated `--target-host`. */
+function hostArgs(value: string, previous: string[] = []): string[] {
+  return [...previous, hostArg(value)];
+}
+
+/** `--target-host`: one host whose profile the command reads or changes. */
+function targetHostOption() {
+  return new Option("--target-host <host>", "a profile on another machine, over ssh ([USER@]HOST)")
+    .argParser(hostArg);
+}
+
 function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  ${l}`).join("\n")}\n`;
 }
@@ -182,6 +201,12 @@ common(
       "use REF for the flake's input NAME, as 'nix build --override-input' (repeatable)",
       overrideInput,
     )
+    .option(
+      "--target-host <host>",
+      "switch the profile of [USER@]HOST (or each host of @GROUP) over ssh instead (repeatable)",
+      hostArgs,
+    )
+    .option("--sign-key <file>", "sign what is copied to the targets with this secret key")
     .addHelpText(
       "after",
       examples(
@@ -192,6 +217,7 @@ common(
         "fprof switch --dry-run --json | jq .packages",
         "fprof switch ./result                 # an environment that is already built",
         "fprof switch --override-input nixpkgs=path:$HOME/src/nixpkgs",
+        "fprof switch --target-host lab-a --target-host deploy@lab-b   # profiles.<their names>",
       ),
     ),
 ).action((installable, opts) =>
@@ -215,6 +241,7 @@ common(
       "a generation other than the current one",
       generationNumber,
     )
+    .addOption(targetHostOption())
     .addHelpText(
       "after",
       examples(
@@ -222,6 +249,7 @@ common(
         "fprof list -l --generation 3",
         "fprof list --group",
         "fprof list --json | jq '.packages[].name'",
+        "fprof list --target-host deploy@lab-a   # a profile on another machine",
       ),
     ),
 ).action((opts) =>
@@ -265,6 +293,7 @@ common(
     .option("-n, --dry-run", "show where rollback would go, but change nothing")
     .option("--force", "roll back even if the target drops bin/nix")
     .addOption(diffOption())
+    .addOption(targetHostOption())
     .addHelpText(
       "after",
       examples(
@@ -294,6 +323,7 @@ common(
     .option("--older-than <age>", "delete generations older than AGE, such as 30d")
     .option("--keep <n>", "delete all but the newest N generations", positiveNumber)
     .option("-n, --dry-run", "with a deletion, show what would go, but change nothing")
+    .addOption(targetHostOption())
     .addHelpText(
       "after",
       examples(
@@ -383,6 +413,7 @@ common(
     .argument("[to]", "a generation number (default: the current one)", generationNumber)
     .option("--json", "print JSON (schema in the README)")
     .option("--closure", "also show the change in closure size")
+    .addOption(targetHostOption())
     .addHelpText(
       "after",
       examples(

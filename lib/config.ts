@@ -25,6 +25,8 @@ export interface Config {
   manifest?: ManifestChoice;
   /** Run `fprof pin` after every successful `fprof switch`, as `--pin` does. */
   pin?: boolean;
+  /** Named sets of hosts, for `--target-host @NAME`. */
+  hosts?: Record<string, string[]>;
 }
 
 /** Where the config file lives. */
@@ -97,16 +99,39 @@ export function parseConfig(text: string, file: string): Config {
         }
         config.pin = value;
         break;
+      case "hosts":
+        config.hosts = parseHostGroups(value, file);
+        break;
       default:
         throw new FprofError(
           `config file '${file}': unknown setting '${key}'`,
           {
-            hint: "known settings are flake, profile, manifest and pin",
+            hint: "known settings are flake, profile, manifest, pin and hosts",
           },
         );
     }
   }
   return config;
+}
+
+/** Checks `hosts`: an object of group names, each a list of hosts. */
+function parseHostGroups(value: unknown, file: string): Record<string, string[]> {
+  const wrong = () =>
+    new FprofError(`config file '${file}': 'hosts' must map group names to lists of hosts`, {
+      hint: 'as in "hosts": { "lab": ["lab-a", "deploy@lab-b"] }',
+    });
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw wrong();
+  const groups: Record<string, string[]> = {};
+  for (const [name, hosts] of Object.entries(value)) {
+    if (
+      !Array.isArray(hosts) || hosts.length === 0 ||
+      !hosts.every((h) => typeof h === "string" && h !== "")
+    ) {
+      throw wrong();
+    }
+    groups[name] = hosts;
+  }
+  return groups;
 }
 
 /** Reads the config file; a missing file is an empty config. */

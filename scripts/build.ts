@@ -16,8 +16,12 @@
 import { join } from "node:path";
 import { NODE_LITE_MODULES } from "../lib/node_lite/mod.ts";
 
-/** The Nix programs fprof starts; lib/nix/nix.ts is the only module that starts any. */
-export const NIX_PROGRAMS = ["nix", "nix-env", "nix-store", "nix-instantiate"];
+/**
+ * The programs fprof starts: Nix's, and ssh for `--target-host` (with the
+ * options Nix's own ssh-ng:// store uses). lib/nix/nix.ts is the only module
+ * that starts any.
+ */
+export const NIX_PROGRAMS = ["nix", "nix-env", "nix-store", "nix-instantiate", "ssh"];
 
 /**
  * The environment variables fprof reads itself. Nix's children inherit the
@@ -44,6 +48,8 @@ export const ENV_VARS = [
   // GC roots of a switch depend on whether Nix is reached through a daemon.
   "NIX_CONFIG",
   "NIX_REMOTE",
+  // --target-host passes the same ssh options as Nix's own ssh-ng:// store.
+  "NIX_SSHOPTS",
   // The fault suite's crash switch (lib/crash.ts); reading it is harmless,
   // and without it the shipped program could not be crash-tested as shipped.
   "FPROF_TEST_CRASH",

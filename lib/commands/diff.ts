@@ -5,7 +5,8 @@
  * @module
  */
 
-import { type Context, profileOf } from "../context.ts";
+import type { Context } from "../context.ts";
+import { placeOf } from "../profile/place.ts";
 import {
   type ClosureChange,
   diffPackages,
@@ -17,15 +18,16 @@ import {
   packageDiffJson,
 } from "../profile/diff.ts";
 import { FprofError, UsageError } from "../errors.ts";
-import { readGenerationContents } from "../profile/generation.ts";
 import { writeOut } from "../term/log.ts";
-import { type Generation, type ProfileState, readProfile } from "../profile/profile.ts";
+import type { Generation, ProfileState } from "../profile/profile.ts";
 import { loadRecords, planRollback, type RecordsFile } from "../profile/records.ts";
 import type { ManifestKind } from "../../manifest/types.ts";
 
 /** Options of `fprof diff`. */
 export interface DiffOptions {
   profile?: string;
+  /** `[USER@]HOST` whose profile to compare. */
+  targetHost?: string;
   json?: boolean;
   closure?: boolean;
 }
@@ -40,6 +42,8 @@ export interface DiffSideJson {
 /** The `--json` document of `fprof diff`. */
 export interface DiffJson extends PackageDiffJson {
   profile: string;
+  /** The host, for a profile on another machine (`--target-host`). */
+  host?: string;
   from: DiffSideJson;
   to: DiffSideJson;
   /** Present with `--closure`: bytes, and `change` = `to - from`. */
@@ -85,6 +89,7 @@ export function chooseDiffPair(
 /** Builds the `--json` document; pure. */
 export function diffJson(args: {
   profile: string;
+  host?: string;
   from: DiffSideJson;
   to: DiffSideJson;
   diff: PackageDiff;
@@ -93,6 +98,7 @@ export function diffJson(args: {
   const c = args.closure;
   return {
     profile: args.profile,
+    ...(args.host !== undefined ? { host: args.host } : {}),
     from: args.from,
     to: args.to,
     ...packageDiffJson(args.diff),
@@ -109,14 +115,16 @@ export async function diff(
   opts: DiffOptions,
   ctx: Context,
 ): Promise<void> {
-  const profile = await profileOf(ctx, opts.profile);
-  const state = await readProfile(profile);
-  const pair = chooseDiffPair(state, await loadRecords(profile, ctx.env), a, b);
+  const place = await placeOf(ctx, opts);
+  const profile = place.profile;
+  const state = await place.read();
+  const pair = chooseDiffPair(state, await loadRecords(place.recordsKey, ctx.env), a, b);
+  await place.prefetch?.([pair.from.storePath, pair.to.storePath]);
   const [before, after, sizes] = await Promise.all([
-    readGenerationContents(ctx.nix, pair.from.storePath),
-    readGenerationContents(ctx.nix, pair.to.storePath),
+    place.contents(pair.from.storePath),
+    place.contents(pair.to.storePath),
     opts.closure
-      ? ctx.nix.closureSizes([...new Set([pair.from.storePath, pair.to.storePath])])
+      ? place.closureSizes([...new Set([pair.from.storePath, pair.to.storePath])])
       : undefined,
   ]);
   const d = diffPackages(before.packages, after.packages);
@@ -136,6 +144,7 @@ export async function diff(
     });
     const doc = diffJson({
       profile,
+      ...(place.host !== undefined ? { host: place.host } : {}),
       from: side(pair.from, before.manifest),
       to: side(pair.to, after.manifest),
       diff: d,

@@ -5,8 +5,10 @@
  */
 
 import { type Context, profileOf } from "../context.ts";
+import { UsageError } from "../errors.ts";
 import { writeOut } from "../term/log.ts";
-import { type ProfileState, readProfile } from "../profile/profile.ts";
+import type { ProfileState } from "../profile/profile.ts";
+import { LocalPlace, placeOf, type ProfilePlace } from "../profile/place.ts";
 import { loadRecords, recordOf, type RecordsFile } from "../profile/records.ts";
 import { contentsCacheDir, countGenerationPackagesCached } from "../profile/contents_cache.ts";
 import { drawTree } from "../profile/generation_tree.ts";
@@ -14,6 +16,8 @@ import { drawTree } from "../profile/generation_tree.ts";
 /** Options of `fprof generations`. */
 export interface GenerationsOptions {
   profile?: string;
+  /** `[USER@]HOST` whose profile to show. */
+  targetHost?: string;
   json?: boolean;
   /** Draw the parent tree instead of the table. */
   tree?: boolean;
@@ -130,17 +134,23 @@ export async function generations(
   opts: GenerationsOptions,
   ctx: Context,
 ): Promise<void> {
-  const profile = await profileOf(ctx, opts.profile);
   if (opts.delete || opts.olderThan !== undefined || opts.keep !== undefined) {
+    if (opts.targetHost !== undefined) {
+      throw new UsageError("deleting generations works on the profiles of this machine", {
+        hint: `run 'nix-env --delete-generations' there: ssh ${opts.targetHost} nix-env ...`,
+      });
+    }
     const { deleteGenerations } = await import("./generations_delete.ts");
-    await deleteGenerations(profile, opts, ctx);
+    await deleteGenerations(await profileOf(ctx, opts.profile), opts, ctx);
     return;
   }
-  const state = await readProfile(profile);
+  const place = await placeOf(ctx, opts);
+  const profile = place.label;
+  const state = await place.read();
   const data = generationsJson(
     state,
-    await loadRecords(profile, ctx.env),
-    await packageCounts(state, ctx),
+    await loadRecords(place.recordsKey, ctx.env),
+    await packageCounts(state, place, ctx),
   );
   if (opts.json) {
     await writeOut(JSON.stringify(data, null, 2) + "\n");
@@ -157,14 +167,24 @@ export async function generations(
  * Package counts of every generation. Reading a manifest is a file read; a
  * generation with none costs a `nix-store` call, so a few run at a time.
  */
-async function packageCounts(state: ProfileState, ctx: Context): Promise<Map<number, number>> {
+async function packageCounts(
+  state: ProfileState,
+  place: ProfilePlace,
+  ctx: Context,
+): Promise<Map<number, number>> {
   const counts = new Map<number, number>();
-  const queue = [...state.generations];
+  if (!(place instanceof LocalPlace)) {
+    await place.prefetch?.(state.generations.map((g) => g.storePath));
+  }
   const cacheDir = contentsCacheDir(ctx.env);
+  const count = place instanceof LocalPlace
+    ? (path: string) => countGenerationPackagesCached(ctx.nix, path, cacheDir)
+    : async (path: string) => (await place.contents(path)).packages.length;
+  const queue = [...state.generations];
   const worker = async () => {
     for (let g = queue.shift(); g; g = queue.shift()) {
       try {
-        counts.set(g.number, await countGenerationPackagesCached(ctx.nix, g.storePath, cacheDir));
+        counts.set(g.number, await count(g.storePath));
       } catch (e) {
         ctx.log.debug(
           `cannot count the packages of generation ${g.number}: ${(e as Error).message}`,

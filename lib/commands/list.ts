@@ -5,15 +5,17 @@
  */
 
 import { FprofError, UsageError } from "../errors.ts";
-import { type Context, profileOf } from "../context.ts";
-import { contentsCacheDir, readGenerationContentsCached } from "../profile/contents_cache.ts";
-import { type Generation, readProfile } from "../profile/profile.ts";
+import type { Context } from "../context.ts";
+import type { Generation } from "../profile/profile.ts";
+import { LocalPlace, placeOf } from "../profile/place.ts";
 import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
 import { writeOut } from "../term/log.ts";
 
 /** Options of `fprof list`. */
 export interface ListOptions {
   profile?: string;
+  /** `[USER@]HOST` whose profile to list. */
+  targetHost?: string;
   json?: boolean;
   long?: boolean;
   generation?: number;
@@ -26,6 +28,8 @@ export interface ListOptions {
 /** The `--json` document of `fprof list`. */
 export interface ListJson {
   profile: string;
+  /** The host, for a profile listed with `--target-host`. */
+  host?: string;
   generation: number | null;
   storePath: string | null;
   manifest: ManifestKind;
@@ -102,12 +106,18 @@ export async function list(opts: ListOptions, ctx: Context): Promise<void> {
     if (opts.generation !== undefined) {
       throw new UsageError("--drift compares the current generation; drop --generation");
     }
+    if (opts.targetHost !== undefined) {
+      throw new UsageError("--drift reads the flake and the profile of this machine", {
+        hint: "compare another host's profile with 'fprof switch --dry-run --target-host HOST'",
+      });
+    }
     const { listDrift } = await import("./list_drift.ts");
     await listDrift(opts, ctx);
     return;
   }
-  const profile = await profileOf(ctx, opts.profile);
-  const state = await readProfile(profile);
+  const place = await placeOf(ctx, opts);
+  const profile = place.label;
+  const state = await place.read();
   const gen = chooseGeneration(
     state.generations,
     state.current,
@@ -123,9 +133,7 @@ export async function list(opts: ListOptions, ctx: Context): Promise<void> {
   }
   if (!gen) {
     if (opts.json) {
-      await writeOut(
-        JSON.stringify(listJson(profile, null, "none", [])) + "\n",
-      );
+      await writeOut(JSON.stringify(withHost(listJson(place.profile, null, "none", []))) + "\n");
     } else {
       ctx.log.step(`profile '${profile}' has no generations yet`);
     }
@@ -133,11 +141,9 @@ export async function list(opts: ListOptions, ctx: Context): Promise<void> {
   }
   let contents;
   try {
-    contents = await readGenerationContentsCached(
-      ctx.nix,
-      gen.storePath,
-      contentsCacheDir(ctx.env),
-    );
+    contents = place instanceof LocalPlace
+      ? await place.contentsCached(gen.storePath)
+      : await place.contents(gen.storePath);
   } catch (e) {
     if (e instanceof FprofError) throw e;
     throw new FprofError(
@@ -149,15 +155,21 @@ export async function list(opts: ListOptions, ctx: Context): Promise<void> {
   }
   if (opts.group) {
     const { listGrouped } = await import("./list_groups.ts");
-    await listGrouped(profile, gen, contents, opts, ctx);
+    await listGrouped(place, gen, contents, opts, ctx);
     return;
   }
   const out = opts.json
     ? JSON.stringify(
-      listJson(profile, gen, contents.manifest, contents.packages),
+      withHost(listJson(place.profile, gen, contents.manifest, contents.packages)),
       null,
       2,
     ) + "\n"
     : listText(contents.packages, opts.long ?? false);
   await writeOut(out);
+
+  function withHost(doc: ListJson): ListJson {
+    if (place.host === undefined) return doc;
+    const { profile, ...rest } = doc;
+    return { profile, host: place.host, ...rest };
+  }
 }

@@ -10,18 +10,19 @@ import type { GenerationContents } from "../profile/generation.ts";
 import { groupedText, groupPackages } from "../profile/groups.ts";
 import { writeOut } from "../term/log.ts";
 import type { Generation } from "../profile/profile.ts";
+import type { ProfilePlace } from "../profile/place.ts";
 import { loadRecords, recordOf } from "../profile/records.ts";
 import { listJson, type ListOptions, listText } from "./list.ts";
 
 /** Prints `contents` grouped; with `--json`, each package gains `group`. */
 export async function listGrouped(
-  profile: string,
+  place: ProfilePlace,
   gen: Generation,
   contents: GenerationContents,
   opts: ListOptions,
   ctx: Context,
 ): Promise<void> {
-  const record = recordOf(await loadRecords(profile, ctx.env), gen);
+  const record = recordOf(await loadRecords(place.recordsKey, ctx.env), gen);
   const groups = record?.groups ?? {};
   if (!record?.groups) {
     ctx.log.step(
@@ -30,7 +31,8 @@ export async function listGrouped(
     );
   }
   if (opts.json) {
-    const doc = listJson(profile, gen, contents.manifest, contents.packages);
+    const doc = listJson(place.profile, gen, contents.manifest, contents.packages);
+    if (place.host !== undefined) Object.assign(doc, { host: place.host });
     doc.packages.forEach((p, i) => {
       const g = groups[contents.packages[i].storePaths[0] ?? ""];
       if (g !== undefined) Object.assign(p, { group: g });

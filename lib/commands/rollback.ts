@@ -5,18 +5,13 @@
  * @module
  */
 
-import { type Context, profileOf } from "../context.ts";
+import type { Context } from "../context.ts";
+import { placeOf, type ProfilePlace } from "../profile/place.ts";
 import { FprofError, UsageError } from "../errors.ts";
 import { writeOut } from "../term/log.ts";
-import {
-  currentOrMissing,
-  readProfile,
-  switchProfileLink,
-  withProfileLock,
-} from "../profile/profile.ts";
+import { currentOrMissing } from "../profile/profile.ts";
 import { loadRecords, planRollback, recordOf, type RollbackPlan } from "../profile/records.ts";
 import type { ProfileState } from "../profile/profile.ts";
-import { providesNix } from "../profile/generation.ts";
 import type { RecordsFile } from "../profile/records.ts";
 import type { DiffMode } from "../profile/diff.ts";
 import { closureChange, diffStorePaths, showDiff } from "../term/show_diff.ts";
@@ -25,6 +20,8 @@ import { loadPinState, pinsDifferNote } from "../nix/pins.ts";
 /** Options of `fprof rollback`. */
 export interface RollbackOptions {
   profile?: string;
+  /** `[USER@]HOST` whose profile to roll back. */
+  targetHost?: string;
   to?: number;
   dryRun?: boolean;
   force?: boolean;
@@ -90,64 +87,91 @@ export async function rollback(
   opts: RollbackOptions,
   ctx: Context,
 ): Promise<void> {
-  const profile = await profileOf(ctx, opts.profile);
+  const place = await placeOf(ctx, opts);
+  const profile = place.label;
   // Taking the lock makes the profile's directory and lock file, which a
   // mistyped --profile must not leave behind: judge the profile first, and
   // again under the lock, where it counts.
-  planRollbackTo(await readProfile(profile), await loadRecords(profile, ctx.env), opts.to);
-  await withProfileLock(
-    profile,
+  planRollbackTo(await place.read(), await loadRecords(place.recordsKey, ctx.env), opts.to);
+  await place.withLock(
     () => ctx.log.step(`waiting for the lock on '${profile}'`),
     async () => {
-      const state = await readProfile(profile);
-      const records = await loadRecords(profile, ctx.env);
+      const state = await place.read();
+      const records = await loadRecords(place.recordsKey, ctx.env);
       const plan = planRollbackTo(state, records, opts.to);
       const line = describeRollback(plan, opts.to !== undefined);
       if (plan.to.number === plan.from.number) {
         ctx.log.step(`generation ${plan.to.number} is already current`);
         return;
       }
-      const mode = opts.diff ?? "auto";
-      const show = async (dryRun: boolean) => {
-        const diff = mode === "never" || plan.from.storePath === ""
-          ? undefined
-          : await diffStorePaths(ctx, plan.from.storePath, plan.to.storePath);
-        if (!diff) return;
-        await showDiff(ctx, {
-          diff,
-          mode,
-          dryRun,
-          closure: () => closureChange(ctx, plan.from.storePath, { basePath: plan.to.storePath }),
-        });
-      };
+      const show = (dryRun: boolean) => showRollbackDiff(ctx, place, plan, opts.diff, dryRun);
       if (opts.dryRun) {
         await writeOut(`would roll back '${profile}': ${line}\n`);
         await show(true);
         return;
       }
-      if (
-        !opts.force && plan.from.storePath !== "" && await providesNix(plan.from.storePath) &&
-        !(await providesNix(plan.to.storePath))
-      ) {
-        throw new FprofError(
-          `refusing to roll back: generation ${plan.from.number} provides 'bin/nix' and ${plan.to.number} does not`,
-          { hint: "pass --force if Nix is installed elsewhere" },
-        );
-      }
+      await refuseDroppingNix(place, plan, opts.force ?? false);
       await show(false);
-      await switchProfileLink(profile, plan.to);
+      await place.switchTo(plan.to);
       ctx.log.step(`rolled back '${profile}': ${line}`);
-      const note = pinsDifferNote(
-        plan.to.number,
-        recordOf(records, plan.to)?.pins,
-        await loadPinState("user", ctx.env),
-      );
-      if (note) {
-        ctx.log.warn(note);
-        ctx.log.hint(
-          "run 'fprof pin --from-generation' to pin what this generation was built with",
-        );
-      }
+      // Pins are this machine's settings: they say nothing of another host.
+      if (place.host === undefined) await notePins(plan, records, ctx);
     },
   );
+}
+
+/** The package diff of a rollback, as `--diff` asks. */
+async function showRollbackDiff(
+  ctx: Context,
+  place: ProfilePlace,
+  plan: RollbackPlan,
+  mode: DiffMode = "auto",
+  dryRun: boolean,
+): Promise<void> {
+  const diff = mode === "never" || plan.from.storePath === ""
+    ? undefined
+    : await diffStorePaths(ctx, place, plan.from.storePath, plan.to.storePath);
+  if (!diff) return;
+  const sizer = (paths: readonly string[]) => place.closureSizes(paths);
+  await showDiff(ctx, {
+    diff,
+    mode,
+    dryRun,
+    closure: () =>
+      closureChange(ctx, plan.from.storePath, { basePath: plan.to.storePath }, {
+        from: sizer,
+        to: sizer,
+      }),
+  });
+}
+
+/** Refuses to roll back to a generation without `bin/nix` from one with it. */
+async function refuseDroppingNix(
+  place: ProfilePlace,
+  plan: RollbackPlan,
+  force: boolean,
+): Promise<void> {
+  if (force || plan.from.storePath === "") return;
+  await place.prefetch?.([plan.from.storePath, plan.to.storePath]);
+  if (
+    await place.providesNix(plan.from.storePath) && !(await place.providesNix(plan.to.storePath))
+  ) {
+    throw new FprofError(
+      `refusing to roll back: generation ${plan.from.number} provides 'bin/nix' and ${plan.to.number} does not`,
+      { hint: "pass --force if Nix is installed elsewhere" },
+    );
+  }
+}
+
+/** Warns when the generation rolled back to was built with other pins than the current ones. */
+async function notePins(plan: RollbackPlan, records: RecordsFile, ctx: Context): Promise<void> {
+  const note = pinsDifferNote(
+    plan.to.number,
+    recordOf(records, plan.to)?.pins,
+    await loadPinState("user", ctx.env),
+  );
+  if (note) {
+    ctx.log.warn(note);
+    ctx.log.hint("run 'fprof pin --from-generation' to pin what this generation was built with");
+  }
 }

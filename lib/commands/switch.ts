@@ -27,7 +27,6 @@ import {
   packagesFromReferences,
   planGeneration,
   providesNix,
-  readGenerationContents,
 } from "../profile/generation.ts";
 import {
   currentSystem,
@@ -46,12 +45,7 @@ import {
   nixAtLeast,
   type NixVersion,
 } from "../nix/nix.ts";
-import {
-  type Generation,
-  type ProfileState,
-  readProfile,
-  withProfileLock,
-} from "../profile/profile.ts";
+import type { Generation, ProfileState } from "../profile/profile.ts";
 import {
   type GenerationRecord,
   loadRecords,
@@ -63,6 +57,7 @@ import { sameGroups, unchangedSince } from "../profile/unchanged.ts";
 import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
 import { homeDir, stateHome } from "../xdg.ts";
 import { crashPoint } from "../crash.ts";
+import { LocalPlace, type ProfilePlace } from "../profile/place.ts";
 import { RunRoots } from "../nix/gc_roots.ts";
 import {
   clearPending,
@@ -90,6 +85,12 @@ export interface SwitchOptions {
   yes?: boolean;
   /** Run `fprof pin` on the flake after a successful switch (default: the config's `pin`). */
   pin?: boolean;
+  /** Switch the profiles of these hosts (`[USER@]HOST` or `@GROUP`) instead of this machine's. */
+  targetHost?: string[];
+  /** Sign what is copied to the targets with this secret key file. */
+  signKey?: string;
+  /** Never ask: several hosts switch at once, and none may wait for an answer. */
+  noPrompt?: boolean;
 }
 
 /** What a switch did, for commands built on it such as `upgrade`. */
@@ -160,24 +161,31 @@ export async function switchProfile(
   checkSwitchJsonOptions(opts);
   const chosen = await chooseFlake(installableArg, ctx.config.flake, ctx.env);
   const installable = await resolveInstallable(chosen.ref, ctx);
+  if (opts.targetHost?.length) {
+    const { switchHosts } = await import("./switch_hosts.ts");
+    return await switchHosts(chosen, installable, opts, ctx);
+  }
   const profile = await profileOf(ctx, opts.profile);
+  const place = new LocalPlace(profile, ctx);
   // A path that is not a profile fails now rather than after the build, and
   // before the lock makes a lock file beside it; it is read again under the
   // lock.
-  await readProfile(profile);
+  await place.read();
   const flakeArgs = overrideInputArgs(opts.overrideInput);
   // What an earlier, killed fprof left half-done goes first.
   await removeStaleTemps(tempPlaces({ profile, own: [tmpRoot(ctx)], env: ctx.env }));
   // Everything built or added from here on stays rooted until the profile
   // holds it, however busy the garbage collector is.
   await using roots = await RunRoots.open(ctx.nix, tmpRoot(ctx));
-  const { built, env } = await buildAndGather(installable, flakeArgs, roots, chosen.from, ctx);
-  const run: SwitchRun = { opts, ctx, profile, built, env, roots };
-  const result = await withProfileLock(
-    profile,
-    () => ctx.log.step(`waiting for the lock on '${profile}'`),
-    () => switchLocked(run),
+  const { built, env } = await buildAndGather(
+    installable,
+    flakeArgs,
+    roots,
+    { from: chosen.from, machine: thisMachine() },
+    ctx,
   );
+  const run: SwitchRun = { opts, ctx, place, built, env, roots };
+  const result = await switchAt(run);
   if (!opts.profile && !ctx.config.profile && !opts.dryRun) {
     await ensureProfileLink(profile, ctx);
   }
@@ -188,8 +196,16 @@ export async function switchProfile(
   return result;
 }
 
+/** The switch of one profile, from the built environment on, under its lock. */
+export function switchAt(run: SwitchRun): Promise<SwitchResult> {
+  return run.place.withLock(
+    () => run.ctx.log.step(`waiting for the lock on '${run.place.label}'`),
+    () => switchLocked(run),
+  );
+}
+
 /** What the built environment holds, as the plan needs it. */
-interface EnvFacts {
+export interface EnvFacts {
   /** Its top-level entries, sorted. */
   entries: string[];
   packages: ProfilePackage[];
@@ -198,14 +214,18 @@ interface EnvFacts {
 }
 
 /** One switch, from the built environment on. */
-interface SwitchRun {
+export interface SwitchRun {
   opts: SwitchOptions;
   ctx: Context;
-  profile: string;
+  /** The profile: here, or on a target host. */
+  place: SwitchPlace;
   built: BuiltEnv;
   env: EnvFacts;
   roots: RunRoots;
 }
+
+/** A profile a switch can change. */
+export type SwitchPlace = ProfilePlace;
 
 /** What the switch found under the lock. */
 interface LockedState {
@@ -229,15 +249,15 @@ interface PlannedSwitch extends LockedState {
  * `nix-store --gc` in a loop); then it is built again, a few times at most,
  * rather than judged by what a missing path seems to hold.
  */
-async function buildAndGather(
+export async function buildAndGather(
   installable: Installable,
   flakeArgs: readonly string[],
   roots: RunRoots,
-  from: string | undefined,
+  how: { from?: string; machine: Machine },
   ctx: Context,
 ): Promise<{ built: BuiltEnv; env: EnvFacts }> {
   for (let attempt = 1;; attempt++) {
-    const built = await buildEnv(installable, ctx, flakeArgs, roots, from);
+    const built = await buildEnv(installable, ctx, flakeArgs, roots, how);
     crashPoint("switch:after-build");
     const env = await gatherEnv(built, flakeArgs, ctx);
     if (env !== null) return { built, env };
@@ -311,6 +331,7 @@ async function switchLocked(run: SwitchRun): Promise<SwitchResult> {
     state,
     locked.records,
     planned.plan.diff.removed,
+    (path) => run.place.contents(path),
   );
   if (run.opts.dryRun) return await printDryRun(run, planned, dropped);
   await confirmSwitch(run, planned, dropped);
@@ -319,14 +340,14 @@ async function switchLocked(run: SwitchRun): Promise<SwitchResult> {
 
 /** The profile, its records and the manifest choice, read under the lock. */
 async function readLocked(run: SwitchRun): Promise<LockedState> {
-  const { profile, opts, ctx } = run;
-  const state = await readProfile(profile);
-  const recovered = await recoverPending(profile, state, ctx.env);
+  const { place, opts, ctx } = run;
+  const state = await place.read();
+  const recovered = await recoverPending(place.recordsKey, state, ctx.env);
   if (recovered !== null) {
     ctx.log.step(`recorded generation ${recovered}, which an interrupted switch made`);
   }
   const choice = opts.manifest === true ? "auto" : opts.manifest ?? ctx.config.manifest ?? "auto";
-  const records = await loadRecords(profile, ctx.env);
+  const records = await loadRecords(place.recordsKey, ctx.env);
   const currentRecord = state.current ? recordOf(records, state.current) : undefined;
   return { state, records, currentRecord, choice };
 }
@@ -353,18 +374,19 @@ function isUnchanged(run: SwitchRun, locked: LockedState): boolean {
 
 /** Plans the new generation against the current one. */
 async function planLocked(run: SwitchRun, locked: LockedState): Promise<PlannedSwitch> {
-  const { ctx, env, built } = run;
+  const { ctx, env, built, place } = run;
   const { state } = locked;
-  const currentContents = state.current ? await readCurrent(state.current, ctx) : null;
+  const currentContents = state.current ? await readCurrent(state.current, run) : null;
   const manifest = chooseManifest(locked.choice, currentContents?.manifest ?? null);
+  // The manifest is written for the Nix that will read it: the target's.
+  const reader = await place.nixVersion();
   const generation = await planGeneration({
     envPath: built.envPath,
     entries: env.entries,
     packages: env.packages,
     manifest,
-    jsonVersion: manifestJsonVersionFor(env.version),
-    jsonPriorityAndOutputs: env.version.implementation === "lix" ||
-      nixAtLeast(env.version, 2, 9),
+    jsonVersion: manifestJsonVersionFor(reader),
+    jsonPriorityAndOutputs: reader.implementation === "lix" || nixAtLeast(reader, 2, 9),
     storeDir: ctx.nix.storeDir,
   });
   const plan = planSwitch({
@@ -372,7 +394,7 @@ async function planLocked(run: SwitchRun, locked: LockedState): Promise<PlannedS
     currentContents,
     generation,
     packages: env.packages,
-    currentHasNix: state.current ? await providesNix(state.current.storePath) : false,
+    currentHasNix: state.current ? await place.providesNix(state.current.storePath) : false,
     newHasNix: await providesNix(built.envPath),
   });
   return { ...locked, currentContents, manifest, generation, plan };
@@ -381,7 +403,8 @@ async function planLocked(run: SwitchRun, locked: LockedState): Promise<PlannedS
 /** `--dry-run --json`: the plan on stdout, nothing changed. */
 async function printJsonPlan(run: SwitchRun, p: PlannedSwitch): Promise<SwitchResult> {
   const doc = switchPlanJson({
-    profile: run.profile,
+    profile: run.place.profile,
+    ...(run.place.host !== undefined ? { host: run.place.host } : {}),
     current: p.state.current,
     action: p.plan.action,
     storePath: p.generation.storePath,
@@ -422,7 +445,7 @@ function closureOf(run: SwitchRun, p: PlannedSwitch) {
     closureChange(run.ctx, p.state.current?.storePath ?? null, {
       basePath: run.built.envPath,
       extraBytes: p.generation.paths.reduce((n, path) => n + path.nar.length, 0),
-    });
+    }, { from: (paths) => run.place.closureSizes(paths) });
 }
 
 /** `--dry-run`: what would happen, nothing changed. */
@@ -431,7 +454,8 @@ async function printDryRun(
   p: PlannedSwitch,
   dropped: Awaited<ReturnType<typeof driftedDrops>>,
 ): Promise<SwitchResult> {
-  const { profile, opts, ctx } = run;
+  const { opts, ctx } = run;
+  const profile = run.place.label;
   const { state } = p;
   const head = state.current
     ? `would switch '${profile}' from generation ${state.current.number} to a new generation`
@@ -489,6 +513,7 @@ async function confirmSwitch(
       dropped,
       yes: opts.yes ?? false,
       dryRun: false,
+      ...(opts.noPrompt ? { interactive: false } : {}),
     });
   }
   if (isEmptyDiff(p.plan.diff) && diffMode !== "never") {
@@ -506,14 +531,17 @@ async function confirmSwitch(
  * sets it with `nix-env --set`, and saves the record.
  */
 async function applySwitch(run: SwitchRun, p: PlannedSwitch): Promise<SwitchResult> {
-  const { profile, ctx, built, roots } = run;
+  const { place, ctx, built, roots } = run;
   const { nix, log } = ctx;
   const { generation, manifest } = p;
+  const profile = place.label;
   const addGeneration = async () => {
-    if (manifest === "none" || await roots.keepIfValid(generation.storePath)) return;
-    log.step(`writing manifest.${manifest}`);
-    const closure = await nix.pathInfo(existingReferences(generation), { recursive: true });
-    await addGenerationToStore(nix, generation, closure, tmpRoot(ctx), roots);
+    if (manifest !== "none" && !(await roots.keepIfValid(generation.storePath))) {
+      log.step(`writing manifest.${manifest}`);
+      const closure = await nix.pathInfo(existingReferences(generation), { recursive: true });
+      await addGenerationToStore(nix, generation, closure, tmpRoot(ctx), roots);
+    }
+    await place.receive(generation.storePath);
   };
   await addGeneration();
   // Noted before the switch, so that if fprof dies between nix-env and
@@ -530,16 +558,16 @@ async function applySwitch(run: SwitchRun, p: PlannedSwitch): Promise<SwitchResu
     createdAt: new Date().toISOString(),
     fprofVersion: VERSION,
   };
-  await writePending(profile, record, ctx.env);
+  await writePending(place.recordsKey, record, ctx.env);
   crashPoint("switch:before-set");
   try {
     await setAddingAgain(run, generation.storePath, manifest, addGeneration);
   } catch (e) {
-    await clearPending(profile, ctx.env);
+    await clearPending(place.recordsKey, ctx.env);
     throw e;
   }
   crashPoint("switch:after-set");
-  const made = (await readProfile(profile)).current!;
+  const made = (await place.read()).current!;
   log.step(`switched '${profile}' to generation ${made.number}`);
 
   // Still the records read under the lock: it keeps other fprof runs from
@@ -550,7 +578,7 @@ async function applySwitch(run: SwitchRun, p: PlannedSwitch): Promise<SwitchResu
     storePath: made.storePath,
   };
   await saveRecords(p.records, ctx.env);
-  await clearPending(profile, ctx.env);
+  await clearPending(place.recordsKey, ctx.env);
   crashPoint("switch:after-records");
   return { action: "switched", generation: made.number };
 }
@@ -566,14 +594,14 @@ async function setAddingAgain(
   manifest: ManifestKind,
   add: () => Promise<void>,
 ): Promise<void> {
-  const { profile, ctx } = run;
+  const { place, ctx } = run;
   for (let attempt = 1;; attempt++) {
     try {
-      return await ctx.nix.setProfile(profile, storePath);
+      return await place.set(storePath);
     } catch (e) {
       if (
-        !(e instanceof NixError) || manifest === "none" || attempt >= 4 ||
-        await ctx.nix.isValid(storePath)
+        !(e instanceof NixError) || (manifest === "none" && place.host === undefined) ||
+        attempt >= 4 || await place.isValid(storePath)
       ) {
         throw e;
       }
@@ -619,13 +647,13 @@ function recordSource(
 /** The current generation's contents; an unreadable one only warns, since it is being replaced. */
 async function readCurrent(
   gen: Generation,
-  ctx: Context,
+  run: SwitchRun,
 ): Promise<GenerationContents | null> {
   try {
-    return await readGenerationContents(ctx.nix, gen.storePath);
+    return await run.place.contents(gen.storePath);
   } catch (e) {
     if (!(e instanceof FprofError)) throw e;
-    ctx.log.warn(
+    run.ctx.log.warn(
       `cannot read the current generation ${gen.number}: ${e.message}`,
     );
     return null;
@@ -654,6 +682,17 @@ export async function resolveInstallable(
   return parsed;
 }
 
+/** A machine a profile is built for: its Nix system and short host name. */
+export interface Machine {
+  system: string;
+  host?: string;
+}
+
+/** This machine. */
+export function thisMachine(): Machine {
+  return { system: currentSystem(), host: machineName(Deno.hostname()) };
+}
+
 /**
  * Builds an installable, trying the default attributes in order when it names
  * none. With `roots`, the result stays rooted there until they are disposed of.
@@ -663,9 +702,14 @@ export async function buildEnv(
   ctx: Context,
   flakeArgs: readonly string[] = [],
   roots?: RunRoots,
-  /** Why this flake, when the user did not name it, for the first status line. */
-  from?: string,
+  how: {
+    /** Why this flake, when the user did not name it, for the first status line. */
+    from?: string;
+    /** The machine whose default attributes are tried. */
+    machine?: Machine;
+  } = {},
 ): Promise<BuiltEnv> {
+  const { from, machine = thisMachine() } = how;
   const { nix, log } = ctx;
   if (installable.kind === "store") {
     if (!(await nix.isValid(installable.path))) {
@@ -674,9 +718,7 @@ export async function buildEnv(
     await roots?.keep(installable.path);
     return { envPath: installable.path };
   }
-  const attrs = installable.attr
-    ? [installable.attr]
-    : defaultAttrs(currentSystem(), machineName(Deno.hostname()));
+  const attrs = installable.attr ? [installable.attr] : defaultAttrs(machine.system, machine.host);
   // Lock the flake first, then name it by its locked URL: Nix finds a locked
   // flake in the store by its hash, where every call on the unlocked one
   // copies and hashes the whole source again (1.4 s for 30,000 files).
@@ -723,7 +765,7 @@ export async function buildEnv(
         /does not provide attribute/.test(e.stderr);
       if (!missing) throw e;
       if (installable.attr || i === attrs.length - 1) {
-        throw await missingAttrError(nix, installable.ref, attrs, currentSystem(), e);
+        throw await missingAttrError(nix, installable.ref, attrs, machine.system, e);
       }
     }
   }

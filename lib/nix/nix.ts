@@ -230,6 +230,8 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** A spinner message shown on a terminal while the call runs. */
   spin?: string;
+  /** Text for standard input; without it, stdin is /dev/null. */
+  stdin?: string;
   cwd?: string;
 }
 
@@ -271,12 +273,25 @@ export class Nix {
     argv: readonly string[],
     opts: RunOptions = {},
   ): Promise<RunOutput> {
+    const { stdout, stderr } = await this.#spawn(argv, opts);
+    return { stdout: new TextDecoder().decode(stdout), stderr };
+  }
+
+  /** Like {@link run}, with standard output as bytes. */
+  async runBytes(argv: readonly string[], opts: RunOptions = {}): Promise<Uint8Array> {
+    return (await this.#spawn(argv, opts)).stdout;
+  }
+
+  async #spawn(
+    argv: readonly string[],
+    opts: RunOptions,
+  ): Promise<{ stdout: Uint8Array; stderr: string }> {
     this.log.debug(showArgv(argv));
     let child: Deno.ChildProcess;
     try {
       child = new Deno.Command(argv[0], {
         args: argv.slice(1),
-        stdin: "null",
+        stdin: opts.stdin === undefined ? "null" : "piped",
         stdout: "piped",
         stderr: "piped",
         cwd: opts.cwd,
@@ -285,9 +300,15 @@ export class Nix {
     } catch (e) {
       throw await spawnFailure(argv[0], e as Error, opts.cwd);
     }
+    if (opts.stdin !== undefined) {
+      const writer = child.stdin.getWriter();
+      // A command that exits without reading its input closes the pipe: its
+      // exit status says what happened.
+      writer.write(new TextEncoder().encode(opts.stdin)).then(() => writer.close()).catch(() => {});
+    }
     const wait = () =>
       Promise.all([
-        new Response(child.stdout).text(),
+        new Response(child.stdout).bytes(),
         opts.progress ? this.#relay(child.stderr) : new Response(child.stderr).text(),
         child.status,
       ]);

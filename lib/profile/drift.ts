@@ -8,7 +8,7 @@
 
 import type { Context } from "../context.ts";
 import { FprofError } from "../errors.ts";
-import { readGenerationContents } from "./generation.ts";
+import { type GenerationContents, readGenerationContents } from "./generation.ts";
 import type { Generation, ProfileState } from "./profile.ts";
 import { recordOf, type RecordsFile } from "./records.ts";
 import type { ProfilePackage } from "../../manifest/types.ts";
@@ -58,6 +58,9 @@ export async function driftedDrops(
   state: ProfileState,
   records: RecordsFile,
   removed: readonly ProfilePackage[],
+  /** Reads a generation of the profile, wherever it lives. */
+  read: (storePath: string) => Promise<GenerationContents> = (p) =>
+    readGenerationContents(ctx.nix, p),
 ): Promise<ProfilePackage[] | null> {
   const current = state.current;
   if (!current || recordOf(records, current)) return null;
@@ -66,7 +69,7 @@ export async function driftedDrops(
   let baseline: ProfilePackage[] | null = null;
   if (base) {
     try {
-      baseline = (await readGenerationContents(ctx.nix, base.storePath)).packages;
+      baseline = (await read(base.storePath)).packages;
     } catch (e) {
       if (!(e instanceof FprofError)) throw e;
     }

@@ -34,7 +34,13 @@ export class Logger {
   #encoder = new TextEncoder();
   #spinner?: Spinner;
 
-  constructor(opts: { verbose?: boolean; color?: boolean; terminal?: boolean } = {}) {
+  /** Put before every message, such as `lab-a: ` when several hosts share the terminal. */
+  readonly prefix: string;
+
+  constructor(
+    opts: { verbose?: boolean; color?: boolean; terminal?: boolean; prefix?: string } = {},
+  ) {
+    this.prefix = opts.prefix ?? "";
     this.verbose = opts.verbose ?? false;
     this.color = opts.color ?? useColor();
     this.terminal = opts.terminal ?? Deno.stderr.isTerminal();
@@ -72,27 +78,27 @@ export class Logger {
 
   /** One line per step: `building path:/home/u/profile#profile`. */
   step(message: string): void {
-    this.write(`${this.#paint("1;34", "fprof")}: ${message}\n`);
+    this.write(`${this.#paint("1;34", "fprof")}: ${this.prefix}${message}\n`);
   }
 
   /** Something the user should notice but that is not a failure. */
   warn(message: string): void {
-    this.write(`${this.#paint("1;33", "warning")}: ${message}\n`);
+    this.write(`${this.#paint("1;33", "warning")}: ${this.prefix}${message}\n`);
   }
 
   /** The one line an expected failure is reported with. */
   error(message: string): void {
-    this.write(`${this.#paint("1;31", "error")}: ${message}\n`);
+    this.write(`${this.#paint("1;31", "error")}: ${this.prefix}${message}\n`);
   }
 
   /** A follow-up line saying what to do next. */
   hint(message: string): void {
-    this.write(`${this.#paint("2", "hint")}: ${message}\n`);
+    this.write(`${this.#paint("2", "hint")}: ${this.prefix}${message}\n`);
   }
 
   /** Shown only under `--verbose`, e.g. every nix command line. */
   debug(message: string): void {
-    if (this.verbose) this.write(`${this.#paint("2", `+ ${message}`)}\n`);
+    if (this.verbose) this.write(`${this.#paint("2", `+ ${this.prefix}${message}`)}\n`);
   }
 }
 

@@ -14,8 +14,11 @@ import {
   type PackageDiff,
 } from "../profile/diff.ts";
 import { FprofError } from "../errors.ts";
-import { readGenerationContents } from "../profile/generation.ts";
+import type { ProfilePlace } from "../profile/place.ts";
 import { writeOut } from "./log.ts";
+
+/** Measures closures in one store: this machine's, or a profile's own. */
+export type ClosureSizer = (paths: readonly string[]) => Promise<Map<string, number>>;
 
 /**
  * Prints the diff of a planned change. A dry run prints it to stdout with the
@@ -49,13 +52,19 @@ export async function closureChange(
   ctx: Context,
   from: string | null,
   to: { basePath: string; extraBytes?: number },
+  /** Where each side lives, when not in this machine's store. */
+  stores: { from?: ClosureSizer; to?: ClosureSizer } = {},
 ): Promise<ClosureChange | undefined> {
+  const here: ClosureSizer = (paths) => ctx.nix.closureSizes(paths);
+  const [fromStore, toStore] = [stores.from ?? here, stores.to ?? here];
   try {
-    const sizes = await ctx.nix.closureSizes([...new Set([to.basePath, ...(from ? [from] : [])])]);
-    const toSize = sizes.get(to.basePath);
+    const [toSizes, fromSizes] = fromStore === toStore
+      ? await toStore([...new Set([to.basePath, ...(from ? [from] : [])])]).then((m) => [m, m])
+      : await Promise.all([toStore([to.basePath]), from ? fromStore([from]) : new Map()]);
+    const toSize = toSizes.get(to.basePath);
     if (toSize === undefined) return undefined;
     return {
-      from: from === null ? null : sizes.get(from) ?? null,
+      from: from === null ? null : fromSizes.get(from) ?? null,
       to: toSize + (to.extraBytes ?? 0),
     };
   } catch (e) {
@@ -71,14 +80,13 @@ export async function closureChange(
  */
 export async function diffStorePaths(
   ctx: Context,
+  place: ProfilePlace,
   from: string,
   to: string,
 ): Promise<PackageDiff | undefined> {
   try {
-    const [a, b] = await Promise.all([
-      readGenerationContents(ctx.nix, from),
-      readGenerationContents(ctx.nix, to),
-    ]);
+    await place.prefetch?.([from, to]);
+    const [a, b] = await Promise.all([place.contents(from), place.contents(to)]);
     return diffPackages(a.packages, b.packages);
   } catch (e) {
     if (!(e instanceof FprofError)) throw e;

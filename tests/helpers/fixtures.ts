@@ -190,6 +190,61 @@ export async function writeProfileFlake(
 }
 
 /**
+ * Writes a flake for several machines: the environment of each host's
+ * packages at `legacyPackages.<system>.profiles.<host>`, which is where
+ * `fprof switch` looks first for a machine called `<host>`.
+ *
+ * @example
+ * ```ts ignore
+ * import { writeFleetFlake } from "./fixtures.ts";
+ * await writeFleetFlake("/tmp/fleet", { "lab-a": [{ name: "hello" }], "lab-b": [] }, {
+ *   system: "x86_64-linux",
+ * });
+ * ```
+ */
+export async function writeFleetFlake(
+  dir: string,
+  hosts: Record<string, FixturePackage[]>,
+  opts: { system: string },
+): Promise<void> {
+  const all = new Map<string, FixturePackage>();
+  for (const p of Object.values(hosts).flat()) all.set(`${p.name}-${p.version ?? ""}`, p);
+  const pkgs = [...all.values()];
+  checkPackages(pkgs, PROFILE_RESERVED);
+  const system = nixString(checkSystem(opts.system));
+  const profiles = Object.entries(hosts).map(([host, ps]) =>
+    `        ${nixString(host)} = fixture.buildEnv { name = "profile"; paths = pick ${
+      nixString(JSON.stringify(ps.map((p) => `${p.name}-${p.version ?? ""}`)))
+    }; };`
+  ).join("\n");
+  await writeFlake(
+    dir,
+    pkgs,
+    `{
+  description = "fprof test fixture: the profiles of several hosts";
+
+  outputs = { self }:
+    let
+      system = ${system};
+      fixture = import ./fixture.nix { inherit system; };
+      specs = builtins.fromJSON (builtins.readFile ./packages.json);
+      keyed = builtins.listToAttrs (map (s: {
+        name = "\${s.name}-\${s.version or ""}";
+        value = fixture.mkPackage s;
+      }) specs);
+      pick = keys: map (k: keyed.\${k}) (builtins.fromJSON keys);
+    in
+    {
+      legacyPackages.\${system}.profiles = {
+${profiles}
+      };
+    };
+}
+`,
+  );
+}
+
+/**
  * Writes a flake with an environment of `count` packages at
  * `packages.<system>.profile`. Package `i` (from 1) is the directory
  * `pkgs/p<i>-1.0` of the flake, holding `bin/p<i>` (which prints `p<i> 1.0`),

@@ -1,0 +1,130 @@
+/**
+ * Reaching another machine the way Nix does: `ssh` with the user's own
+ * configuration plus `NIX_SSHOPTS`, which Nix passes to every ssh it starts.
+ * fprof sets no ssh option of its own, so host keys are checked exactly as
+ * `ssh HOST` checks them.
+ *
+ * @module
+ */
+
+import { FprofError, NixError, UsageError } from "../errors.ts";
+import { showArgv } from "../nix/nix.ts";
+import type { Env } from "../xdg.ts";
+
+/**
+ * Checks a `--target-host` or `--build-host` value: `[USER@]HOST`, as ssh
+ * and Nix's `ssh-ng://` store take it. Anything else, such as a value that
+ * ssh would read as an option, is a usage error. Pure.
+ *
+ * @example
+ * ```ts
+ * import { checkHostSpec } from "./ssh.ts";
+ * checkHostSpec("deploy@lab-a.example.org"); // "deploy@lab-a.example.org"
+ * ```
+ */
+export function checkHostSpec(text: string): string {
+  if (!/^([A-Za-z0-9._][A-Za-z0-9._-]*@)?[A-Za-z0-9_][A-Za-z0-9._:-]*$/.test(text)) {
+    throw new UsageError(`'${text}' is not a host: expected [USER@]HOST`, {
+      hint: "name it as you would to ssh, such as lab-a or deploy@lab-a.example.org",
+    });
+  }
+  return text;
+}
+
+/**
+ * The hosts a repeated `--target-host` names, with each `@GROUP` replaced by
+ * the hosts the config's `hosts` gives it, in order and without repeats.
+ * Pure.
+ *
+ * @example
+ * ```ts
+ * import { expandHosts } from "./ssh.ts";
+ * expandHosts(["@lab", "b", "c"], { lab: ["a", "b"] }); // ["a", "b", "c"]
+ * ```
+ */
+export function expandHosts(
+  given: readonly string[],
+  groups: Readonly<Record<string, readonly string[]>> = {},
+): string[] {
+  const out: string[] = [];
+  for (const item of given) {
+    if (!item.startsWith("@")) {
+      out.push(checkHostSpec(item));
+      continue;
+    }
+    const members = Object.hasOwn(groups, item.slice(1)) ? groups[item.slice(1)] : undefined;
+    if (!members) {
+      const known = Object.keys(groups);
+      throw new UsageError(`no host group '${item.slice(1)}' in the config`, {
+        hint: known.length
+          ? `known groups: ${known.map((k) => `@${k}`).join(", ")}`
+          : `name the hosts in the config file, as "hosts": { "${item.slice(1)}": ["a", "b"] }`,
+      });
+    }
+    out.push(...members.map(checkHostSpec));
+  }
+  return [...new Set(out)];
+}
+
+/**
+ * The options of `NIX_SSHOPTS`, split on blanks as Nix splits them. Pure.
+ *
+ * @example
+ * ```ts
+ * import { sshOptions } from "./ssh.ts";
+ * sshOptions(new Map([["NIX_SSHOPTS", " -F /etc/fleet  -o Port=2222"]]));
+ * // ["-F", "/etc/fleet", "-o", "Port=2222"]
+ * ```
+ */
+export function sshOptions(env: Env): string[] {
+  return (env.get("NIX_SSHOPTS") ?? "").split(/[ \t\n\r]+/).filter((o) => o !== "");
+}
+
+/**
+ * The argv that runs `command` on `host`: the remote login shell reads it as
+ * one line, so each word is quoted for a POSIX shell. Pure.
+ *
+ * @example
+ * ```ts
+ * import { sshArgv } from "./ssh.ts";
+ * sshArgv("lab-a", ["nix-env", "-p", "/p q", "--set", "/s/x"], new Map());
+ * // ["ssh", "--", "lab-a", "nix-env -p '/p q' --set /s/x"]
+ * ```
+ */
+export function sshArgv(host: string, command: readonly string[], env: Env): string[] {
+  return ["ssh", ...sshOptions(env), "--", host, showArgv(command)];
+}
+
+/**
+ * The argv that runs a POSIX shell script on `host` with `args` as `$1…`;
+ * the script itself goes to the shell's standard input. Pure.
+ */
+export function sshScriptArgv(host: string, args: readonly string[], env: Env): string[] {
+  return sshArgv(host, ["sh", "-s", "--", ...args], env);
+}
+
+/**
+ * The error for an ssh that failed: ssh itself exits with 255 when it could
+ * not connect or log in, and says why on its last line; anything else is
+ * the remote command's own failure, left as it is.
+ */
+export function sshFailure(host: string, e: unknown): unknown {
+  if (!(e instanceof NixError) || e.code !== 255) return e;
+  const why = e.stderr.split("\n").map((l) => l.trim()).filter((l) => l !== "").at(-1) ??
+    "ssh exited with code 255";
+  return new FprofError(`cannot reach '${host}': ${why.replace(/\.$/, "")}`, {
+    cause: e,
+    hint: sshHint(host, why),
+  });
+}
+
+function sshHint(host: string, why: string): string {
+  if (/host key verification failed|host key .* changed|no .* host key is known/i.test(why)) {
+    return `check the host's key with 'ssh ${host}' and add it to your known_hosts; ` +
+      "fprof checks host keys as ssh does and never turns that off";
+  }
+  if (/permission denied/i.test(why)) {
+    return "fprof logs in as ssh does: check the user name, your key or ssh-agent, and NIX_SSHOPTS";
+  }
+  return `check that 'ssh ${host} true' works; fprof and Nix pass NIX_SSHOPTS to ssh`;
+}
