@@ -456,7 +456,8 @@ function nixSystem(): string {
   return `${Deno.build.arch}-${Deno.build.os}`;
 }
 
-interface Account {
+/** A user account: its name and ids. */
+export interface Account {
   name: string;
   uid: number;
   gid: number;
@@ -659,12 +660,22 @@ async function checkDaemon(sandbox: NixSandbox, daemon: RunningDaemon): Promise<
   }
 }
 
+/** Options of {@link ensureUser}. */
+export interface EnsureUserOptions {
+  /** The passwd home directory; `/nonexistent` by default (sandboxes give each their own `HOME`). */
+  home?: string;
+  /** The login shell; `/usr/sbin/nologin` by default. */
+  shell?: string;
+  /** The password field; useradd's locked `!` by default. */
+  password?: string;
+}
+
 /**
  * The account `name`, created with useradd when missing. Concurrent test
  * files may race to create it, so a failed useradd is fine as long as the
  * user exists afterwards.
  */
-async function ensureUser(name: string): Promise<Account> {
+export async function ensureUser(name: string, opts: EnsureUserOptions = {}): Promise<Account> {
   for (let attempt = 0; attempt < 10; attempt++) {
     const found = await lookupUser(name);
     if (found) return found;
@@ -673,9 +684,10 @@ async function ensureUser(name: string): Promise<Account> {
       findProgram("useradd") ?? "useradd",
       "--no-create-home",
       "--home-dir",
-      "/nonexistent",
+      opts.home ?? "/nonexistent",
       "--shell",
-      "/usr/sbin/nologin",
+      opts.shell ?? "/usr/sbin/nologin",
+      ...(opts.password === undefined ? [] : ["--password", opts.password]),
       "--user-group",
       "--no-log-init",
       "--comment",
@@ -694,7 +706,8 @@ async function ensureUser(name: string): Promise<Account> {
   throw new Error(`Cannot create user '${name}': it still does not exist`);
 }
 
-async function lookupUser(name: string): Promise<Account | undefined> {
+/** The account `name`, if it exists. */
+export async function lookupUser(name: string): Promise<Account | undefined> {
   const res = await runProcess(["getent", "passwd", name]);
   if (res.code !== 0) return undefined;
   const fields = res.stdout.trim().split(":");
@@ -710,7 +723,7 @@ function userExists(name: string): boolean {
 }
 
 /** Removes a tree that Nix made read-only. */
-async function removeTree(path: string): Promise<void> {
+export async function removeTree(path: string): Promise<void> {
   // Store paths are read-only directories, whose entries cannot be unlinked.
   // chmod -R does not follow the symlinks it meets, so nothing outside the
   // tree is touched.
@@ -724,7 +737,7 @@ async function removeTree(path: string): Promise<void> {
  * Runs `argv` to completion. With `env`, the child gets exactly that
  * environment; without it, this process's.
  */
-async function runProcess(
+export async function runProcess(
   argv: string[],
   opts: { cwd?: string; env?: Record<string, string>; stdin?: string } = {},
 ): Promise<RunResult> {
@@ -752,7 +765,7 @@ async function runProcess(
 }
 
 /** The absolute path of `name` on PATH or in the usual directories, if any. */
-function findProgram(name: string): string | undefined {
+export function findProgram(name: string): string | undefined {
   const path = (Deno.env.get("PATH") ?? "").split(":");
   for (const dir of [...path, "/usr/sbin", "/sbin", "/usr/bin", "/bin"]) {
     if (dir === "") continue;
@@ -785,11 +798,12 @@ function isDirectory(path: string): boolean {
   }
 }
 
-function delay(ms: number): Promise<void> {
+/** Resolves after `ms` milliseconds. */
+export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** The last lines of a command's output, enough to see why it failed. */
-function tail(text: string, lines = 20): string {
+export function tail(text: string, lines = 20): string {
   return text.trimEnd().split("\n").slice(-lines).join("\n");
 }
