@@ -10,7 +10,7 @@ import { basename, join } from "node:path";
 import { writeProfileFlake } from "./helpers/fixtures.ts";
 import { otherTestNix, testNix } from "./helpers/nix_version.ts";
 import { type Fleet, makeRemoteHosts, remoteHostsUnavailable } from "./helpers/remote_host.ts";
-import { exists, makeNixSandbox, type NixSandbox } from "./helpers/sandbox.ts";
+import { daemonUnavailable, exists, makeNixSandbox, type NixSandbox } from "./helpers/sandbox.ts";
 import { A } from "./helpers/scenario.ts";
 
 const ignore = remoteHostsUnavailable() !== undefined;
@@ -257,5 +257,22 @@ Deno.test({
     const again = await copyTo(sb, fleet, url, second, ["--no-check-sigs"]);
     assertEquals(again.code, 0, again.stderr);
     await a.runOk(["nix-store", "--verify-path", second]);
+  },
+});
+
+Deno.test({
+  name: "an unprivileged sandbox user reaches remote hosts, the flaky alias included",
+  ignore: ignore || daemonUnavailable() !== undefined,
+  async fn() {
+    await using sb = await makeNixSandbox({ daemon: true });
+    await using fleet = await makeRemoteHosts(sb, [{ name: "lab-a", requireSigs: false }]);
+    const a = fleet.hosts[0];
+    const whoami = await sb.runOk(["id", "-un"]);
+    assertEquals(whoami.stdout.trim(), sb.user);
+    const path = await buildPath(sb, "from-user", "echo from-user > $out");
+    const copied = await copyTo(sb, fleet, `ssh-ng://${a.name}-flaky`, path);
+    assertEquals(copied.code, 0, copied.stderr);
+    assertOk(exists(join(a.realStore, basename(path))));
+    assertEquals((await fleet.relayedBytes(a.name)).length, 1);
   },
 });

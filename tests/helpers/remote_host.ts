@@ -45,7 +45,6 @@ import { fileURLToPath } from "node:url";
 import { defaultProfileFor } from "../../lib/profile/profile.ts";
 import { type NixVersion, parseNixVersion } from "../../lib/nix/nix.ts";
 import {
-  type Account,
   delay,
   ensureUser,
   exists,
@@ -228,32 +227,50 @@ export async function makeRemoteHosts(
   try {
     const clientDir = join(root, "client");
     await Deno.mkdir(clientDir);
-    const key = join(clientDir, "id_ed25519");
-    await runOk(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "fprof-test", "-f", key]);
-    const clientPub = (await Deno.readTextFile(`${key}.pub`)).trim();
+    const files: ClientFiles = {
+      key: join(clientDir, "id_ed25519"),
+      knownHosts: join(clientDir, "known_hosts"),
+      relay: join(clientDir, "cut_relay.ts"),
+      denoDir: join(clientDir, "deno"),
+    };
+    await runOk([
+      "ssh-keygen",
+      "-q",
+      "-t",
+      "ed25519",
+      "-N",
+      "",
+      "-C",
+      "fprof-test",
+      "-f",
+      files.key,
+    ]);
+    const clientPub = (await Deno.readTextFile(`${files.key}.pub`)).trim();
+    // The test's own checkout may be closed to the sandbox's user.
+    await Deno.copyFile(RELAY, files.relay);
+    await Deno.mkdir(files.denoDir);
 
     const hosts = await Promise.all(
       specs.map((spec) => startHost(sb, root, spec, clientPub, started)),
     );
 
-    const knownHosts = join(clientDir, "known_hosts");
     await Deno.writeTextFile(
-      knownHosts,
-      hosts.map((h) => `[127.0.0.1]:${h.port} ${h.hostKey}\n`).join(""),
+      files.knownHosts,
+      hosts.map((h) => `[127.0.0.1]:${h.host.port} ${h.hostKey}\n`).join(""),
     );
     const sshConfig = join(clientDir, "ssh_config");
-    await Deno.writeTextFile(sshConfig, clientConfig(hosts, key, knownHosts));
+    await Deno.writeTextFile(sshConfig, clientConfig(hosts, files));
     // The sandbox's user runs ssh (through Nix and fprof): the key must be
     // its own, or ssh will not use it.
-    await runOk(["chown", "-R", `${client.uid}:${client.gid}`, clientDir]);
-    for (const h of hosts) await runOk(["chown", "-R", `${client.uid}:${client.gid}`, h.relayDir]);
+    const owner = `${client.uid}:${client.gid}`;
+    await runOk(["chown", "-R", owner, clientDir, ...hosts.map((h) => h.relayDir)]);
 
     const env = { NIX_SSHOPTS: `-F ${sshConfig}` };
     const remoteHosts = hosts.map((h) => remoteHost(h, sshConfig));
-    await Promise.all(remoteHosts.map((h) => checkHost(h, hosts)));
+    await Promise.all(remoteHosts.map(checkHost));
 
     const byName = (name: string): HostSetup => {
-      const h = hosts.find((h) => h.name === name);
+      const h = hosts.find((h) => h.host.name === name);
       if (!h) throw new Error(`No remote host '${name}' in this fleet`);
       return h;
     };
@@ -310,20 +327,9 @@ interface Running {
 
 /** What {@link startHost} made. */
 interface HostSetup {
-  name: string;
-  account: Account;
-  root: string;
-  storeDir: string;
-  realStore: string;
-  stateDir: string;
-  logDir: string;
-  confDir: string;
-  home: string;
-  nixBin: string;
-  nixVersion: NixVersion;
-  daemon: boolean;
-  port: number;
-  /** The host's public key line (`ssh-ed25519 AAAA…`). */
+  /** Everything {@link RemoteHost} shows but its commands. */
+  host: Omit<RemoteHost, "run" | "runOk">;
+  /** The host's public key (`ssh-ed25519 AAAA…`). */
   hostKey: string;
   /** `<root>/cut`, read by the relay of `<name>-flaky`. */
   cutFile: string;
@@ -432,19 +438,28 @@ async function startHost(
     );
   }
   return {
-    name: spec.name,
-    account,
-    root,
-    storeDir: sb.storeDir,
-    realStore: dirs.realStore,
-    stateDir: dirs.stateDir,
-    logDir: dirs.logDir,
-    confDir: dirs.confDir,
-    home: dirs.home,
-    nixBin,
-    nixVersion,
-    daemon,
-    port: sshd.port,
+    host: {
+      name: spec.name,
+      user,
+      uid: account.uid,
+      root,
+      storeDir: sb.storeDir,
+      realStore: dirs.realStore,
+      stateDir: dirs.stateDir,
+      logDir: dirs.logDir,
+      confDir: dirs.confDir,
+      home: dirs.home,
+      nixBin,
+      nixVersion,
+      daemon,
+      port: sshd.port,
+      defaultProfile: defaultProfileFor(nixVersion, {
+        env: new Map([["HOME", dirs.home]]),
+        stateDir: dirs.stateDir,
+        uid: account.uid,
+        user,
+      }),
+    },
     hostKey,
     cutFile,
     relayDir: dirs.relayDir,
@@ -654,15 +669,24 @@ function freePort(): number {
   return port;
 }
 
-function clientConfig(hosts: HostSetup[], key: string, knownHosts: string): string {
-  const deno = Deno.execPath();
-  const common = (h: HostSetup) => [
+/** Where the client side keeps what ssh (and its proxy command) reads. */
+interface ClientFiles {
+  key: string;
+  knownHosts: string;
+  /** A copy of cut_relay.ts that the sandbox's user can read. */
+  relay: string;
+  /** A Deno cache for the relay, writable by the sandbox's user. */
+  denoDir: string;
+}
+
+function clientConfig(hosts: HostSetup[], files: ClientFiles): string {
+  const common = ({ host }: HostSetup) => [
     "  HostName 127.0.0.1",
-    `  Port ${h.port}`,
-    `  User ${h.account.name}`,
-    `  IdentityFile ${key}`,
+    `  Port ${host.port}`,
+    `  User ${host.user}`,
+    `  IdentityFile ${files.key}`,
     "  IdentitiesOnly yes",
-    `  UserKnownHostsFile ${knownHosts}`,
+    `  UserKnownHostsFile ${files.knownHosts}`,
     "  GlobalKnownHostsFile /dev/null",
     "  StrictHostKeyChecking yes",
     "  UpdateHostKeys no",
@@ -670,28 +694,31 @@ function clientConfig(hosts: HostSetup[], key: string, knownHosts: string): stri
     "  BatchMode yes",
     "  LogLevel ERROR",
   ];
+  const relay = (h: HostSetup) =>
+    [
+      // ssh execs the proxy command through the shell: env sets the cache.
+      "/usr/bin/env",
+      `DENO_DIR=${files.denoDir}`,
+      Deno.execPath(),
+      "run",
+      "--quiet",
+      "--no-config",
+      "--no-lock",
+      `--allow-read=${h.cutFile}`,
+      `--allow-write=${h.relayDir}`,
+      "--allow-net=127.0.0.1",
+      files.relay,
+      "127.0.0.1",
+      String(h.host.port),
+      h.cutFile,
+      h.relayDir,
+    ].join(" ");
   const blocks = hosts.flatMap((h) => [
-    `Host ${h.name}`,
+    `Host ${h.host.name}`,
     ...common(h),
-    `Host ${h.name}-flaky`,
+    `Host ${h.host.name}-flaky`,
     ...common(h),
-    `  ProxyCommand ${
-      [
-        deno,
-        "run",
-        "--quiet",
-        "--no-config",
-        "--no-lock",
-        "--allow-read",
-        "--allow-write",
-        "--allow-net=127.0.0.1",
-        RELAY,
-        "127.0.0.1",
-        String(h.port),
-        h.cutFile,
-        h.relayDir,
-      ].join(" ")
-    }`,
+    `  ProxyCommand ${relay(h)}`,
   ]);
   return ["# fprof test fleet", ...blocks, ""].join("\n");
 }
@@ -700,31 +727,12 @@ function remoteHost(h: HostSetup, sshConfig: string): RemoteHost {
   const run = async (argv: string[], opts: RemoteRunOptions = {}) => {
     if (argv.length === 0) throw new Error("Cannot run an empty argv");
     return await runProcess(
-      [findProgram("ssh")!, "-F", sshConfig, h.name, "--", argv.map(shellQuote).join(" ")],
+      [findProgram("ssh")!, "-F", sshConfig, h.host.name, "--", argv.map(shellQuote).join(" ")],
       { stdin: opts.stdin },
     );
   };
   return {
-    name: h.name,
-    user: h.account.name,
-    uid: h.account.uid,
-    root: h.root,
-    storeDir: h.storeDir,
-    realStore: h.realStore,
-    stateDir: h.stateDir,
-    logDir: h.logDir,
-    confDir: h.confDir,
-    home: h.home,
-    nixBin: h.nixBin,
-    nixVersion: h.nixVersion,
-    daemon: h.daemon,
-    port: h.port,
-    defaultProfile: defaultProfileFor(h.nixVersion, {
-      env: new Map([["HOME", h.home]]),
-      stateDir: h.stateDir,
-      uid: h.account.uid,
-      user: h.account.name,
-    }),
+    ...h.host,
     run,
     runOk: async (argv, opts) => {
       const result = await run(argv, opts);
@@ -735,14 +743,14 @@ function remoteHost(h: HostSetup, sshConfig: string): RemoteHost {
 }
 
 /** Checks that the host answers over ssh with its own name and store. */
-async function checkHost(h: RemoteHost, all: HostSetup[]): Promise<void> {
+async function checkHost(h: RemoteHost): Promise<void> {
   const res = await h.run(["sh", "-c", 'uname -n && echo "$NIX_STORE_DIR"']);
-  const setup = all.find((s) => s.name === h.name)!;
   if (res.code !== 0 || res.stdout !== `${h.name}\n${h.storeDir}\n`) {
+    const log = await Deno.readTextFile(join(h.root, "sshd", "sshd.log")).catch(() => "");
     throw new Error(
       `Remote host '${h.name}' does not answer as expected (exit ${res.code}): ${
         tail(res.stdout + res.stderr)
-      }\n${await Deno.readTextFile(join(setup.root, "sshd", "sshd.log")).catch(() => "")}`,
+      }\n${tail(log)}`,
     );
   }
 }

@@ -254,6 +254,7 @@ export async function makeNixSandbox(
       ...clientHome.env,
       ...(daemon ? { NIX_REMOTE: "daemon" } : {}),
     };
+    if (client && env.PATH) env.PATH = await searchablePath(client, env.PATH);
     if (daemon) {
       nixDaemon = await startDaemon(
         { ...layout.env, ...(await homes.of("nix-daemon")).env },
@@ -720,6 +721,30 @@ function userExists(name: string): boolean {
     stdout: "null",
     stderr: "null",
   }).outputSync().success;
+}
+
+/**
+ * The entries of `path` that `account` may search. Nix 2.26 and later stop
+ * at the first entry it cannot enter when they look for `ssh` ("filesystem
+ * error: status: Permission denied [/root/.cargo/bin/ssh]"), and the test's
+ * PATH may well start in root's home.
+ */
+async function searchablePath(account: Account, path: string): Promise<string> {
+  const argv = [
+    findProgram("setpriv") ?? "setpriv",
+    `--reuid=${account.uid}`,
+    `--regid=${account.gid}`,
+    "--init-groups",
+    "--",
+    "/bin/sh",
+    "-c",
+    'IFS=:; for d in $1; do if [ -d "$d" ] && [ -x "$d" ]; then printf "%s\\n" "$d"; fi; done',
+    "sh",
+    path,
+  ];
+  const res = await runProcess(argv);
+  if (res.code !== 0) throw new SandboxCommandError(argv, res);
+  return res.stdout.trim().split("\n").filter((d) => d !== "").join(":");
 }
 
 /** Removes a tree that Nix made read-only. */
