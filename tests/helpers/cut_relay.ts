@@ -1,19 +1,23 @@
 /**
  * An ssh `ProxyCommand` that drops the connection on purpose: it relays
- * standard input and output to a TCP port and, once the bytes relayed in
- * both directions reach a limit, closes both sides at once, the way a
- * network that goes away mid-transfer does.
+ * standard input and output to a TCP port and, once the bytes relayed reach a
+ * limit, closes both sides at once, the way a network that goes away
+ * mid-transfer does.
  *
- *     deno run --allow-read --allow-write --allow-net=127.0.0.1 cut_relay.ts \
- *       HOST PORT LIMIT_FILE COUNT_DIR
+ *     deno run --allow-read=LIMIT_FILE,COUNT_DIR --allow-write=COUNT_DIR \
+ *       --allow-net=127.0.0.1 cut_relay.ts HOST PORT LIMIT_FILE COUNT_DIR
  *
- * - `LIMIT_FILE` holds the limit in bytes, read once per connection; a
- *   missing or empty file means no limit.
+ * - `LIMIT_FILE` holds the limit in bytes; a missing or empty file means no
+ *   limit. It is a budget for all the connections that `COUNT_DIR` records:
+ *   each connection starts with the limit less what the connections before
+ *   it relayed, so that a limit taken as a fraction of a whole operation cuts
+ *   it at the same point however many connections it opens one after the
+ *   other.
  * - `COUNT_DIR` receives one file per connection, `<start ms>-<pid>`, that
- *   always holds the number of bytes relayed so far. It is written before
- *   the bytes are passed on, so when ssh has seen a byte, the count includes
- *   it (ssh kills its proxy command when it exits, so a count written at exit
- *   could be lost).
+ *   always holds the number of bytes relayed so far, both directions
+ *   together. It is written before the bytes are passed on, so when ssh has
+ *   seen a byte, the count includes it (ssh kills its proxy command when it
+ *   exits, so a count written at exit could be lost).
  *
  * remote_host.ts sets it up as the `<host>-flaky` alias of a fleet.
  *
@@ -26,7 +30,7 @@ if (!host || !port || !limitFile || !countDir) {
   Deno.exit(2);
 }
 
-const limit = readLimit(limitFile);
+const limit = readLimit(limitFile) - relayedBefore(countDir);
 const countFile = `${countDir}/${Date.now()}-${Deno.pid}`;
 let relayed = 0;
 record();
@@ -75,6 +79,15 @@ function readLimit(file: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0) throw new Error(`Cannot read a byte limit from '${file}'`);
   return n;
+}
+
+/** What the connections recorded in `dir` so far relayed. */
+function relayedBefore(dir: string): number {
+  let sum = 0;
+  for (const entry of Deno.readDirSync(dir)) {
+    sum += Number(Deno.readTextFileSync(`${dir}/${entry.name}`).trim() || "0");
+  }
+  return sum;
 }
 
 function record(): void {

@@ -15,8 +15,9 @@
  *   host key checking against a known_hosts file filled in advance, and a
  *   key of its own; {@link Fleet.env} (`NIX_SSHOPTS=-F <config>`) points Nix
  *   and fprof at it.
- * - `<name>-flaky` reaches the same host through cut_relay.ts, which closes
- *   the connection after a number of bytes set with {@link Fleet.cutAfter}.
+ * - `<name>-flaky` reaches the same host through cut_relay.ts, which drops
+ *   the connection after a number of bytes set with {@link Fleet.cutAfter}
+ *   and counts what each connection relayed ({@link Fleet.relayedBytes}).
  *
  * What the login user's `nix-daemon --stdio` (ssh-ng) trusts, checked on Nix
  * 2.8.0, 2.26.3 and 2.34.8 by remote_host_test.ts: as the owner of the store
@@ -145,18 +146,19 @@ export interface Fleet extends AsyncDisposable {
   /** The host named `name`; throws when there is none. */
   host(name: string): RemoteHost;
   /**
-   * Makes each later connection through `<host>-flaky` close after `bytes`
-   * bytes (both directions together); `null` lets them run to the end.
+   * Starts a new budget for `<host>-flaky`: its connections from now on are
+   * cut once they have relayed `bytes` bytes between them (both directions
+   * together; each connection starts with what the ones before it left), and
+   * {@link relayedBytes} counts from zero again. `null` sets no limit: use it
+   * to measure what a whole operation takes, then cut at fractions of that.
    */
   cutAfter(host: string, bytes: number | null): Promise<void>;
   /**
-   * The bytes relayed by each connection through `<host>-flaky` so far, in
-   * the order they started; a connection still open counts what it relayed
-   * up to now.
+   * The bytes relayed by each connection through `<host>-flaky` since the
+   * last {@link cutAfter}, in the order they started; a connection still
+   * open counts what it relayed up to now.
    */
   relayedBytes(host: string): Promise<number[]>;
-  /** Forgets the counts of {@link relayedBytes}. */
-  clearRelayed(host: string): Promise<void>;
 }
 
 /**
@@ -287,7 +289,9 @@ export async function makeRemoteHosts(
         if (bytes !== null && (!Number.isInteger(bytes) || bytes < 0)) {
           throw new Error(`Cannot cut after ${bytes} bytes`);
         }
-        await Deno.writeTextFile(byName(name).cutFile, bytes === null ? "" : `${bytes}\n`);
+        const h = byName(name);
+        for await (const e of Deno.readDir(h.relayDir)) await Deno.remove(join(h.relayDir, e.name));
+        await Deno.writeTextFile(h.cutFile, bytes === null ? "" : `${bytes}\n`);
       },
       relayedBytes: async (name) => {
         const dir = byName(name).relayDir;
@@ -299,10 +303,6 @@ export async function makeRemoteHosts(
         return await Promise.all(
           entries.map(async (e) => Number((await Deno.readTextFile(e.file)).trim() || "0")),
         );
-      },
-      clearRelayed: async (name) => {
-        const dir = byName(name).relayDir;
-        for await (const e of Deno.readDir(dir)) await Deno.remove(join(dir, e.name));
       },
       [Symbol.asyncDispose]: async () => {
         await stopAll();
@@ -704,7 +704,7 @@ function clientConfig(hosts: HostSetup[], files: ClientFiles): string {
       "--quiet",
       "--no-config",
       "--no-lock",
-      `--allow-read=${h.cutFile}`,
+      `--allow-read=${h.cutFile},${h.relayDir}`,
       `--allow-write=${h.relayDir}`,
       "--allow-net=127.0.0.1",
       files.relay,
