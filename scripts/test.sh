@@ -5,6 +5,10 @@
 #
 #   FPROF_TEST_NIX=2.8|2.26|newest|all (default all; a comma list works too)
 #
+# Tests see every Nix at hand in FPROF_TEST_NIX_BINS (label=bin,…), and the
+# remote-host tests need OpenSSH's server, which scripts/ensure-sshd.sh
+# installs when it is missing.
+#
 # Each version is Debian's nix-bin of one suite, unpacked under .tools/nix/
 # by scripts/install-nix.sh and put first on PATH for its run, so that fprof,
 # the tests and the daemon sandboxes all use it. A version that cannot be
@@ -39,6 +43,25 @@ declare -A nix_bin
 for label in "${labels[@]}"; do
   nix_bin[$label]=$(bash "$here/scripts/install-nix.sh" "$label" --copy-to "$copies/$label")
 done
+# A test may give a remote host another Nix than the one under test
+# (tests/helpers/nix_version.ts otherTestNix()): every version at hand, the
+# ones not under test too when they are already cached.
+all_bins=""
+for label in 2.8 2.26 newest; do
+  if [ -z "${nix_bin[$label]:-}" ] && [ -x "$here/.tools/nix/$label/bin/nix" ]; then
+    nix_bin[$label]=$(bash "$here/scripts/install-nix.sh" "$label" --copy-to "$copies/$label")
+  fi
+  [ -z "${nix_bin[$label]:-}" ] || all_bins="$all_bins${all_bins:+,}$label=${nix_bin[$label]}"
+done
+export FPROF_TEST_NIX_BINS=$all_bins
+
+# The remote-host tests start their own sshd on loopback. Without root they
+# are skipped, and say so; as root, a missing sshd that cannot be installed
+# fails the run.
+if ! bash "$here/scripts/ensure-sshd.sh"; then
+  [ "$(id -u)" != 0 ] || exit 1
+  echo "test: the remote-host tests will be skipped" >&2
+fi
 
 deno task check
 

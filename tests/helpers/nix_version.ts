@@ -83,3 +83,66 @@ export async function testPathInfo(
 ): Promise<PathInfo[]> {
   return parsePathInfoJson(await run(pathInfoArgv(testNix(), flags, paths)));
 }
+
+/** Another Nix the tests may use, such as on a remote host. */
+export interface OtherTestNix {
+  /** The label of scripts/test.sh: `"2.8"`, `"2.26"` or `"newest"`. */
+  label: string;
+  /** The directory of its `nix`, `nix-env`, `nix-daemon`… */
+  bin: string;
+  /** Its version, parsed. */
+  version: NixVersion;
+}
+
+/**
+ * The installed Nix whose version is furthest from the running one (the
+ * newest when the running one is older, else the oldest), so that a test can
+ * give a remote host a different Nix; `undefined` when there is none.
+ * scripts/test.sh lists them in `FPROF_TEST_NIX_BINS`
+ * (`2.8=/…/bin,2.26=/…/bin,newest=/…/bin`); without it, the trees that
+ * scripts/install-nix.sh cached under `.tools/nix/` are used.
+ */
+export function otherTestNix(): OtherTestNix | undefined {
+  const current = found;
+  if (!current) return undefined;
+  let best: OtherTestNix | undefined;
+  let bestDistance = 0;
+  for (const [label, bin] of testNixBins()) {
+    const version = versionAt(bin);
+    if (!version) continue;
+    const distance = Math.abs(
+      (version.major - current.major) * 1000 + version.minor - current.minor,
+    );
+    if (distance > bestDistance) {
+      best = { label, bin, version };
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** The labelled Nix bin directories: `FPROF_TEST_NIX_BINS`, else the `.tools` cache. */
+function testNixBins(): [string, string][] {
+  const listed = Deno.env.get("FPROF_TEST_NIX_BINS");
+  if (listed) {
+    return listed.split(",").filter((e) => e.includes("=")).map((e) => {
+      const at = e.indexOf("=");
+      return [e.slice(0, at), e.slice(at + 1)];
+    });
+  }
+  const tools = new URL("../../.tools/nix/", import.meta.url).pathname;
+  return ["2.8", "2.26", "newest"].map((label) => [label, `${tools}${label}/bin`]);
+}
+
+function versionAt(bin: string): NixVersion | undefined {
+  try {
+    const out = new Deno.Command(`${bin}/nix`, {
+      args: ["--version"],
+      stdout: "piped",
+      stderr: "null",
+    }).outputSync();
+    return out.success ? parseNixVersion(new TextDecoder().decode(out.stdout)) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -254,6 +254,7 @@ export async function makeNixSandbox(
       ...clientHome.env,
       ...(daemon ? { NIX_REMOTE: "daemon" } : {}),
     };
+    if (client && env.PATH) env.PATH = await searchablePath(client, env.PATH);
     if (daemon) {
       nixDaemon = await startDaemon(
         { ...layout.env, ...(await homes.of("nix-daemon")).env },
@@ -456,7 +457,8 @@ function nixSystem(): string {
   return `${Deno.build.arch}-${Deno.build.os}`;
 }
 
-interface Account {
+/** A user account: its name and ids. */
+export interface Account {
   name: string;
   uid: number;
   gid: number;
@@ -659,12 +661,22 @@ async function checkDaemon(sandbox: NixSandbox, daemon: RunningDaemon): Promise<
   }
 }
 
+/** Options of {@link ensureUser}. */
+export interface EnsureUserOptions {
+  /** The passwd home directory; `/nonexistent` by default (sandboxes give each their own `HOME`). */
+  home?: string;
+  /** The login shell; `/usr/sbin/nologin` by default. */
+  shell?: string;
+  /** The password field; useradd's locked `!` by default. */
+  password?: string;
+}
+
 /**
  * The account `name`, created with useradd when missing. Concurrent test
  * files may race to create it, so a failed useradd is fine as long as the
  * user exists afterwards.
  */
-async function ensureUser(name: string): Promise<Account> {
+export async function ensureUser(name: string, opts: EnsureUserOptions = {}): Promise<Account> {
   for (let attempt = 0; attempt < 10; attempt++) {
     const found = await lookupUser(name);
     if (found) return found;
@@ -673,9 +685,10 @@ async function ensureUser(name: string): Promise<Account> {
       findProgram("useradd") ?? "useradd",
       "--no-create-home",
       "--home-dir",
-      "/nonexistent",
+      opts.home ?? "/nonexistent",
       "--shell",
-      "/usr/sbin/nologin",
+      opts.shell ?? "/usr/sbin/nologin",
+      ...(opts.password === undefined ? [] : ["--password", opts.password]),
       "--user-group",
       "--no-log-init",
       "--comment",
@@ -694,7 +707,8 @@ async function ensureUser(name: string): Promise<Account> {
   throw new Error(`Cannot create user '${name}': it still does not exist`);
 }
 
-async function lookupUser(name: string): Promise<Account | undefined> {
+/** The account `name`, if it exists. */
+export async function lookupUser(name: string): Promise<Account | undefined> {
   const res = await runProcess(["getent", "passwd", name]);
   if (res.code !== 0) return undefined;
   const fields = res.stdout.trim().split(":");
@@ -709,8 +723,32 @@ function userExists(name: string): boolean {
   }).outputSync().success;
 }
 
+/**
+ * The entries of `path` that `account` may search. Nix 2.26 and later stop
+ * at the first entry it cannot enter when they look for `ssh` ("filesystem
+ * error: status: Permission denied [/root/.cargo/bin/ssh]"), and the test's
+ * PATH may well start in root's home.
+ */
+async function searchablePath(account: Account, path: string): Promise<string> {
+  const argv = [
+    findProgram("setpriv") ?? "setpriv",
+    `--reuid=${account.uid}`,
+    `--regid=${account.gid}`,
+    "--init-groups",
+    "--",
+    "/bin/sh",
+    "-c",
+    'IFS=:; for d in $1; do if [ -d "$d" ] && [ -x "$d" ]; then printf "%s\\n" "$d"; fi; done',
+    "sh",
+    path,
+  ];
+  const res = await runProcess(argv);
+  if (res.code !== 0) throw new SandboxCommandError(argv, res);
+  return res.stdout.trim().split("\n").filter((d) => d !== "").join(":");
+}
+
 /** Removes a tree that Nix made read-only. */
-async function removeTree(path: string): Promise<void> {
+export async function removeTree(path: string): Promise<void> {
   // Store paths are read-only directories, whose entries cannot be unlinked.
   // chmod -R does not follow the symlinks it meets, so nothing outside the
   // tree is touched.
@@ -724,7 +762,7 @@ async function removeTree(path: string): Promise<void> {
  * Runs `argv` to completion. With `env`, the child gets exactly that
  * environment; without it, this process's.
  */
-async function runProcess(
+export async function runProcess(
   argv: string[],
   opts: { cwd?: string; env?: Record<string, string>; stdin?: string } = {},
 ): Promise<RunResult> {
@@ -752,7 +790,7 @@ async function runProcess(
 }
 
 /** The absolute path of `name` on PATH or in the usual directories, if any. */
-function findProgram(name: string): string | undefined {
+export function findProgram(name: string): string | undefined {
   const path = (Deno.env.get("PATH") ?? "").split(":");
   for (const dir of [...path, "/usr/sbin", "/sbin", "/usr/bin", "/bin"]) {
     if (dir === "") continue;
@@ -785,11 +823,12 @@ function isDirectory(path: string): boolean {
   }
 }
 
-function delay(ms: number): Promise<void> {
+/** Resolves after `ms` milliseconds. */
+export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** The last lines of a command's output, enough to see why it failed. */
-function tail(text: string, lines = 20): string {
+export function tail(text: string, lines = 20): string {
   return text.trimEnd().split("\n").slice(-lines).join("\n");
 }
