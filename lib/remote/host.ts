@@ -179,7 +179,7 @@ export class RemoteHost {
 
 /** Makes "lacks a valid signature" say what to do. */
 function unsignedRefusal(host: string, e: unknown): unknown {
-  if (!(e instanceof NixError) || !/lacks a valid signature/.test(e.stderr)) return e;
+  if (!(e instanceof NixError) || !/lacks a (valid )?signature/.test(e.stderr)) return e;
   return new FprofError(`'${host}' refuses unsigned paths: ${e.reason}`, {
     cause: e,
     hint: "sign them with --sign-key FILE (a secret key whose public key is in the host's " +

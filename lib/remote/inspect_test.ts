@@ -117,7 +117,10 @@ Deno.test("parseState: a new profile, a deleted current link, and paths without 
   );
   assertEquals(deleted.state.missing, 3);
   assertEquals(deleted.state.current, null);
-  const refs = parseState(enc("profile=/p/x\nrefs=/s/e\nref=/s/e\t/s/a-1\nref=/s/e\t/s/b-2\n"), "h");
+  const refs = parseState(
+    enc("profile=/p/x\nrefs=/s/e\nref=/s/e\t/s/a-1\nref=/s/e\t/s/b-2\n"),
+    "h",
+  );
   assertEquals(refs.paths.get("/s/e")?.references, ["/s/a-1", "/s/b-2"]);
   assertEquals(refs.paths.get("/s/e")?.manifest, null);
   assertThrows(

@@ -110,13 +110,21 @@ export function sshScriptArgv(host: string, args: readonly string[], env: Env): 
  */
 export function sshFailure(host: string, e: unknown): unknown {
   if (!(e instanceof NixError) || e.code !== 255) return e;
-  const why = e.stderr.split("\n").map((l) => l.trim()).filter((l) => l !== "").at(-1) ??
-    "ssh exited with code 255";
-  return new FprofError(`cannot reach '${host}': ${why.replace(/\.$/, "")}`, {
+  const last = e.stderr.split("\n").map((l) => l.trim()).filter((l) => l !== "").at(-1);
+  if (last === undefined || LOST.test(last)) {
+    return new FprofError(`lost the connection to '${host}'${last ? ` (${last})` : ""}`, {
+      cause: e,
+      hint: "each change on the host is whole or not made at all; run the command again",
+    });
+  }
+  return new FprofError(`cannot reach '${host}': ${last.replace(/\.$/, "")}`, {
     cause: e,
-    hint: sshHint(host, why),
+    hint: sshHint(host, last),
   });
 }
+
+/** What ssh says when an open connection goes away. */
+const LOST = /broken pipe|connection (closed|reset)|client_loop|packet_write|timed out/i;
 
 function sshHint(host: string, why: string): string {
   if (/host key verification failed|host key .* changed|no .* host key is known/i.test(why)) {

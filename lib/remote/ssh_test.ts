@@ -57,6 +57,13 @@ Deno.test("sshFailure turns ssh's own failure (255) into one line with a hint", 
   assertOk(denied.hint?.includes("your key or ssh-agent"));
   const refused = fail(255, "ssh: connect to host h port 22: Connection refused\n") as FprofError;
   assertOk(refused.hint?.includes("'ssh lab-a true'"));
+  const lost = fail(255, "client_loop: send disconnect: Broken pipe\n") as FprofError;
+  assertEquals(
+    lost.message,
+    "lost the connection to 'lab-a' (client_loop: send disconnect: Broken pipe)",
+  );
+  assertEquals((fail(255, "") as FprofError).message, "lost the connection to 'lab-a'");
+  assertOk(lost.hint?.includes("run the command again"));
   // The remote command's own failure stays as it was.
   const remote = new NixError(["ssh"], 1, "error: path '/s/x' is not valid\n");
   assertEquals(sshFailure("lab-a", remote), remote);
