@@ -24,7 +24,13 @@
  * it is trusted, so `nix copy --no-check-sigs` of an unsigned input-addressed
  * path works (and fails without the flag while `require-sigs` holds); as a
  * daemon client it is not, and the path needs a signature by a key in the
- * host's `trusted-public-keys`, whatever the flag.
+ * host's `trusted-public-keys` (or `require-sigs = false` there), whatever
+ * the flag. Nix says "lacks a valid signature" up to 2.2x and "lacks a
+ * signature by a trusted key" from 2.26.
+ *
+ * The login user's environment comes from sshd's `SetEnv`, and its passwd
+ * home is `/`, so that test files running at once can each start a host of
+ * the same name (the same user) with a `HOME` of its own.
  *
  * Needs root: see {@link remoteHostsUnavailable}.
  *
