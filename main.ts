@@ -207,6 +207,10 @@ common(
       hostArgs,
     )
     .option("--sign-key <file>", "sign what is copied to the targets with this secret key")
+    .addOption(
+      new Option("--build-host <host>", "build on [USER@]HOST over ssh; evaluation stays here")
+        .argParser(hostArg),
+    )
     .addHelpText(
       "after",
       examples(
@@ -218,6 +222,7 @@ common(
         "fprof switch ./result                 # an environment that is already built",
         "fprof switch --override-input nixpkgs=path:$HOME/src/nixpkgs",
         "fprof switch --target-host lab-a --target-host deploy@lab-b   # profiles.<their names>",
+        "fprof switch --build-host builder --target-host lab-a         # built there, copied from there",
       ),
     ),
 ).action((installable, opts) =>

@@ -26,3 +26,10 @@ export async function readTextOrNull(path: string): Promise<string | null> {
     throw new FprofError(`cannot read '${path}': ${(e as Error).message}`, { cause: e });
   }
 }
+
+/** The names in a directory, in no particular order. */
+export async function readDirNames(path: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(path)) names.push(e.name);
+  return names;
+}

@@ -317,3 +317,54 @@ Deno.test({
     await assertTargetAgrees(a, doc);
   },
 });
+
+Deno.test({
+  name: "--build-host builds there and copies from there to the target, not through here",
+  ignore,
+  async fn() {
+    await using sb = await makeNixSandbox();
+    await using fleet = await makeRemoteHosts(sb, [
+      { name: "lab-a" },
+      { name: "builder", reaches: ["lab-a"] },
+    ]);
+    const [a, builder] = fleet.hosts;
+    const flake = join(sb.work, "fleet");
+    await writeFleetFlake(flake, { "lab-a": [HELLO, JQ], "builder": [COWSAY] }, {
+      system: sb.system,
+    });
+    await runOk(sb, fleet, [
+      "switch",
+      `path:${flake}`,
+      "--build-host",
+      "builder",
+      "--target-host",
+      "lab-a",
+    ]);
+    const doc = await listOf(sb, fleet, "lab-a");
+    assertEquals(names(doc), ["hello-2.12", "jq-1.7"]);
+    await assertTargetAgrees(a, doc);
+    for (const p of [...doc.packages.map((p) => p.storePaths[0]), doc.storePath!]) {
+      assertOk(exists(join(builder.realStore, basename(p))), `${p} was built on the build host`);
+      assertOk(!exists(join(sb.storeDir, basename(p))), `${p} never came here`);
+    }
+
+    // Without a target, the result comes here.
+    const local = join(sb.work, "local");
+    await writeFleetFlake(local, { "lab-a": [COWSAY] }, { system: sb.system });
+    await runOk(sb, fleet, [
+      "switch",
+      `path:${local}#legacyPackages.${sb.system}.profiles.lab-a`,
+      "--build-host",
+      "builder",
+      "--profile",
+      sb.profile,
+    ]);
+    const here: ListJson = JSON.parse(
+      (await runOk(sb, fleet, ["list", "--json", "--profile", sb.profile])).stdout,
+    );
+    assertEquals(names(here), ["cowsay-3.7"]);
+    const cowsay = here.packages[0].storePaths[0];
+    assertOk(exists(join(builder.realStore, basename(cowsay))), "built on the build host");
+    assertOk(exists(join(sb.storeDir, basename(cowsay))), "and copied here");
+  },
+});

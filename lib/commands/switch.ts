@@ -26,7 +26,6 @@ import {
   type GenerationPlan,
   packagesFromReferences,
   planGeneration,
-  providesNix,
 } from "../profile/generation.ts";
 import {
   currentSystem,
@@ -57,6 +56,8 @@ import { sameGroups, unchangedSince } from "../profile/unchanged.ts";
 import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
 import { homeDir, stateHome } from "../xdg.ts";
 import { crashPoint } from "../crash.ts";
+import { BuildHostSource, LocalSource, type PathSource } from "../nix/source.ts";
+import { checkHostSpec } from "../remote/ssh.ts";
 import { LocalPlace, type ProfilePlace } from "../profile/place.ts";
 import { RunRoots } from "../nix/gc_roots.ts";
 import {
@@ -89,6 +90,8 @@ export interface SwitchOptions {
   targetHost?: string[];
   /** Sign what is copied to the targets with this secret key file. */
   signKey?: string;
+  /** Build on this host (`[USER@]HOST`) rather than here. */
+  buildHost?: string;
   /** Never ask: several hosts switch at once, and none may wait for an answer. */
   noPrompt?: boolean;
 }
@@ -177,14 +180,15 @@ export async function switchProfile(
   // Everything built or added from here on stays rooted until the profile
   // holds it, however busy the garbage collector is.
   await using roots = await RunRoots.open(ctx.nix, tmpRoot(ctx));
+  const source = await sourceOf(opts, ctx, roots);
   const { built, env } = await buildAndGather(
     installable,
     flakeArgs,
     roots,
-    { from: chosen.from, machine: thisMachine() },
+    { from: chosen.from, machine: thisMachine(), source },
     ctx,
   );
-  const run: SwitchRun = { opts, ctx, place, built, env, roots };
+  const run: SwitchRun = { opts, ctx, place, built, env, roots, source };
   const result = await switchAt(run);
   if (!opts.profile && !ctx.config.profile && !opts.dryRun) {
     await ensureProfileLink(profile, ctx);
@@ -222,6 +226,10 @@ export interface SwitchRun {
   built: BuiltEnv;
   env: EnvFacts;
   roots: RunRoots;
+  /** Where the environment was built and the generation is made. */
+  source: PathSource;
+  /** Secret key files that sign what goes to another machine. */
+  signKeys?: readonly string[];
 }
 
 /** A profile a switch can change. */
@@ -253,13 +261,13 @@ export async function buildAndGather(
   installable: Installable,
   flakeArgs: readonly string[],
   roots: RunRoots,
-  how: { from?: string; machine: Machine },
+  how: { from?: string; machine: Machine; source: PathSource },
   ctx: Context,
 ): Promise<{ built: BuiltEnv; env: EnvFacts }> {
   for (let attempt = 1;; attempt++) {
     const built = await buildEnv(installable, ctx, flakeArgs, roots, how);
     crashPoint("switch:after-build");
-    const env = await gatherEnv(built, flakeArgs, ctx);
+    const env = await gatherEnv(built, flakeArgs, how.source, ctx);
     if (env !== null) return { built, env };
     if (attempt >= 3) {
       throw new FprofError(`'${built.envPath}' was collected each time it was built`, {
@@ -278,12 +286,13 @@ export async function buildAndGather(
 async function gatherEnv(
   built: BuiltEnv,
   flakeArgs: readonly string[],
+  source: PathSource,
   ctx: Context,
 ): Promise<EnvFacts | null> {
   const { envPath, meta } = built;
   const [listed, envInfo, version, envRecord] = await Promise.all([
-    readEnvEntries(envPath).then((names) => ({ names }), (error: unknown) => ({ error })),
-    ctx.nix.pathInfo([envPath]),
+    readEnvEntries(envPath, source).then((names) => ({ names }), (error: unknown) => ({ error })),
+    source.pathInfo([envPath]),
     ctx.nix.version(),
     // lib.mkProfile's record of the declared packages (descriptions, attr
     // names, groups); null for any other buildEnv.
@@ -395,7 +404,7 @@ async function planLocked(run: SwitchRun, locked: LockedState): Promise<PlannedS
     generation,
     packages: env.packages,
     currentHasNix: state.current ? await place.providesNix(state.current.storePath) : false,
-    newHasNix: await providesNix(built.envPath),
+    newHasNix: await run.source.providesNix(built.envPath),
   });
   return { ...locked, currentContents, manifest, generation, plan };
 }
@@ -445,7 +454,10 @@ function closureOf(run: SwitchRun, p: PlannedSwitch) {
     closureChange(run.ctx, p.state.current?.storePath ?? null, {
       basePath: run.built.envPath,
       extraBytes: p.generation.paths.reduce((n, path) => n + path.nar.length, 0),
-    }, { from: (paths) => run.place.closureSizes(paths) });
+    }, {
+      from: (paths) => run.place.closureSizes(paths),
+      to: (paths) => run.source.closureSizes(paths),
+    });
 }
 
 /** `--dry-run`: what would happen, nothing changed. */
@@ -531,17 +543,17 @@ async function confirmSwitch(
  * sets it with `nix-env --set`, and saves the record.
  */
 async function applySwitch(run: SwitchRun, p: PlannedSwitch): Promise<SwitchResult> {
-  const { place, ctx, built, roots } = run;
+  const { place, ctx, built, source } = run;
   const { nix, log } = ctx;
   const { generation, manifest } = p;
   const profile = place.label;
   const addGeneration = async () => {
-    if (manifest !== "none" && !(await roots.keepIfValid(generation.storePath))) {
+    if (manifest !== "none" && !(await source.keepIfValid(generation.storePath))) {
       log.step(`writing manifest.${manifest}`);
-      const closure = await nix.pathInfo(existingReferences(generation), { recursive: true });
-      await addGenerationToStore(nix, generation, closure, tmpRoot(ctx), roots);
+      const closure = await source.pathInfo(existingReferences(generation), { recursive: true });
+      await addGenerationToStore(nix, generation, closure, tmpRoot(ctx), source);
     }
-    await place.receive(generation.storePath);
+    await source.sendTo(place, generation.storePath, run.signKeys ?? []);
   };
   await addGeneration();
   // Noted before the switch, so that if fprof dies between nix-env and
@@ -682,6 +694,24 @@ export async function resolveInstallable(
   return parsed;
 }
 
+/** Where to build: `--build-host`, or this machine. */
+export async function sourceOf(
+  opts: SwitchOptions,
+  ctx: Context,
+  roots: RunRoots,
+): Promise<PathSource> {
+  if (opts.buildHost === undefined) return new LocalSource(ctx.nix, roots);
+  const { RemoteHost } = await import("../remote/host.ts");
+  const host = await RemoteHost.connect(checkHostSpec(opts.buildHost), ctx.nix, ctx.env);
+  if (host.facts.storeDir !== ctx.nix.storeDir) {
+    throw new FprofError(
+      `'${opts.buildHost}' keeps its store in '${host.facts.storeDir}', this machine in '${ctx.nix.storeDir}'`,
+      { hint: "Nix copies paths only between stores in the same directory" },
+    );
+  }
+  return new BuildHostSource(host, ctx.nix, roots);
+}
+
 /** A machine a profile is built for: its Nix system and short host name. */
 export interface Machine {
   system: string;
@@ -707,9 +737,13 @@ export async function buildEnv(
     from?: string;
     /** The machine whose default attributes are tried. */
     machine?: Machine;
+    /** Where to build: here by default. */
+    source?: PathSource;
   } = {},
 ): Promise<BuiltEnv> {
-  const { from, machine = thisMachine() } = how;
+  const { from, machine = thisMachine(), source } = how;
+  // A build host's result cannot have a link here: nothing roots it there.
+  const remote = source?.host !== undefined;
   const { nix, log } = ctx;
   if (installable.kind === "store") {
     if (!(await nix.isValid(installable.path))) {
@@ -747,7 +781,8 @@ export async function buildEnv(
             `${locked}#${attr}`,
             flakeArgs,
             target,
-            roots?.link("env"),
+            remote ? undefined : roots?.link("env"),
+            source?.buildArgs ?? [],
           );
           const outputs = results[0]?.outputs ?? {};
           const envPath = outputs.out ?? Object.values(outputs)[0];
@@ -822,11 +857,9 @@ function lockedRef(built: Pick<BuiltEnv, "flake" | "meta">): string {
   return /[?&](narHash|rev)=/.test(url) ? url : built.flake?.ref ?? url;
 }
 
-async function readEnvEntries(envPath: string): Promise<string[]> {
+async function readEnvEntries(envPath: string, source: PathSource): Promise<string[]> {
   try {
-    const names: string[] = [];
-    for await (const e of Deno.readDir(envPath)) names.push(e.name);
-    return names.sort();
+    return await source.entries(envPath);
   } catch (e) {
     throw new FprofError(
       `'${envPath}' is not a profile environment: ${(e as Error).message}`,

@@ -25,6 +25,7 @@ import {
   type BuiltEnv,
   type EnvFacts,
   type Machine,
+  sourceOf,
   switchAt,
   type SwitchOptions,
   type SwitchResult,
@@ -50,20 +51,26 @@ export async function switchHosts(
   await removeStaleTemps(tempPlaces({ own: [tmpRoot(ctx)], env: ctx.env }));
   await using roots = await RunRoots.open(ctx.nix, tmpRoot(ctx));
   const signKeys = await signingKeys(opts, ctx);
+  const source = await sourceOf(opts, ctx, roots);
   // One build per distinct attribute and system, however many hosts share it.
   const builds = new Map<string, Promise<{ built: BuiltEnv; env: EnvFacts }>>();
   const buildFor = (machine: Machine) => {
     const key = `${machine.system}#${installableAttr(installable) ?? machine.host ?? ""}`;
     let build = builds.get(key);
     if (!build) {
-      build = buildAndGather(installable, flakeArgs, roots, { from: chosen.from, machine }, ctx);
+      build = buildAndGather(
+        installable,
+        flakeArgs,
+        roots,
+        { from: chosen.from, machine, source },
+        ctx,
+      );
       builds.set(key, build);
     }
     return build;
   };
   const one = async (host: string, hctx: Context): Promise<SwitchResult> => {
     const place = await remotePlace(hctx, host, opts.profile);
-    place.signWith(signKeys);
     const facts = place.remote.facts;
     if (facts.storeDir !== ctx.nix.storeDir) {
       throw new FprofError(
@@ -72,7 +79,16 @@ export async function switchHosts(
       );
     }
     const { built, env } = await buildFor({ system: facts.system, host: machineName(facts.host) });
-    const result = await switchAt({ opts, ctx: hctx, place, built, env, roots });
+    const result = await switchAt({
+      opts,
+      ctx: hctx,
+      place,
+      built,
+      env,
+      roots,
+      source,
+      signKeys,
+    });
     if (result.action === "switched" && opts.profile === undefined) {
       await place.ensureProfileLink();
     }

@@ -358,9 +358,15 @@ export class Nix {
     /** How the user named it, for messages, when `installable` is its locked form. */
     label: string = installable,
     outLink?: string,
+    /** Where to build, such as `--store ssh-ng://HOST --eval-store auto`. */
+    storeArgs: readonly string[] = [],
   ): Promise<BuildResult[]> {
     const { stdout } = await this.run(
-      [...buildArgv(installable, logFormatFor(this.log.terminal), outLink), ...flakeArgs],
+      [
+        ...buildArgv(installable, logFormatFor(this.log.terminal), outLink),
+        ...storeArgs,
+        ...flakeArgs,
+      ],
       { progress: true, context: `cannot build '${label}'`, spin: `building ${label}` },
     );
     return parseBuildJson(stdout);

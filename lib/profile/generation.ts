@@ -313,7 +313,8 @@ export async function addGenerationToStore(
   plan: GenerationPlan,
   closure: readonly PathInfo[],
   tmpRoot: string,
-  roots: RunRoots,
+  /** The store it goes to, rooting it there where it can (see gc_roots.ts). */
+  roots: Pick<RunRoots, "addFromCache">,
 ): Promise<void> {
   await Deno.mkdir(tmpRoot, { recursive: true });
   // Named after this process, so a later run can tell a dead one's directory.

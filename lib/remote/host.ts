@@ -8,7 +8,7 @@
  */
 
 import { FprofError, NixError } from "../errors.ts";
-import type { Nix, RunOutput } from "../nix/nix.ts";
+import type { Nix, PathInfo, RunOutput } from "../nix/nix.ts";
 import { nixArgv, parsePathInfoJson, pathInfoArgv } from "../nix/nix.ts";
 import { defaultProfileFor } from "../profile/profile.ts";
 import type { Env } from "../xdg.ts";
@@ -133,6 +133,16 @@ export class RemoteHost {
     }
   }
 
+  /** `nix path-info --json` on the host, for its valid paths. */
+  async pathInfo(
+    paths: readonly string[],
+    opts: { recursive?: boolean } = {},
+  ): Promise<PathInfo[]> {
+    const argv = pathInfoArgv(this.facts.nixVersion, opts.recursive ? ["-r"] : [], paths);
+    const { stdout } = await this.run(argv, `cannot query the store of '${this.spec}'`);
+    return parsePathInfoJson(stdout);
+  }
+
   /** Closure sizes on the host, by path; paths it lacks are left out. */
   async closureSizes(paths: readonly string[]): Promise<Map<string, number>> {
     const argv = pathInfoArgv(this.facts.nixVersion, ["-S"], paths);
@@ -159,13 +169,7 @@ export class RemoteHost {
    * trusts skip signatures, as a trusted user may; a host that does not
    * trust the user ignores it and checks the signatures.
    */
-  async receive(path: string, signKeys: readonly string[] = []): Promise<void> {
-    for (const key of signKeys) {
-      // The argv names the key file, never its contents.
-      await this.#nix.run(nixArgv(["store", "sign", "--key-file", key, "--recursive", path]), {
-        context: `cannot sign '${path}' with '${key}'`,
-      });
-    }
+  async receive(path: string): Promise<void> {
     try {
       await this.#nix.run(
         nixArgv(["copy", "--no-check-sigs", "--to", this.storeUrl, path]),

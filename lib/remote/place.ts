@@ -39,7 +39,6 @@ export class RemotePlace implements ProfilePlace {
   /** What was read of each store path in this run; a store path never changes. */
   readonly #paths = new Map<string, RemotePathInfo>();
   #first?: ProfileState;
-  #signKeys: readonly string[] = [];
 
   constructor(remote: RemoteHost, found: RemoteState, ctx: Context) {
     this.remote = remote;
@@ -150,14 +149,9 @@ export class RemotePlace implements ProfilePlace {
     return this.remote.switchGeneration(this.profile, gen.number);
   }
 
-  /** Signs what {@link receive} copies with these secret key files. */
-  signWith(keys: readonly string[]): void {
-    this.#signKeys = keys;
-  }
-
   /** Makes `path` valid on the host, copying what it lacks. */
   receive(path: string): Promise<void> {
-    return this.remote.receive(path, this.#signKeys);
+    return this.remote.receive(path);
   }
 
   /** After the first switch of the host's default profile, links `~/.nix-profile` to it. */

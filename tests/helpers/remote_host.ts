@@ -87,6 +87,13 @@ export interface RemoteHostSpec {
   trustedPublicKeys?: string[];
   /** The host's `require-sigs`; Nix's default (true) when not given. */
   requireSigs?: boolean;
+  /**
+   * Other hosts of the fleet this one can ssh to, under their names, with
+   * the fleet's key and strict host keys (a build host that copies to
+   * targets itself): its login environment gets `NIX_SSHOPTS=-F <its own
+   * ssh config>`.
+   */
+  reaches?: string[];
 }
 
 /** Options of {@link RemoteHost.run}. */
@@ -273,6 +280,10 @@ export async function makeRemoteHosts(
     const owner = `${client.uid}:${client.gid}`;
     await runOk(["chown", "-R", owner, clientDir, ...hosts.map((h) => h.relayDir)]);
 
+    for (const spec of specs) {
+      if (spec.reaches?.length) await letReach(spec, hosts, files);
+    }
+
     const env = { NIX_SSHOPTS: `-F ${sshConfig}` };
     const remoteHosts = hosts.map((h) => remoteHost(h, sshConfig));
     await Promise.all(remoteHosts.map(checkHost));
@@ -410,6 +421,7 @@ async function startHost(
     ...nixEnv,
     HOME: dirs.home,
     ...(daemon ? { NIX_REMOTE: "daemon" } : {}),
+    ...(spec.reaches?.length ? { NIX_SSHOPTS: `-F ${reachConfig(root)}` } : {}),
   };
 
   const hostKeyFile = join(dirs.sshd, "host_ed25519");
@@ -568,7 +580,9 @@ async function startSshd(opts: SshdOptions): Promise<RunningSshd> {
 }
 
 function sshdConfig(opts: SshdOptions, port: number): string {
-  const env = Object.entries(opts.env).map(([k, v]) => `${k}=${v}`).join(" ");
+  // sshd splits SetEnv on blanks, except inside double quotes.
+  const env = Object.entries(opts.env).map(([k, v]) => /\s/.test(v) ? `"${k}=${v}"` : `${k}=${v}`)
+    .join(" ");
   return [
     `Port ${port}`,
     "ListenAddress 127.0.0.1",
@@ -685,7 +699,36 @@ interface ClientFiles {
   denoDir: string;
 }
 
-function clientConfig(hosts: HostSetup[], files: ClientFiles): string {
+/** The ssh config of a host that reaches others ({@link RemoteHostSpec.reaches}). */
+function reachConfig(hostRoot: string): string {
+  return join(hostRoot, "client", "ssh_config");
+}
+
+/** Gives `spec`'s host the fleet's key, known hosts and a config naming the hosts it reaches. */
+async function letReach(spec: RemoteHostSpec, hosts: HostSetup[], files: ClientFiles) {
+  const self = hosts.find((h) => h.host.name === spec.name)!;
+  const reached = hosts.filter((h) => spec.reaches!.includes(h.host.name));
+  if (reached.length !== spec.reaches!.length) {
+    throw new Error(`Cannot let '${spec.name}' reach ${spec.reaches!.join(", ")}: not all exist`);
+  }
+  const dir = dirname(reachConfig(self.host.root));
+  await Deno.mkdir(dir, { recursive: true });
+  const own: ClientFiles = {
+    ...files,
+    key: join(dir, "id_ed25519"),
+    knownHosts: join(dir, "known_hosts"),
+  };
+  await Deno.copyFile(files.key, own.key);
+  await Deno.writeTextFile(
+    own.knownHosts,
+    reached.map((h) => `[127.0.0.1]:${h.host.port} ${h.hostKey}\n`).join(""),
+  );
+  await Deno.writeTextFile(reachConfig(self.host.root), clientConfig(reached, own, false));
+  await runOk(["chown", "-R", String(self.host.uid), dir]);
+  await Deno.chmod(own.key, 0o600);
+}
+
+function clientConfig(hosts: HostSetup[], files: ClientFiles, flaky = true): string {
   const common = ({ host }: HostSetup) => [
     "  HostName 127.0.0.1",
     `  Port ${host.port}`,
@@ -722,9 +765,7 @@ function clientConfig(hosts: HostSetup[], files: ClientFiles): string {
   const blocks = hosts.flatMap((h) => [
     `Host ${h.host.name}`,
     ...common(h),
-    `Host ${h.host.name}-flaky`,
-    ...common(h),
-    `  ProxyCommand ${relay(h)}`,
+    ...(flaky ? [`Host ${h.host.name}-flaky`, ...common(h), `  ProxyCommand ${relay(h)}`] : []),
   ]);
   return ["# fprof test fleet", ...blocks, ""].join("\n");
 }
