@@ -368,3 +368,49 @@ Deno.test({
     assertOk(exists(join(sb.storeDir, basename(cowsay))), "and copied here");
   },
 });
+
+Deno.test({
+  name: "the bin/nix guard and the drift check judge the target by the target's own generations",
+  ignore,
+  async fn() {
+    await using sb = await makeNixSandbox();
+    await using fleet = await makeRemoteHosts(sb, [{ name: "lab-a" }]);
+    const a = fleet.hosts[0];
+    const flake = join(sb.work, "fleet");
+    const nix: FixturePackage = { name: "nix", version: "2.99", bins: ["nix"] };
+    await writeFleetFlake(flake, { "lab-a": [HELLO, nix], "other": [COWSAY] }, {
+      system: sb.system,
+    });
+    await runOk(sb, fleet, ["switch", `path:${flake}`, "--target-host", "lab-a"]);
+    // Another tool adds a package on the target: nix-env -i of a path copied there.
+    const built = await sb.runOk([
+      "nix",
+      "build",
+      "--no-link",
+      "--json",
+      `path:${flake}#legacyPackages.${sb.system}.profiles.other`,
+    ]);
+    const other: string = JSON.parse(built.stdout)[0].outputs.out;
+    const cowsay = (await sb.runOk(["nix-store", "-q", "--references", other])).stdout.trim();
+    await sb.runOk(["nix", "copy", "--no-check-sigs", "--to", "ssh-ng://lab-a", cowsay], {
+      env: fleet.env,
+    });
+    await a.runOk(["nix-env", "-i", cowsay]);
+
+    await writeFleetFlake(flake, { "lab-a": [HELLO] }, { system: sb.system });
+    const args = ["switch", `path:${flake}`, "--target-host", "lab-a"];
+    const guarded = await run(sb, fleet, args);
+    assertEquals(guarded.code, 1, guarded.stderr);
+    assertStringIncludes(
+      guarded.stderr,
+      "error: refusing to switch: the current generation provides 'bin/nix'",
+    );
+    const drift = await run(sb, fleet, [...args, "--force"]);
+    assertEquals(drift.code, 1, drift.stderr);
+    assertStringIncludes(drift.stderr, "was not made by fprof");
+    assertStringIncludes(drift.stderr, "would drop: cowsay 3.7");
+    assertEquals((await listOf(sb, fleet, "lab-a")).generation, 2, "nothing changed");
+    await runOk(sb, fleet, [...args, "--force", "--yes"]);
+    assertEquals(names(await listOf(sb, fleet, "lab-a")), ["hello-2.12"]);
+  },
+});
