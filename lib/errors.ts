@@ -201,6 +201,13 @@ function nixHint(stderr: string): string | undefined {
   // line after "For full logs, run:" since.
   const m = /For full logs, run(?: '([^']+)'|:\s*\n\s*(\S.*\S))/.exec(text);
   if (m) return `for the full build log, run '${m[1] ?? m[2]}'`;
+  // Nix 2.26 and later stop looking for a program (ssh, for ssh-ng://) at
+  // the first directory on PATH this user may not search.
+  const closed = /filesystem error: status: Permission denied \[([^\]]+)\]/.exec(text);
+  if (closed) {
+    return `'${closed[1].replace(/\/[^/]*$/, "")}' is on PATH but closed to this user; ` +
+      "remove it from PATH";
+  }
   const failed = lastBuilderFailure(text.split("\n"));
   return failed ? `for the full build log, run 'nix log ${failed.drv}'` : undefined;
 }

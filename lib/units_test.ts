@@ -173,6 +173,19 @@ Deno.test("lastNixError() gives a failed build's reason in every Nix's wording",
   }
 });
 
+Deno.test("a directory on PATH that Nix may not search is named in the hint", () => {
+  // Seen on Nix 2.26 and 2.34 starting ssh for ssh-ng:// with /root on PATH.
+  const e = new NixError(
+    ["nix", "copy"],
+    1,
+    "error: filesystem error: status: Permission denied [/root/.cargo/bin/ssh]\n",
+  );
+  assertEquals(
+    e.hint,
+    "'/root/.cargo/bin' is on PATH but closed to this user; remove it from PATH",
+  );
+});
+
 Deno.test("NixError names the command and Nix's reason", () => {
   const e = new NixError(
     [
