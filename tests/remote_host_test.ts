@@ -9,7 +9,12 @@ import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts"
 import { basename, join } from "node:path";
 import { writeProfileFlake } from "./helpers/fixtures.ts";
 import { otherTestNix, testNix } from "./helpers/nix_version.ts";
-import { type Fleet, makeRemoteHosts, remoteHostsUnavailable } from "./helpers/remote_host.ts";
+import {
+  type Fleet,
+  makeRemoteHosts,
+  makeSigningKey,
+  remoteHostsUnavailable,
+} from "./helpers/remote_host.ts";
 import { daemonUnavailable, exists, makeNixSandbox, type NixSandbox } from "./helpers/sandbox.ts";
 import { A } from "./helpers/scenario.ts";
 
@@ -167,12 +172,9 @@ Deno.test({
   ignore,
   async fn() {
     await using sb = await makeNixSandbox();
-    const secret = join(sb.work, "signing.sec");
-    const made = await sb.runOk(["nix", "key", "generate-secret", "--key-name", "fprof-test-1"]);
-    await Deno.writeTextFile(secret, made.stdout);
-    const pub = await sb.runOk(["nix", "key", "convert-secret-to-public"], { stdin: made.stdout });
+    const key = await makeSigningKey(sb);
     await using fleet = await makeRemoteHosts(sb, [
-      { name: "lab-d", daemon: true, trustedPublicKeys: [pub.stdout.trim()] },
+      { name: "lab-d", daemon: true, trustedPublicKeys: [key.publicKey] },
     ]);
     const d = fleet.hosts[0];
     const ping = await d.runOk(["nix", "store", "ping"]);
@@ -184,7 +186,7 @@ Deno.test({
     assertRefusedUnsigned(refused.stderr);
     assertOk(!exists(join(d.realStore, basename(path))));
 
-    await sb.runOk(["nix", "store", "sign", "--key-file", secret, path]);
+    await sb.runOk(["nix", "store", "sign", "--key-file", key.file, path]);
     const taken = await copyTo(sb, fleet, `ssh-ng://${d.name}`, path);
     assertEquals(taken.code, 0, taken.stderr);
     assertOk(exists(join(d.realStore, basename(path))));

@@ -13,6 +13,7 @@ import { manifestJsonVersionFor } from "../lib/nix/nix.ts";
 import {
   type Fleet,
   makeRemoteHosts,
+  makeSigningKey,
   type RemoteHost,
   remoteHostsUnavailable,
 } from "./helpers/remote_host.ts";
@@ -26,6 +27,11 @@ if (ignore) console.error(`skipped: ${remoteHostsUnavailable()}`);
 const HELLO: FixturePackage = { name: "hello", version: "2.12", bins: ["hello"] };
 const JQ: FixturePackage = { name: "jq", version: "1.7", bins: ["jq"] };
 const COWSAY: FixturePackage = { name: "cowsay", version: "3.7", bins: ["cowsay"] };
+
+/** `switch path:FLAKE` with `--target-host` for each host, then `more`. */
+function switchArgs(flake: string, hosts: string[], ...more: string[]): string[] {
+  return ["switch", `path:${flake}`, ...hosts.flatMap((h) => ["--target-host", h]), ...more];
+}
 
 /** fprof with the fleet's ssh config. */
 function run(sb: NixSandbox, fleet: Fleet, args: string[]) {
@@ -72,25 +78,12 @@ Deno.test({
       system: sb.system,
     });
 
-    const dry = await runOk(sb, fleet, [
-      "switch",
-      `path:${flake}`,
-      "--dry-run",
-      "--target-host",
-      "lab-a",
-    ]);
+    const dry = await runOk(sb, fleet, switchArgs(flake, ["lab-a"], "--dry-run"));
     assertStringIncludes(dry.stdout, `would create 'lab-a:${a.defaultProfile}'`);
     assertStringIncludes(dry.stdout, "+ hello 2.12");
     assertOk(!exists(a.defaultProfile), "a dry run changes nothing on the target");
 
-    const r = await runOk(sb, fleet, [
-      "switch",
-      `path:${flake}`,
-      "--target-host",
-      "lab-a",
-      "--target-host",
-      "lab-b",
-    ]);
+    const r = await runOk(sb, fleet, switchArgs(flake, ["lab-a", "lab-b"]));
     assertStringIncludes(r.stderr, "fprof: lab-a: switched to generation 1");
     assertStringIncludes(r.stderr, "fprof: lab-b: switched to generation 1");
 
@@ -119,14 +112,7 @@ Deno.test({
     await writeFleetFlake(flake, { "lab-a": [HELLO, COWSAY], "lab-b": [COWSAY] }, {
       system: sb.system,
     });
-    const again = await runOk(sb, fleet, [
-      "switch",
-      `path:${flake}`,
-      "--target-host",
-      "lab-a",
-      "--target-host",
-      "lab-b",
-    ]);
+    const again = await runOk(sb, fleet, switchArgs(flake, ["lab-a", "lab-b"]));
     assertStringIncludes(again.stderr, "fprof: lab-a: switched to generation 2");
     assertStringIncludes(again.stderr, "fprof: lab-b: no changes (generation 1)");
     await a.runOk(["nix-store", "--gc"]);
@@ -187,12 +173,9 @@ Deno.test({
   ignore,
   async fn() {
     await using sb = await makeNixSandbox();
-    const secret = join(sb.work, "signing.sec");
-    const made = await sb.runOk(["nix", "key", "generate-secret", "--key-name", "fprof-test-1"]);
-    await Deno.writeTextFile(secret, made.stdout);
-    const pub = await sb.runOk(["nix", "key", "convert-secret-to-public"], { stdin: made.stdout });
+    const key = await makeSigningKey(sb);
     await using fleet = await makeRemoteHosts(sb, [
-      { name: "lab-d", daemon: true, trustedPublicKeys: [pub.stdout.trim()] },
+      { name: "lab-d", daemon: true, trustedPublicKeys: [key.publicKey] },
     ]);
     const d = fleet.hosts[0];
     const flake = join(sb.work, "fleet");
@@ -202,19 +185,15 @@ Deno.test({
     assertEquals(refused.code, 1, refused.stderr);
     assertStringIncludes(refused.stderr, "error: 'lab-d' refuses unsigned paths: ");
     assertStringIncludes(refused.stderr, "hint: sign them with --sign-key FILE");
-    assertOk(!refused.stderr.includes(made.stdout.trim()), "the secret key is never printed");
+    assertOk(!refused.stderr.includes(key.secret.split(":")[1]), "the secret key is never printed");
     assertEquals((await listOf(sb, fleet, "lab-d")).generation, null);
 
-    const signed = await runOk(sb, fleet, [
-      "switch",
-      `path:${flake}`,
-      "--target-host",
-      "lab-d",
-      "--sign-key",
-      secret,
-      "--verbose",
-    ]);
-    assertOk(!signed.stderr.includes(made.stdout.trim()), "not even with --verbose");
+    const signed = await runOk(
+      sb,
+      fleet,
+      switchArgs(flake, ["lab-d"], "--sign-key", key.file, "--verbose"),
+    );
+    assertOk(!signed.stderr.includes(key.secret.split(":")[1]), "not even with --verbose");
     const doc = await listOf(sb, fleet, "lab-d");
     assertEquals(names(doc), ["hello-2.12"]);
     await assertTargetAgrees(d, doc);
@@ -237,13 +216,7 @@ Deno.test({
     await assertTargetAgrees(o, first);
 
     await writeFleetFlake(flake, { "lab-o": [HELLO] }, { system: sb.system });
-    await runOk(sb, fleet, [
-      "switch",
-      `path:${flake}`,
-      "--target-host",
-      "lab-o",
-      "--manifest=json",
-    ]);
+    await runOk(sb, fleet, switchArgs(flake, ["lab-o"], "--manifest=json"));
     const doc = await listOf(sb, fleet, "lab-o");
     assertEquals(doc.manifest, "json");
     await assertTargetAgrees(o, doc);
@@ -332,14 +305,7 @@ Deno.test({
     await writeFleetFlake(flake, { "lab-a": [HELLO, JQ], "builder": [COWSAY] }, {
       system: sb.system,
     });
-    await runOk(sb, fleet, [
-      "switch",
-      `path:${flake}`,
-      "--build-host",
-      "builder",
-      "--target-host",
-      "lab-a",
-    ]);
+    await runOk(sb, fleet, switchArgs(flake, ["lab-a"], "--build-host", "builder"));
     const doc = await listOf(sb, fleet, "lab-a");
     assertEquals(names(doc), ["hello-2.12", "jq-1.7"]);
     await assertTargetAgrees(a, doc);

@@ -204,6 +204,17 @@ export function remoteHostsUnavailable(): string | undefined {
   return undefined;
 }
 
+/** A signing key pair made with the sandbox's Nix: the secret in `file`. */
+export async function makeSigningKey(
+  sb: NixSandbox,
+): Promise<{ file: string; secret: string; publicKey: string }> {
+  const file = join(sb.work, "signing.sec");
+  const made = await sb.runOk(["nix", "key", "generate-secret", "--key-name", "fprof-test-1"]);
+  await Deno.writeTextFile(file, made.stdout);
+  const pub = await sb.runOk(["nix", "key", "convert-secret-to-public"], { stdin: made.stdout });
+  return { file, secret: made.stdout.trim(), publicKey: pub.stdout.trim() };
+}
+
 const RELAY = fileURLToPath(new URL("./cut_relay.ts", import.meta.url));
 
 /**
