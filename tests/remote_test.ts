@@ -165,6 +165,16 @@ Deno.test({
     const unknown = await run(sb, fleet, ["switch", `path:${flake}`, "--target-host", "@nope"]);
     assertEquals(unknown.code, 2);
     assertStringIncludes(unknown.stderr, "error: no host group 'nope' in the config\n");
+
+    // Host keys are checked as ssh checks them: an unknown key is an error.
+    const strange = await fprof(sb, ["list", "--target-host", "lab-a"], {
+      env: { NIX_SSHOPTS: `${fleet.env.NIX_SSHOPTS} -o UserKnownHostsFile=/dev/null` },
+    });
+    assertEquals(strange.code, 1, strange.stderr);
+    assertStringIncludes(
+      strange.stderr,
+      "error: cannot reach 'lab-a': Host key verification failed\nhint: check the host's key",
+    );
   },
 });
 
@@ -197,6 +207,20 @@ Deno.test({
     const doc = await listOf(sb, fleet, "lab-d");
     assertEquals(names(doc), ["hello-2.12"]);
     await assertTargetAgrees(d, doc);
+
+    // The user's own secret-key-files sign too, with no --sign-key: here
+    // for paths built before they were set, which Nix did not sign.
+    await writeFleetFlake(flake, { "lab-d": [HELLO, JQ] }, { system: sb.system });
+    await sb.runOk([
+      "nix",
+      "build",
+      "--no-link",
+      `path:${flake}#legacyPackages.${sb.system}.profiles.lab-d`,
+    ]);
+    await fprofOk(sb, switchArgs(flake, ["lab-d"]), {
+      env: { ...fleet.env, NIX_CONFIG: `secret-key-files = ${key.file}` },
+    });
+    assertEquals(names(await listOf(sb, fleet, "lab-d")), ["hello-2.12", "jq-1.7"]);
   },
 });
 
