@@ -82,6 +82,15 @@ Deno.test({
     assertStringIncludes(dry.stdout, `would create 'lab-a:${a.defaultProfile}'`);
     assertStringIncludes(dry.stdout, "+ hello 2.12");
     assertOk(!exists(a.defaultProfile), "a dry run changes nothing on the target");
+    const plan = JSON.parse(
+      (await runOk(sb, fleet, switchArgs(flake, ["lab-a"], "--dry-run", "--json"))).stdout,
+    );
+    assertEquals([plan.profile, plan.host, plan.action, plan.from], [
+      a.defaultProfile,
+      "lab-a",
+      "switch",
+      null,
+    ]);
 
     const r = await runOk(sb, fleet, switchArgs(flake, ["lab-a", "lab-b"]));
     assertStringIncludes(r.stderr, "fprof: lab-a: switched to generation 1");
@@ -119,9 +128,10 @@ Deno.test({
 
     const diff = await runOk(sb, fleet, ["diff", "--target-host", "lab-a"]);
     assertEquals(diff.stdout, "+ cowsay 3.7\n- jq 1.7\n");
-    const gens: { generations: GenerationJson[] } = JSON.parse(
+    const gens: { host: string; generations: GenerationJson[] } = JSON.parse(
       (await runOk(sb, fleet, ["generations", "--json", "--target-host", "lab-a"])).stdout,
     );
+    assertEquals(gens.host, "lab-a");
     assertEquals(gens.generations.map((g) => [g.number, g.parent, g.current]), [
       [1, null, false],
       [2, 1, true],

@@ -153,7 +153,9 @@ export async function generations(
     await packageCounts(state, place, ctx),
   );
   if (opts.json) {
-    await writeOut(JSON.stringify(data, null, 2) + "\n");
+    const { profile: path, ...rest } = data;
+    const doc = place.host === undefined ? data : { profile: path, host: place.host, ...rest };
+    await writeOut(JSON.stringify(doc, null, 2) + "\n");
   } else if (data.generations.length === 0) {
     ctx.log.step(`profile '${profile}' has no generations yet`);
   } else if (opts.tree) {

@@ -13,6 +13,8 @@ import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
 /** The document `fprof switch --dry-run --json` prints (schema in the README). */
 export interface SwitchPlanJson {
   profile: string;
+  /** The host, for a profile on another machine (`--target-host`). */
+  host?: string;
   /** `switch`: a new generation would be made; `none`: the profile already has this content. */
   action: "switch" | "none";
   /** The current generation, or null for a profile with none. */
@@ -40,6 +42,7 @@ export function checkSwitchJsonOptions(opts: { json?: boolean; dryRun?: boolean 
 /** Builds the document; pure. */
 export function switchPlanJson(args: {
   profile: string;
+  host?: string;
   current: Generation | null;
   action: "switch" | "none";
   storePath: string;
@@ -57,6 +60,7 @@ export function switchPlanJson(args: {
   });
   return {
     profile: args.profile,
+    ...(args.host !== undefined ? { host: args.host } : {}),
     action: args.action,
     from: args.current
       ? { generation: args.current.number, storePath: args.current.storePath }
