@@ -330,13 +330,15 @@ Deno.test({
   ignore,
   async fn() {
     await using sb = await makeNixSandbox();
+    const key = await makeSigningKey(sb);
     await using fleet = await makeRemoteHosts(sb, [
       { name: "lab-a" },
-      { name: "builder", reaches: ["lab-a"] },
+      { name: "builder", reaches: ["lab-a", "lab-d"] },
+      { name: "lab-d", daemon: true, trustedPublicKeys: [key.publicKey] },
     ]);
-    const [a, builder] = fleet.hosts;
+    const [a, builder, d] = fleet.hosts;
     const flake = join(sb.work, "fleet");
-    await writeFleetFlake(flake, { "lab-a": [HELLO, JQ], "builder": [COWSAY] }, {
+    await writeFleetFlake(flake, { "lab-a": [HELLO, JQ], "lab-d": [JQ] }, {
       system: sb.system,
     });
     await runOk(sb, fleet, switchArgs(flake, ["lab-a"], "--build-host", "builder"));
@@ -347,6 +349,18 @@ Deno.test({
       assertOk(exists(join(builder.realStore, basename(p))), `${p} was built on the build host`);
       assertOk(!exists(join(sb.storeDir, basename(p))), `${p} never came here`);
     }
+
+    // An untrusted target: the build host's paths are signed there with the
+    // local key file.
+    await runOk(
+      sb,
+      fleet,
+      switchArgs(flake, ["lab-d"], "--build-host", "builder", "--sign-key", key.file),
+    );
+    const signed = await listOf(sb, fleet, "lab-d");
+    assertEquals(names(signed), ["jq-1.7"]);
+    await assertTargetAgrees(d, signed);
+    assertOk(!exists(join(sb.storeDir, basename(signed.packages[0].storePaths[0]))));
 
     // Without a target, the result comes here.
     const local = join(sb.work, "local");
