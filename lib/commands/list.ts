@@ -5,8 +5,13 @@
  */
 
 import { FprofError, UsageError } from "../errors.ts";
-import { type Context, profileOf } from "../context.ts";
-import { contentsCacheDir, readGenerationContentsCached } from "../profile/contents_cache.ts";
+import { type Context, profileOf, VERSION } from "../context.ts";
+import {
+  contentsCacheDir,
+  keepListing,
+  readGenerationContentsCached,
+  readListingCached,
+} from "../profile/contents_cache.ts";
 import { type Generation, readProfile } from "../profile/profile.ts";
 import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
 import { writeOut } from "../term/log.ts";
@@ -64,6 +69,12 @@ export function listJson(
     })),
   };
 }
+
+/**
+ * What made a kept listing (see {@link listText}): another fprof, or this
+ * code changed, never prints one kept by the other. Change it with listText.
+ */
+const LIST_TEXT_FORMAT = `fprof-list-text/1 fprof ${VERSION}`;
 
 /** Formats the human listing: one package per line, aligned; pure. */
 export function listText(
@@ -131,13 +142,17 @@ export async function list(opts: ListOptions, ctx: Context): Promise<void> {
     }
     return;
   }
+  const cacheDir = contentsCacheDir(ctx.env);
+  // The plain listing is kept as printed: a big one prints faster that way.
+  const plain = !opts.json && !opts.long && !opts.group;
+  const kept = plain ? await readListingCached(gen.storePath, cacheDir, LIST_TEXT_FORMAT) : null;
+  if (kept !== null) {
+    await writeOut(kept);
+    return;
+  }
   let contents;
   try {
-    contents = await readGenerationContentsCached(
-      ctx.nix,
-      gen.storePath,
-      contentsCacheDir(ctx.env),
-    );
+    contents = await readGenerationContentsCached(ctx.nix, gen.storePath, cacheDir);
   } catch (e) {
     if (e instanceof FprofError) throw e;
     throw new FprofError(
@@ -159,5 +174,15 @@ export async function list(opts: ListOptions, ctx: Context): Promise<void> {
       2,
     ) + "\n"
     : listText(contents.packages, opts.long ?? false);
+  if (plain) {
+    await keepListing(
+      ctx.log,
+      gen.storePath,
+      cacheDir,
+      LIST_TEXT_FORMAT,
+      contents.packages.length,
+      out,
+    );
+  }
   await writeOut(out);
 }

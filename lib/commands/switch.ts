@@ -63,6 +63,7 @@ import { sameGroups, unchangedSince } from "../profile/unchanged.ts";
 import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
 import { homeDir, stateHome } from "../xdg.ts";
 import { crashPoint } from "../crash.ts";
+import { contentsCacheDir, fillContentsCache } from "../profile/contents_cache.ts";
 import { RunRoots } from "../nix/gc_roots.ts";
 import {
   clearPending,
@@ -552,6 +553,8 @@ async function applySwitch(run: SwitchRun, p: PlannedSwitch): Promise<SwitchResu
   await saveRecords(p.records, ctx.env);
   await clearPending(profile, ctx.env);
   crashPoint("switch:after-records");
+  // Read now, so that the first list of the new generation finds it cached.
+  if (manifest !== "none") await fillContentsCache(nix, made.storePath, contentsCacheDir(ctx.env));
   return { action: "switched", generation: made.number };
 }
 

@@ -16,12 +16,17 @@
  * another program's file, another generation's) is ignored and the manifest
  * is parsed again, so the cache never changes what a command prints.
  *
+ * Beside it, `fprof list` keeps the listing it printed (`<path>.list.txt`,
+ * the same header over the text), named by the code that made the text:
+ * printing 10,000 lines again costs less than decoding 10,000 packages.
+ *
  * @module
  */
 
 import type { ProfilePackage } from "../../manifest/types.ts";
 import { type GenerationContents, readGenerationContents } from "./generation.ts";
 import type { Nix } from "../nix/nix.ts";
+import type { Logger } from "../term/log.ts";
 import { basename, dirname, join } from "../path.ts";
 import { sha256 } from "../nix/store_path.ts";
 import { cacheHome, type Env } from "../xdg.ts";
@@ -71,17 +76,18 @@ async function headerCheck(h: Omit<Header, "check">): Promise<string> {
 
 /**
  * The header of a cache file from its first line, or null unless it is
- * whole, unchanged, and for this store path and manifest.
+ * whole, unchanged, and of this format, for this store path and manifest.
  */
 async function decodeHeader(
   line: Uint8Array,
   storePath: string,
   manifest: ManifestIdentity,
+  format = FORMAT,
 ): Promise<Header | null> {
   try {
     const h = JSON.parse(new TextDecoder().decode(line)) as Partial<Header>;
     if (
-      h?.format !== FORMAT || h.storePath !== storePath || h.file !== manifest.file ||
+      h?.format !== format || h.storePath !== storePath || h.file !== manifest.file ||
       h.size !== manifest.size || !Number.isInteger(h.packages) ||
       typeof h.sha256 !== "string" || typeof h.check !== "string"
     ) return null;
@@ -91,21 +97,20 @@ async function decodeHeader(
   }
 }
 
-/** The bytes of a cache file for a generation's contents. */
-export async function encodeContentsCache(
+/** The bytes of a cache file: its header line, then `body`. */
+async function encodeCacheFile(
+  format: string,
   storePath: string,
   manifest: ManifestIdentity,
-  contents: GenerationContents,
+  packages: number,
+  body: Uint8Array,
 ): Promise<Uint8Array> {
-  const body = new TextEncoder().encode(
-    JSON.stringify({ manifest: contents.manifest, packages: contents.packages }),
-  );
   const fields = {
-    format: FORMAT,
+    format,
     storePath,
     file: manifest.file,
     size: manifest.size,
-    packages: contents.packages.length,
+    packages,
     sha256: toHex(await sha256(body)),
   };
   const header: Header = { ...fields, check: await headerCheck(fields) };
@@ -117,6 +122,38 @@ export async function encodeContentsCache(
 }
 
 /**
+ * The header and body of a cache file, or null unless it is a whole,
+ * unchanged file of this format that fprof wrote for this store path and
+ * manifest.
+ */
+async function decodeCacheFile(
+  bytes: Uint8Array,
+  format: string,
+  storePath: string,
+  manifest: ManifestIdentity,
+): Promise<{ header: Header; body: Uint8Array } | null> {
+  const newline = bytes.indexOf(10);
+  if (newline < 0) return null;
+  const header = await decodeHeader(bytes.subarray(0, newline), storePath, manifest, format);
+  if (header === null) return null;
+  const body = bytes.subarray(newline + 1);
+  if (toHex(await sha256(body)) !== header.sha256) return null;
+  return { header, body };
+}
+
+/** The bytes of a cache file for a generation's contents. */
+export function encodeContentsCache(
+  storePath: string,
+  manifest: ManifestIdentity,
+  contents: GenerationContents,
+): Promise<Uint8Array> {
+  const body = new TextEncoder().encode(
+    JSON.stringify({ manifest: contents.manifest, packages: contents.packages }),
+  );
+  return encodeCacheFile(FORMAT, storePath, manifest, contents.packages.length, body);
+}
+
+/**
  * The contents a cache file holds, or null unless it is a whole, unchanged
  * file that fprof wrote for this store path and manifest.
  */
@@ -125,17 +162,13 @@ export async function decodeContentsCache(
   storePath: string,
   manifest: ManifestIdentity,
 ): Promise<GenerationContents | null> {
-  const newline = bytes.indexOf(10);
-  if (newline < 0) return null;
-  const header = await decodeHeader(bytes.subarray(0, newline), storePath, manifest);
-  if (header === null) return null;
-  const body = bytes.subarray(newline + 1);
-  if (toHex(await sha256(body)) !== header.sha256) return null;
+  const file = await decodeCacheFile(bytes, FORMAT, storePath, manifest);
+  if (file === null) return null;
   try {
     // The hash is checked first, so a lenient decoder (faster than a
     // validating one) sees only what fprof wrote.
-    const data = JSON.parse(new TextDecoder().decode(body));
-    if (!isContents(data) || data.packages.length !== header.packages) return null;
+    const data = JSON.parse(new TextDecoder().decode(file.body));
+    if (!isContents(data) || data.packages.length !== file.header.packages) return null;
     return data;
   } catch {
     return null;
@@ -190,6 +223,23 @@ export async function readGenerationContentsCached(
   return await parseAndKeep(nix, storePath, file, manifest);
 }
 
+/**
+ * Reads a generation through the cache, so that the next command to read it
+ * (the first `fprof list` after a switch) finds it there. A generation that
+ * cannot be read is left for that command to report.
+ */
+export async function fillContentsCache(
+  nix: Nix,
+  storePath: string,
+  cacheDir: string,
+): Promise<void> {
+  try {
+    await readGenerationContentsCached(nix, storePath, cacheDir);
+  } catch (e) {
+    nix.log.debug(`cannot read '${storePath}' into the cache: ${(e as Error).message}`);
+  }
+}
+
 /** Reads a generation's contents and writes its cache file, unless it is empty. */
 async function parseAndKeep(
   nix: Nix,
@@ -199,18 +249,22 @@ async function parseAndKeep(
 ): Promise<GenerationContents> {
   const contents = await readGenerationContents(nix, storePath);
   if (contents.packages.length >= CACHE_MIN_PACKAGES) {
-    // Written aside and renamed, so a reader never sees half a file.
-    const tmp = `${file}.${Deno.pid}.tmp`;
-    try {
-      await Deno.mkdir(dirname(file), { recursive: true });
-      await Deno.writeFile(tmp, await encodeContentsCache(storePath, manifest, contents));
-      await Deno.rename(tmp, file);
-    } catch (e) {
-      nix.log.debug(`cannot write the cache file '${file}': ${(e as Error).message}`);
-      await Deno.remove(tmp).catch(() => {});
-    }
+    await writeCacheFile(nix.log, file, await encodeContentsCache(storePath, manifest, contents));
   }
   return contents;
+}
+
+/** Writes a cache file aside and renames it, so a reader never sees half a file. */
+async function writeCacheFile(log: Logger, file: string, bytes: Uint8Array): Promise<void> {
+  const tmp = `${file}.${Deno.pid}.tmp`;
+  try {
+    await Deno.mkdir(dirname(file), { recursive: true });
+    await Deno.writeFile(tmp, bytes);
+    await Deno.rename(tmp, file);
+  } catch (e) {
+    log.debug(`cannot write the cache file '${file}': ${(e as Error).message}`);
+    await Deno.remove(tmp).catch(() => {});
+  }
 }
 
 /** The first line of a file (at most 4 KiB), or null. */
@@ -248,4 +302,53 @@ export async function countGenerationPackagesCached(
   const header = line === null ? null : await decodeHeader(line, storePath, manifest);
   if (header !== null) return header.packages;
   return (await parseAndKeep(nix, storePath, file, manifest)).packages.length;
+}
+
+/** The cache file of the listing of one generation. */
+export function listingCacheFileOf(cacheDir: string, storePath: string): string {
+  return join(cacheDir, `${basename(storePath)}.list.txt`);
+}
+
+/**
+ * The text `fprof list` printed for a generation, as {@link keepListing}
+ * kept it with the same `format`, or null unless its cache file is whole,
+ * unchanged, and for this generation. Printing it again skips reading and
+ * decoding the packages, most of the time of a list of 10,000.
+ */
+export async function readListingCached(
+  storePath: string,
+  cacheDir: string,
+  format: string,
+): Promise<string | null> {
+  const [manifest, bytes] = await Promise.all([
+    manifestIdentity(storePath),
+    Deno.readFile(listingCacheFileOf(cacheDir, storePath)).catch(() => null),
+  ]);
+  const file = bytes === null ? null : await decodeCacheFile(bytes, format, storePath, manifest);
+  return file === null ? null : new TextDecoder().decode(file.body);
+}
+
+/**
+ * Keeps `text`, the listing of a generation of `packages` packages, for
+ * {@link readListingCached}. `format` names the code that made the text, so
+ * that a listing made by another version of it is never printed.
+ */
+export async function keepListing(
+  log: Logger,
+  storePath: string,
+  cacheDir: string,
+  format: string,
+  packages: number,
+  text: string,
+): Promise<void> {
+  if (packages < CACHE_MIN_PACKAGES) return;
+  const body = new TextEncoder().encode(text);
+  const bytes = await encodeCacheFile(
+    format,
+    storePath,
+    await manifestIdentity(storePath),
+    packages,
+    body,
+  );
+  await writeCacheFile(log, listingCacheFileOf(cacheDir, storePath), bytes);
 }
