@@ -20,11 +20,14 @@
  * the same header over the text), named by the code that made the text:
  * printing 10,000 lines again costs less than decoding 10,000 packages.
  *
+ * Cache files and manifests are looked at with synchronous calls, as the
+ * profile is (see profile.ts): each is one short read.
+ *
  * @module
  */
 
 import type { ProfilePackage } from "../../manifest/types.ts";
-import { type GenerationContents, readGenerationContents } from "./generation.ts";
+import type { GenerationContents } from "./generation.ts";
 import type { Nix } from "../nix/nix.ts";
 import type { Logger } from "../term/log.ts";
 import { basename, dirname, join } from "../path.ts";
@@ -189,10 +192,10 @@ function isPackage(p: ProfilePackage): boolean {
 }
 
 /** Which manifest file a generation has, and its size (following links). */
-async function manifestIdentity(storePath: string): Promise<ManifestIdentity> {
+function manifestIdentity(storePath: string): ManifestIdentity {
   for (const file of ["manifest.json", "manifest.nix"] as const) {
     try {
-      return { file, size: (await Deno.stat(join(storePath, file))).size };
+      return { file, size: Deno.statSync(join(storePath, file)).size };
     } catch {
       // Not there: the next one, as readGenerationContents looks.
     }
@@ -201,7 +204,7 @@ async function manifestIdentity(storePath: string): Promise<ManifestIdentity> {
 }
 
 /**
- * {@link readGenerationContents}, through the cache for generations of at
+ * `readGenerationContents()` (generation.ts), through the cache for generations of at
  * least {@link CACHE_MIN_PACKAGES} package. A cache that cannot be read or
  * written only costs the time of parsing.
  */
@@ -211,10 +214,8 @@ export async function readGenerationContentsCached(
   cacheDir: string,
 ): Promise<GenerationContents> {
   const file = cacheFileOf(cacheDir, storePath);
-  const [manifest, cached] = await Promise.all([
-    manifestIdentity(storePath),
-    Deno.readFile(file).catch(() => null),
-  ]);
+  const manifest = manifestIdentity(storePath);
+  const cached = readFileOrNull(file);
   if (cached !== null) {
     const contents = await decodeContentsCache(cached, storePath, manifest);
     if (contents !== null) return contents;
@@ -247,6 +248,9 @@ async function parseAndKeep(
   file: string,
   manifest: ManifestIdentity,
 ): Promise<GenerationContents> {
+  // Loaded only on a miss: a command that finds the cache does not evaluate
+  // the manifest parsers.
+  const { readGenerationContents } = await import("./generation.ts");
   const contents = await readGenerationContents(nix, storePath);
   if (contents.packages.length >= CACHE_MIN_PACKAGES) {
     await writeCacheFile(nix.log, file, await encodeContentsCache(storePath, manifest, contents));
@@ -267,17 +271,26 @@ async function writeCacheFile(log: Logger, file: string, bytes: Uint8Array): Pro
   }
 }
 
+/** A whole file, or null when it cannot be read. */
+function readFileOrNull(path: string): Uint8Array | null {
+  try {
+    return Deno.readFileSync(path);
+  } catch {
+    return null;
+  }
+}
+
 /** The first line of a file (at most 4 KiB), or null. */
-async function readFirstLine(path: string): Promise<Uint8Array | null> {
+function readFirstLine(path: string): Uint8Array | null {
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(path);
+    file = Deno.openSync(path);
   } catch {
     return null;
   }
   try {
     const buf = new Uint8Array(4096);
-    const n = await file.read(buf);
+    const n = file.readSync(buf);
     const newline = n === null ? -1 : buf.subarray(0, n).indexOf(10);
     return newline < 0 ? null : buf.subarray(0, newline);
   } catch {
@@ -298,7 +311,8 @@ export async function countGenerationPackagesCached(
   cacheDir: string,
 ): Promise<number> {
   const file = cacheFileOf(cacheDir, storePath);
-  const [manifest, line] = await Promise.all([manifestIdentity(storePath), readFirstLine(file)]);
+  const manifest = manifestIdentity(storePath);
+  const line = readFirstLine(file);
   const header = line === null ? null : await decodeHeader(line, storePath, manifest);
   if (header !== null) return header.packages;
   return (await parseAndKeep(nix, storePath, file, manifest)).packages.length;
@@ -320,10 +334,8 @@ export async function readListingCached(
   cacheDir: string,
   format: string,
 ): Promise<string | null> {
-  const [manifest, bytes] = await Promise.all([
-    manifestIdentity(storePath),
-    Deno.readFile(listingCacheFileOf(cacheDir, storePath)).catch(() => null),
-  ]);
+  const manifest = manifestIdentity(storePath);
+  const bytes = readFileOrNull(listingCacheFileOf(cacheDir, storePath));
   const file = bytes === null ? null : await decodeCacheFile(bytes, format, storePath, manifest);
   return file === null ? null : new TextDecoder().decode(file.body);
 }
@@ -346,7 +358,7 @@ export async function keepListing(
   const bytes = await encodeCacheFile(
     format,
     storePath,
-    await manifestIdentity(storePath),
+    manifestIdentity(storePath),
     packages,
     body,
   );
