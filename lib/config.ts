@@ -36,7 +36,7 @@ export async function loadConfig(env: Env = Deno.env): Promise<Config> {
   const file = configPath(env);
   let text: string;
   try {
-    text = await Deno.readTextFile(file);
+    text = Deno.readTextFileSync(file);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return {};
     throw new FprofError(
