@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { assertEquals, assertOk } from "../lib/testing.ts";
 import { fprofOk } from "./helpers/fprof.ts";
 import { makeNixSandbox } from "./helpers/sandbox.ts";
-import { A, profileFlake } from "./helpers/scenario.ts";
+import { A, B, C, profileFlake } from "./helpers/scenario.ts";
 import { cacheFileOf, listingCacheFileOf } from "../lib/profile/contents_cache.ts";
 
 for (const manifest of ["nix", "json"]) {
@@ -42,3 +42,24 @@ for (const manifest of ["nix", "json"]) {
     assertEquals((await fprofOk(sb, ["list"])).stdout, first.stdout);
   });
 }
+
+Deno.test("a switch drops the cache files of generations the collector took", async () => {
+  await using sb = await makeNixSandbox();
+  const [a, b] = [await profileFlake(sb, "a", A), await profileFlake(sb, "b", B)];
+  await fprofOk(sb, ["switch", a]);
+  const first = await Deno.realPath(sb.defaultProfile);
+  await fprofOk(sb, ["list"]);
+  await fprofOk(sb, ["switch", b]);
+  const cacheDir = join(sb.xdgCache, "fprof", "generations");
+  const firstFiles = [cacheFileOf(cacheDir, first), listingCacheFileOf(cacheDir, first)];
+  for (const f of firstFiles) assertOk((await Deno.stat(f)).isFile, f);
+
+  await fprofOk(sb, ["generations", "--delete", "1"]);
+  await sb.runOk(["nix-store", "--gc"]);
+  await fprofOk(sb, ["switch", await profileFlake(sb, "c", C)]);
+  for (const f of firstFiles) {
+    assertOk(!(await Deno.stat(f).then(() => true, () => false)), `${f} was left`);
+  }
+  const current = await Deno.realPath(sb.defaultProfile);
+  assertOk((await Deno.stat(cacheFileOf(cacheDir, current))).isFile);
+});

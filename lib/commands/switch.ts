@@ -63,7 +63,7 @@ import { sameGroups, unchangedSince } from "../profile/unchanged.ts";
 import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
 import { homeDir, stateHome } from "../xdg.ts";
 import { crashPoint } from "../crash.ts";
-import { contentsCacheDir, fillContentsCache } from "../profile/contents_cache.ts";
+import { contentsCacheDir, updateContentsCache } from "../profile/contents_cache.ts";
 import { RunRoots } from "../nix/gc_roots.ts";
 import {
   clearPending,
@@ -553,8 +553,11 @@ async function applySwitch(run: SwitchRun, p: PlannedSwitch): Promise<SwitchResu
   await saveRecords(p.records, ctx.env);
   await clearPending(profile, ctx.env);
   crashPoint("switch:after-records");
-  // Read now, so that the first list of the new generation finds it cached.
-  if (manifest !== "none") await fillContentsCache(nix, made.storePath, contentsCacheDir(ctx.env));
+  // Read now, so that the first list of the new generation finds it cached;
+  // collected generations leave the cache.
+  if (manifest !== "none") {
+    await updateContentsCache(nix, made.storePath, contentsCacheDir(ctx.env));
+  }
   return { action: "switched", generation: made.number };
 }
 

@@ -225,11 +225,13 @@ export async function readGenerationContentsCached(
 }
 
 /**
- * Reads a generation through the cache, so that the next command to read it
- * (the first `fprof list` after a switch) finds it there. A generation that
+ * After a switch: reads the new generation through the cache, so that the
+ * next command to read it (the first `fprof list`) finds it there, and
+ * removes the files of generations the store no longer holds, so that the
+ * cache does not grow with every generation ever made. A generation that
  * cannot be read is left for that command to report.
  */
-export async function fillContentsCache(
+export async function updateContentsCache(
   nix: Nix,
   storePath: string,
   cacheDir: string,
@@ -239,6 +241,36 @@ export async function fillContentsCache(
   } catch (e) {
     nix.log.debug(`cannot read '${storePath}' into the cache: ${(e as Error).message}`);
   }
+  await pruneContentsCache(nix.log, cacheDir, dirname(storePath));
+}
+
+/**
+ * Removes the cache files (contents and listings) of store paths that are no
+ * longer in `storeDir`, the garbage collector's leftovers; returns how many.
+ * Files being written (`*.tmp`) are left alone.
+ */
+export async function pruneContentsCache(
+  log: Logger,
+  cacheDir: string,
+  storeDir: string,
+): Promise<number> {
+  let removed = 0;
+  try {
+    for await (const entry of Deno.readDir(cacheDir)) {
+      const name = /^(.+?)(?:\.json|\.list\.txt)$/.exec(entry.name)?.[1];
+      if (!entry.isFile || name === undefined) continue;
+      try {
+        await Deno.lstat(join(storeDir, name));
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) continue;
+        await Deno.remove(join(cacheDir, entry.name));
+        removed++;
+      }
+    }
+  } catch (e) {
+    log.debug(`cannot prune the cache '${cacheDir}': ${(e as Error).message}`);
+  }
+  return removed;
 }
 
 /** Reads a generation's contents and writes its cache file, unless it is empty. */

@@ -6,6 +6,7 @@ import {
   encodeContentsCache,
   keepListing,
   listingCacheFileOf,
+  pruneContentsCache,
   readGenerationContentsCached,
   readListingCached,
 } from "./contents_cache.ts";
@@ -186,6 +187,34 @@ Deno.test("a corrupt or foreign listing file is never printed", async () => {
     await Deno.writeTextFile(file, lie);
     assertEquals(await readListingCached(gen, cacheDir, "list/1"), null, what);
   }
+});
+
+Deno.test("pruneContentsCache() removes the files of collected store paths only", async () => {
+  await using tmp = await tempDir();
+  const kept = await fakeGeneration(tmp.path, "profile", BIG);
+  const gone = await fakeGeneration(tmp.path, "gone", BIG + 1);
+  const cacheDir = join(tmp.path, "cache");
+  await readGenerationContentsCached(nix(), kept, cacheDir);
+  await readGenerationContentsCached(nix(), gone, cacheDir);
+  await keepListing(log(), kept, cacheDir, "list/1", BIG, "p0  1.0\n");
+  await keepListing(log(), gone, cacheDir, "list/1", BIG + 1, "p0  1.0\n");
+  const writing = `${cacheFileOf(cacheDir, gone)}.123.tmp`;
+  await Deno.writeTextFile(writing, "");
+  await Deno.remove(gone, { recursive: true });
+
+  assertEquals(await pruneContentsCache(log(), cacheDir, join(tmp.path, "store")), 2);
+  const left = (await Array.fromAsync(Deno.readDir(cacheDir))).map((e) => e.name).sort();
+  assertEquals(
+    left,
+    [
+      cacheFileOf(cacheDir, kept).split("/").pop(),
+      writing.split("/").pop(),
+      listingCacheFileOf(cacheDir, kept).split("/").pop(),
+    ].sort(),
+  );
+  // Nothing to prune, and no cache at all, are both fine.
+  assertEquals(await pruneContentsCache(log(), cacheDir, join(tmp.path, "store")), 0);
+  assertEquals(await pruneContentsCache(log(), join(tmp.path, "none"), tmp.path), 0);
 });
 
 const log = () => new Logger({ color: false, terminal: false });
