@@ -173,296 +173,313 @@ function shortUsage(): string {
   ].join("\n");
 }
 
-common(
-  program.command("switch")
-    .description(
-      "Build a profile from a flake and make it the profile's next generation.",
-    )
-    .argument(
-      "[installable]",
-      "flake reference with optional #attr, or a store path (default: the config's flake, " +
-        "./flake.nix, then the flake 'fprof init' wrote)",
-    )
-    .addOption(
-      new Option("--manifest [kind]", "manifest to write into the generation")
-        .choices(MANIFEST_CHOICES),
-    )
-    .option(
-      "-n, --dry-run",
-      "build and show what would change, but change nothing",
-    )
-    .option("--json", "with --dry-run, print the plan as JSON (schema in the README)")
-    .option("--force", "switch even if the new generation drops bin/nix")
-    .addOption(diffOption())
-    .option("-y, --yes", "drop packages that nix-env or nix profile added, without asking")
-    .option("--pin", "then run 'fprof pin' on the flake (see 'fprof pin --help')")
-    .option(
-      "--override-input <name=ref>",
-      "use REF for the flake's input NAME, as 'nix build --override-input' (repeatable)",
-      overrideInput,
-    )
-    .option(
-      "--target-host <host>",
-      "switch the profile of [USER@]HOST (or each host of @GROUP) over ssh instead (repeatable)",
-      hostArgs,
-    )
-    .option("--sign-key <file>", "sign what is copied to the targets with this secret key")
-    .addOption(
-      new Option("--build-host <host>", "build on [USER@]HOST over ssh; evaluation stays here")
-        .argParser(hostArg),
-    )
-    .addHelpText(
-      "after",
-      examples(
-        "fprof switch                          # ./flake.nix: packages.<system>.profile",
-        "fprof switch ~/profile#laptop         # a named attribute",
-        "fprof switch --manifest=json .        # keep the profile usable by 'nix profile'",
-        "fprof switch --dry-run                # what would change",
-        "fprof switch --dry-run --json | jq .packages",
-        "fprof switch ./result                 # an environment that is already built",
-        "fprof switch --override-input nixpkgs=path:$HOME/src/nixpkgs",
-        "fprof switch --target-host lab-a --target-host deploy@lab-b   # profiles.<their names>",
-        "fprof switch --build-host builder --target-host lab-a         # built there, copied from there",
-      ),
+/**
+ * The commands, in the order help lists them. Each is declared only when it
+ * may be needed (see {@link commandsToDeclare}): `fprof list` declares `list`
+ * alone, and commander does not build the options of the other nine.
+ */
+const COMMANDS = {
+  switch: () =>
+    common(
+      program.command("switch")
+        .description(
+          "Build a profile from a flake and make it the profile's next generation.",
+        )
+        .argument(
+          "[installable]",
+          "flake reference with optional #attr, or a store path (default: the config's flake, " +
+            "./flake.nix, then the flake 'fprof init' wrote)",
+        )
+        .addOption(
+          new Option("--manifest [kind]", "manifest to write into the generation")
+            .choices(MANIFEST_CHOICES),
+        )
+        .option(
+          "-n, --dry-run",
+          "build and show what would change, but change nothing",
+        )
+        .option("--json", "with --dry-run, print the plan as JSON (schema in the README)")
+        .option("--force", "switch even if the new generation drops bin/nix")
+        .addOption(diffOption())
+        .option("-y, --yes", "drop packages that nix-env or nix profile added, without asking")
+        .option("--pin", "then run 'fprof pin' on the flake (see 'fprof pin --help')")
+        .option(
+          "--override-input <name=ref>",
+          "use REF for the flake's input NAME, as 'nix build --override-input' (repeatable)",
+          overrideInput,
+        )
+        .option(
+          "--target-host <host>",
+          "switch the profile of [USER@]HOST (or each host of @GROUP) over ssh instead (repeatable)",
+          hostArgs,
+        )
+        .option("--sign-key <file>", "sign what is copied to the targets with this secret key")
+        .addOption(
+          new Option("--build-host <host>", "build on [USER@]HOST over ssh; evaluation stays here")
+            .argParser(hostArg),
+        )
+        .addHelpText(
+          "after",
+          examples(
+            "fprof switch                          # ./flake.nix: packages.<system>.profile",
+            "fprof switch ~/profile#laptop         # a named attribute",
+            "fprof switch --manifest=json .        # keep the profile usable by 'nix profile'",
+            "fprof switch --dry-run                # what would change",
+            "fprof switch --dry-run --json | jq .packages",
+            "fprof switch ./result                 # an environment that is already built",
+            "fprof switch --override-input nixpkgs=path:$HOME/src/nixpkgs",
+            "fprof switch --target-host lab-a --target-host deploy@lab-b   # profiles.<their names>",
+            "fprof switch --build-host builder --target-host lab-a         # built there, copied from there",
+          ),
+        ),
+    ).action((installable, opts) =>
+      run(opts, async (o, ctx) => {
+        const { switchProfile } = await import("./lib/commands/switch.ts");
+        await switchProfile(installable, o, ctx);
+      })
     ),
-).action((installable, opts) =>
-  run(opts, async (o, ctx) => {
-    const { switchProfile } = await import("./lib/commands/switch.ts");
-    await switchProfile(installable, o, ctx);
-  })
-);
-
-common(
-  program.command("list")
-    .description(
-      "List the packages of the profile's current (or given) generation.",
-    )
-    .option("--json", "print JSON (schema in the README)")
-    .option("-l, --long", "also print store paths")
-    .option("--group", "show packages under the mkProfile group they came from")
-    .option("--drift", "show what the profile holds that its flake does not declare")
-    .option(
-      "--generation <n>",
-      "a generation other than the current one",
-      generationNumber,
-    )
-    .addOption(targetHostOption())
-    .addHelpText(
-      "after",
-      examples(
-        "fprof list",
-        "fprof list -l --generation 3",
-        "fprof list --group",
-        "fprof list --json | jq '.packages[].name'",
-        "fprof list --target-host deploy@lab-a   # a profile on another machine",
-      ),
+  list: () =>
+    common(
+      program.command("list")
+        .description(
+          "List the packages of the profile's current (or given) generation.",
+        )
+        .option("--json", "print JSON (schema in the README)")
+        .option("-l, --long", "also print store paths")
+        .option("--group", "show packages under the mkProfile group they came from")
+        .option("--drift", "show what the profile holds that its flake does not declare")
+        .option(
+          "--generation <n>",
+          "a generation other than the current one",
+          generationNumber,
+        )
+        .addOption(targetHostOption())
+        .addHelpText(
+          "after",
+          examples(
+            "fprof list",
+            "fprof list -l --generation 3",
+            "fprof list --group",
+            "fprof list --json | jq '.packages[].name'",
+            "fprof list --target-host deploy@lab-a   # a profile on another machine",
+          ),
+        ),
+    ).action((opts) =>
+      run(opts, async (o, ctx) => {
+        const { list } = await import("./lib/commands/list.ts");
+        await list(o, ctx);
+      })
     ),
-).action((opts) =>
-  run(opts, async (o, ctx) => {
-    const { list } = await import("./lib/commands/list.ts");
-    await list(o, ctx);
-  })
-);
-
-common(
-  program.command("init")
-    .description("Write a profile flake to start from, and say how to switch to it.")
-    .argument(
-      "[dir]",
-      "where to write it (default: $XDG_CONFIG_HOME/fprof/profile)",
-    )
-    .option("-t, --template <name>", "the template: default or no-flake", "default")
-    .option("--from-current", "declare the packages of the current profile")
-    .option("--force", "overwrite files that exist")
-    .addHelpText(
-      "after",
-      examples(
-        "fprof init                            # ~/.config/fprof/profile/flake.nix",
-        "fprof init --from-current ~/profile   # keep what nix-env -i installed",
-        "fprof init --template no-flake .      # default.nix, for Nix without flakes",
-      ),
+  init: () =>
+    common(
+      program.command("init")
+        .description("Write a profile flake to start from, and say how to switch to it.")
+        .argument(
+          "[dir]",
+          "where to write it (default: $XDG_CONFIG_HOME/fprof/profile)",
+        )
+        .option("-t, --template <name>", "the template: default or no-flake", "default")
+        .option("--from-current", "declare the packages of the current profile")
+        .option("--force", "overwrite files that exist")
+        .addHelpText(
+          "after",
+          examples(
+            "fprof init                            # ~/.config/fprof/profile/flake.nix",
+            "fprof init --from-current ~/profile   # keep what nix-env -i installed",
+            "fprof init --template no-flake .      # default.nix, for Nix without flakes",
+          ),
+        ),
+    ).action((dir, opts) =>
+      run(opts, async (o, ctx) => {
+        const { init } = await import("./lib/commands/init.ts");
+        await init(dir, o, ctx);
+      })
     ),
-).action((dir, opts) =>
-  run(opts, async (o, ctx) => {
-    const { init } = await import("./lib/commands/init.ts");
-    await init(dir, o, ctx);
-  })
-);
-
-common(
-  program.command("rollback")
-    .description(
-      "Go back to the generation this one was made from (its parent).",
-    )
-    .option("--to <n>", "go to generation N instead", generationNumber)
-    .option("-n, --dry-run", "show where rollback would go, but change nothing")
-    .option("--force", "roll back even if the target drops bin/nix")
-    .addOption(diffOption())
-    .addOption(targetHostOption())
-    .addHelpText(
-      "after",
-      examples(
-        "fprof rollback",
-        "fprof rollback --to 4",
-        "fprof rollback --dry-run",
-      ),
+  rollback: () =>
+    common(
+      program.command("rollback")
+        .description(
+          "Go back to the generation this one was made from (its parent).",
+        )
+        .option("--to <n>", "go to generation N instead", generationNumber)
+        .option("-n, --dry-run", "show where rollback would go, but change nothing")
+        .option("--force", "roll back even if the target drops bin/nix")
+        .addOption(diffOption())
+        .addOption(targetHostOption())
+        .addHelpText(
+          "after",
+          examples(
+            "fprof rollback",
+            "fprof rollback --to 4",
+            "fprof rollback --dry-run",
+          ),
+        ),
+    ).action((opts) =>
+      run(opts, async (o, ctx) => {
+        const { rollback } = await import("./lib/commands/rollback.ts");
+        await rollback(o, ctx);
+      })
     ),
-).action((opts) =>
-  run(opts, async (o, ctx) => {
-    const { rollback } = await import("./lib/commands/rollback.ts");
-    await rollback(o, ctx);
-  })
-);
-
-common(
-  program.command("generations")
-    .description(
-      "List the profile's generations with their parents and sources, or delete some.",
-    )
-    .option("--json", "print JSON (schema in the README)")
-    .option("--tree", "draw the parent tree, with the branches rollbacks made")
-    .option("--delete <n...>", "delete these generations (never the current one)", (v, prev) => [
-      ...(prev ?? []),
-      generationNumber(v),
-    ], undefined as number[] | undefined)
-    .option("--older-than <age>", "delete generations older than AGE, such as 30d")
-    .option("--keep <n>", "delete all but the newest N generations", positiveNumber)
-    .option("-n, --dry-run", "with a deletion, show what would go, but change nothing")
-    .addOption(targetHostOption())
-    .addHelpText(
-      "after",
-      examples(
-        "fprof generations --tree",
-        "fprof generations --json",
-        "fprof generations --delete 3 4",
-        "fprof generations --older-than 30d && nix-collect-garbage",
-        "fprof generations --keep 5",
-      ),
+  generations: () =>
+    common(
+      program.command("generations")
+        .description(
+          "List the profile's generations with their parents and sources, or delete some.",
+        )
+        .option("--json", "print JSON (schema in the README)")
+        .option("--tree", "draw the parent tree, with the branches rollbacks made")
+        .option(
+          "--delete <n...>",
+          "delete these generations (never the current one)",
+          (v, prev) => [
+            ...(prev ?? []),
+            generationNumber(v),
+          ],
+          undefined as number[] | undefined,
+        )
+        .option("--older-than <age>", "delete generations older than AGE, such as 30d")
+        .option("--keep <n>", "delete all but the newest N generations", positiveNumber)
+        .option("-n, --dry-run", "with a deletion, show what would go, but change nothing")
+        .addOption(targetHostOption())
+        .addHelpText(
+          "after",
+          examples(
+            "fprof generations --tree",
+            "fprof generations --json",
+            "fprof generations --delete 3 4",
+            "fprof generations --older-than 30d && nix-collect-garbage",
+            "fprof generations --keep 5",
+          ),
+        ),
+    ).action((opts) =>
+      run(opts, async (o, ctx) => {
+        const { generations } = await import("./lib/commands/generations.ts");
+        await generations(o, ctx);
+      })
     ),
-).action((opts) =>
-  run(opts, async (o, ctx) => {
-    const { generations } = await import("./lib/commands/generations.ts");
-    await generations(o, ctx);
-  })
-);
-
-common(
-  program.command("pin")
-    .description(
-      "Make nixpkgs#… and <nixpkgs> resolve to the nixpkgs your profile flake is locked to.",
-    )
-    .argument("[flake]", "a local flake directory (default: as for switch)")
-    .option(
-      "--input <name>",
-      "pin this input of the root instead of nixpkgs (repeatable)",
-      (v: string, prev: string[]) => [...prev, v],
-      [] as string[],
-    )
-    .option("-n, --dry-run", "show what would change, but change nothing")
-    .option("--system", "write the system registry and nix.conf (root only)")
-    .option("--status", "show each pin against the lock file, and whether it is stale")
-    .option("--json", "with --status, print JSON (schema in the README)")
-    .option("--unpin", "put back the files and channels as they were before pinning")
-    .option(
-      "--from-generation [n]",
-      "restore the pins recorded with generation N (default: the current one)",
-      generationNumber,
-    )
-    .option("--no-global-registry", "also point flake-registry at an empty local file")
-    .addHelpText(
-      "after",
-      examples(
-        "fprof pin ~/profile                   # pin the nixpkgs of ~/profile/flake.lock",
-        "fprof pin --input nixpkgs --input home-manager",
-        "fprof pin --status                    # are the pins still what the lock says?",
-        "fprof pin --unpin                     # put everything back",
-        "fprof pin --from-generation           # the pins of the current generation",
-      ),
+  pin: () =>
+    common(
+      program.command("pin")
+        .description(
+          "Make nixpkgs#… and <nixpkgs> resolve to the nixpkgs your profile flake is locked to.",
+        )
+        .argument("[flake]", "a local flake directory (default: as for switch)")
+        .option(
+          "--input <name>",
+          "pin this input of the root instead of nixpkgs (repeatable)",
+          (v: string, prev: string[]) => [...prev, v],
+          [] as string[],
+        )
+        .option("-n, --dry-run", "show what would change, but change nothing")
+        .option("--system", "write the system registry and nix.conf (root only)")
+        .option("--status", "show each pin against the lock file, and whether it is stale")
+        .option("--json", "with --status, print JSON (schema in the README)")
+        .option("--unpin", "put back the files and channels as they were before pinning")
+        .option(
+          "--from-generation [n]",
+          "restore the pins recorded with generation N (default: the current one)",
+          generationNumber,
+        )
+        .option("--no-global-registry", "also point flake-registry at an empty local file")
+        .addHelpText(
+          "after",
+          examples(
+            "fprof pin ~/profile                   # pin the nixpkgs of ~/profile/flake.lock",
+            "fprof pin --input nixpkgs --input home-manager",
+            "fprof pin --status                    # are the pins still what the lock says?",
+            "fprof pin --unpin                     # put everything back",
+            "fprof pin --from-generation           # the pins of the current generation",
+          ),
+        ),
+    ).action((flake, opts) =>
+      run(opts, async (o, ctx) => {
+        const { pin } = await import("./lib/commands/pin.ts");
+        await pin(flake, o, ctx);
+      })
     ),
-).action((flake, opts) =>
-  run(opts, async (o, ctx) => {
-    const { pin } = await import("./lib/commands/pin.ts");
-    await pin(flake, o, ctx);
-  })
-);
-
-program.command("completions")
-  .description("Print a shell completion script for bash, zsh or fish.")
-  .addArgument(new Argument("<shell>", "the shell").choices(SHELLS))
-  .addHelpText(
-    "after",
-    examples(
-      "source <(fprof completions bash)                     # in ~/.bashrc",
-      "source <(fprof completions zsh)                      # in ~/.zshrc, after compinit",
-      "fprof completions fish > ~/.config/fish/completions/fprof.fish",
+  completions: () =>
+    program.command("completions")
+      .description("Print a shell completion script for bash, zsh or fish.")
+      .addArgument(new Argument("<shell>", "the shell").choices(SHELLS))
+      .addHelpText(
+        "after",
+        examples(
+          "source <(fprof completions bash)                     # in ~/.bashrc",
+          "source <(fprof completions zsh)                      # in ~/.zshrc, after compinit",
+          "fprof completions fish > ~/.config/fish/completions/fprof.fish",
+        ),
+      )
+      .action(async (shell) => {
+        const { completions } = await import("./lib/commands/completions.ts");
+        await completions(shell, program);
+      }),
+  // Called by the completion scripts for values that depend on the machine.
+  __complete: () =>
+    program.command("__complete", { hidden: true })
+      .addArgument(new Argument("<kind>").choices(["generations", "inputs"] as const))
+      .option("--profile <path>")
+      .action(async (kind, opts) => {
+        const { complete } = await import("./lib/commands/completions.ts");
+        await complete(kind, opts, await makeContext({}));
+      }),
+  diff: () =>
+    common(
+      program.command("diff")
+        .description("Show what changed between two generations, package by package.")
+        .argument(
+          "[from]",
+          "a generation number (default: the current one's parent)",
+          generationNumber,
+        )
+        .argument("[to]", "a generation number (default: the current one)", generationNumber)
+        .option("--json", "print JSON (schema in the README)")
+        .option("--closure", "also show the change in closure size")
+        .addOption(targetHostOption())
+        .addHelpText(
+          "after",
+          examples(
+            "fprof diff                  # the current generation against its parent",
+            "fprof diff 3                # generation 3 against the current one",
+            "fprof diff 3 5 --closure",
+          ),
+        ),
+    ).action((from, to, opts) =>
+      run(opts, async (o, ctx) => {
+        const { diff } = await import("./lib/commands/diff.ts");
+        await diff(from, to, o, ctx);
+      })
     ),
-  )
-  .action(async (shell) => {
-    const { completions } = await import("./lib/commands/completions.ts");
-    await completions(shell, program);
-  });
-
-// Called by the completion scripts for values that depend on the machine.
-program.command("__complete", { hidden: true })
-  .addArgument(new Argument("<kind>").choices(["generations", "inputs"] as const))
-  .option("--profile <path>")
-  .action(async (kind, opts) => {
-    const { complete } = await import("./lib/commands/completions.ts");
-    await complete(kind, opts, await makeContext({}));
-  });
-
-common(
-  program.command("diff")
-    .description("Show what changed between two generations, package by package.")
-    .argument("[from]", "a generation number (default: the current one's parent)", generationNumber)
-    .argument("[to]", "a generation number (default: the current one)", generationNumber)
-    .option("--json", "print JSON (schema in the README)")
-    .option("--closure", "also show the change in closure size")
-    .addOption(targetHostOption())
-    .addHelpText(
-      "after",
-      examples(
-        "fprof diff                  # the current generation against its parent",
-        "fprof diff 3                # generation 3 against the current one",
-        "fprof diff 3 5 --closure",
-      ),
+  upgrade: () =>
+    common(
+      program.command("upgrade")
+        .description("Update the flake's inputs, show what changes, and switch to the result.")
+        .argument("[flake]", "a local flake with optional #attr (default: as for switch)")
+        .option(
+          "--input <name>",
+          "update only this input (repeatable)",
+          (v: string, prev: string[]) => [...prev, v],
+          [] as string[],
+        )
+        .option("-n, --dry-run", "show what would change, and leave flake.lock as it was")
+        .addOption(diffOption())
+        .option("-y, --yes", "drop packages that nix-env or nix profile added, without asking")
+        .option("--force", "switch even if the new generation drops bin/nix")
+        .option("--pin", "then run 'fprof pin' on the flake, as 'switch --pin' does")
+        .addHelpText(
+          "after",
+          examples(
+            "fprof upgrade                      # every input of ./flake.nix",
+            "fprof upgrade ~/profile --input nixpkgs",
+            "fprof upgrade --dry-run --diff always",
+          ),
+        ),
+    ).action((flake, opts) =>
+      run(opts, async (o, ctx) => {
+        const { upgrade } = await import("./lib/commands/upgrade.ts");
+        await upgrade(flake, o, ctx);
+      })
     ),
-).action((from, to, opts) =>
-  run(opts, async (o, ctx) => {
-    const { diff } = await import("./lib/commands/diff.ts");
-    await diff(from, to, o, ctx);
-  })
-);
-
-common(
-  program.command("upgrade")
-    .description("Update the flake's inputs, show what changes, and switch to the result.")
-    .argument("[flake]", "a local flake with optional #attr (default: as for switch)")
-    .option(
-      "--input <name>",
-      "update only this input (repeatable)",
-      (v: string, prev: string[]) => [...prev, v],
-      [] as string[],
-    )
-    .option("-n, --dry-run", "show what would change, and leave flake.lock as it was")
-    .addOption(diffOption())
-    .option("-y, --yes", "drop packages that nix-env or nix profile added, without asking")
-    .option("--force", "switch even if the new generation drops bin/nix")
-    .option("--pin", "then run 'fprof pin' on the flake, as 'switch --pin' does")
-    .addHelpText(
-      "after",
-      examples(
-        "fprof upgrade                      # every input of ./flake.nix",
-        "fprof upgrade ~/profile --input nixpkgs",
-        "fprof upgrade --dry-run --diff always",
-      ),
-    ),
-).action((flake, opts) =>
-  run(opts, async (o, ctx) => {
-    const { upgrade } = await import("./lib/commands/upgrade.ts");
-    await upgrade(flake, o, ctx);
-  })
-);
+};
 
 /**
  * Rewrites two forms commander cannot read as written, before it parses. Pure.
@@ -502,17 +519,51 @@ export function normalizeArgv(argv: readonly string[]): string[] {
   return out;
 }
 
-// Each command's usage error ends by pointing to that command's help.
-for (const cmd of program.commands) cmd.showHelpAfterError(`Try 'fprof ${cmd.name()} --help'.`);
-// The program's own action names an unknown command (set after the commands
-// are declared, which inherit the program's settings, so that they still
-// refuse extra arguments).
-program.allowExcessArguments();
+/**
+ * Which of `commands` a run of argv needs declared. Pure.
+ *
+ * When the first word after the program's own options (`--profile PATH`,
+ * `-v`) names a command, commander reads argv the same way with that command
+ * alone: the program's options come first, and the rest is the command's to
+ * parse. Anything else (no command, `--help`, a misspelt command or an option
+ * of the program commander will refuse) needs them all: help lists them and
+ * a misspelt one is matched against them. So does `completions`, whose
+ * scripts describe every command.
+ */
+export function commandsToDeclare(argv: readonly string[], commands: readonly string[]): string[] {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--profile") i++;
+    else if (!(a.startsWith("--profile=") || a === "-v" || a === "--verbose")) {
+      return commands.includes(a) && a !== "completions" ? [a] : [...commands];
+    }
+  }
+  return [...commands];
+}
+
+let declared = false;
+
+/** Declares the commands argv needs (once per process). */
+function declare(argv: readonly string[]): void {
+  if (declared) return;
+  declared = true;
+  for (const name of commandsToDeclare(argv, Object.keys(COMMANDS))) {
+    COMMANDS[name as keyof typeof COMMANDS]();
+  }
+  // Each command's usage error ends by pointing to that command's help.
+  for (const cmd of program.commands) cmd.showHelpAfterError(`Try 'fprof ${cmd.name()} --help'.`);
+  // The program's own action names an unknown command (set after the
+  // commands are declared, which inherit the program's settings, so that
+  // they still refuse extra arguments).
+  program.allowExcessArguments();
+}
 
 /** Parses argv and runs; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   try {
-    await program.parseAsync(normalizeArgv(argv), { from: "user" });
+    const args = normalizeArgv(argv);
+    declare(args);
+    await program.parseAsync(args, { from: "user" });
     return 0;
   } catch (e) {
     return reportError(e);

@@ -1,7 +1,7 @@
 import { assertEquals, assertThrows } from "./testing.ts";
 import { currentSystem, defaultAttrs, parseInstallable } from "./nix/installable.ts";
 import { diffPackages, formatDiff } from "./profile/diff.ts";
-import { lineColumn, parseConfig } from "./config.ts";
+import { lineColumn, parseConfig } from "./parse_config.ts";
 import { FprofError, lastNixError, NixError, nixErrorLocation } from "./errors.ts";
 import {
   manifestJsonVersionFor,

@@ -1,5 +1,6 @@
 import { assertEquals, assertOk } from "../lib/testing.ts";
 import {
+  bundleArgv,
   compileArgv,
   ENV_VARS,
   NIX_PROGRAMS,
@@ -84,4 +85,17 @@ Deno.test("useNodeLite() points node: imports at lib/node_lite and refuses other
     Error,
     "'node:crypto', which lib/node_lite/ does not provide",
   );
+});
+
+Deno.test("bundleArgv() minifies only when asked, and keeps names for stack traces", () => {
+  assertEquals(bundleArgv("out.js", "main.ts"), [
+    "bundle",
+    "--quiet",
+    "--platform=deno",
+    "-o",
+    "out.js",
+    "main.ts",
+  ]);
+  const minified = bundleArgv("out.js", "main.ts", { minify: true });
+  assertOk(minified.includes("--minify") && minified.includes("--keep-names"));
 });

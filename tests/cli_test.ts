@@ -4,7 +4,7 @@
  */
 
 import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
-import { normalizeArgv } from "../main.ts";
+import { commandsToDeclare, normalizeArgv } from "../main.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -154,4 +154,57 @@ Deno.test("normalizeArgv() reads Nix's two-word --override-input NAME REF", () =
     "nixpkgs:/p",
     "/flake",
   ]);
+});
+
+const ALL = ["switch", "list", "completions", "__complete"];
+
+Deno.test("commandsToDeclare() declares only the command argv runs", () => {
+  assertEquals(commandsToDeclare(["list", "--json"], ALL), ["list"]);
+  assertEquals(commandsToDeclare(["--profile", "list", "switch"], ALL), ["switch"]);
+  assertEquals(commandsToDeclare(["--profile=/p", "-v", "--verbose", "list"], ALL), ["list"]);
+  assertEquals(commandsToDeclare(["__complete", "generations"], ALL), ["__complete"]);
+});
+
+Deno.test("commandsToDeclare() declares every command when argv names none", () => {
+  for (
+    const argv of [
+      [],
+      ["--help"],
+      ["-V"],
+      ["help", "list"],
+      ["lsit"],
+      ["--profile"],
+      ["--bogus", "list"],
+      ["-vV", "list"],
+      ["completions", "bash"],
+    ]
+  ) {
+    assertEquals(commandsToDeclare(argv, ALL), ALL, argv.join(" "));
+  }
+});
+
+Deno.test("each command's help is the same declared alone as among all commands", async () => {
+  const all = (await fprof(["--help"])).stdout;
+  const commands = all.slice(all.indexOf("Commands:"), all.indexOf("Examples:"));
+  const names = [...commands.matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]);
+  assertOk(names.includes("list") && names.includes("upgrade"), all);
+  for (const name of names) {
+    // `-vv` is `-v` twice to commander, but not a form commandsToDeclare()
+    // reads, so it declares every command.
+    assertEquals(commandsToDeclare(["-vv", name], names), names);
+    const [among, alone] = await Promise.all([
+      fprof(["-vv", name, "--help"]),
+      fprof([name, "--help"]),
+    ]);
+    assertEquals(alone.code, 0, name);
+    assertStringIncludes(alone.stdout, `Usage: fprof ${name}`);
+    assertEquals(alone.stdout, among.stdout, name);
+  }
+});
+
+Deno.test("a command declared alone still refuses what it refused among all", async () => {
+  const r = await fprof(["--profile", "/nonexistent", "list", "--bogus"]);
+  assertEquals(r.code, 2);
+  assertStringIncludes(r.stderr, "unknown option '--bogus'");
+  assertStringIncludes(r.stderr, "Try 'fprof list --help'.");
 });

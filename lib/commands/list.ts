@@ -5,7 +5,8 @@
  */
 
 import { FprofError, UsageError } from "../errors.ts";
-import type { Context } from "../context.ts";
+import { type Context, VERSION } from "../context.ts";
+import { contentsCacheDir, keepListing, readListingCached } from "../profile/contents_cache.ts";
 import type { Generation } from "../profile/profile.ts";
 import { LocalPlace, placeOf } from "../profile/place.ts";
 import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
@@ -68,6 +69,12 @@ export function listJson(
     })),
   };
 }
+
+/**
+ * What made a kept listing (see {@link listText}): another fprof, or this
+ * code changed, never prints one kept by the other. Change it with listText.
+ */
+const LIST_TEXT_FORMAT = `fprof-list-text/1 fprof ${VERSION}`;
 
 /** Formats the human listing: one package per line, aligned; pure. */
 export function listText(
@@ -139,6 +146,15 @@ export async function list(opts: ListOptions, ctx: Context): Promise<void> {
     }
     return;
   }
+  const cacheDir = contentsCacheDir(ctx.env);
+  // The plain listing is kept as printed: a big one prints faster that way.
+  // The cache is of this machine's store only.
+  const plain = !opts.json && !opts.long && !opts.group && place instanceof LocalPlace;
+  const kept = plain ? await readListingCached(gen.storePath, cacheDir, LIST_TEXT_FORMAT) : null;
+  if (kept !== null) {
+    await writeOut(kept);
+    return;
+  }
   let contents;
   try {
     contents = place instanceof LocalPlace
@@ -165,6 +181,16 @@ export async function list(opts: ListOptions, ctx: Context): Promise<void> {
       2,
     ) + "\n"
     : listText(contents.packages, opts.long ?? false);
+  if (plain) {
+    await keepListing(
+      ctx.log,
+      gen.storePath,
+      cacheDir,
+      LIST_TEXT_FORMAT,
+      contents.packages.length,
+      out,
+    );
+  }
   await writeOut(out);
 
   function withHost(doc: ListJson): ListJson {

@@ -59,6 +59,7 @@ import { crashPoint } from "../crash.ts";
 import { BuildHostSource, LocalSource, type PathSource } from "../nix/source.ts";
 import { checkHostSpec } from "../remote/ssh.ts";
 import { LocalPlace, type ProfilePlace } from "../profile/place.ts";
+import { contentsCacheDir, updateContentsCache } from "../profile/contents_cache.ts";
 import { RunRoots } from "../nix/gc_roots.ts";
 import {
   clearPending,
@@ -592,6 +593,12 @@ async function applySwitch(run: SwitchRun, p: PlannedSwitch): Promise<SwitchResu
   await saveRecords(p.records, ctx.env);
   await clearPending(place.recordsKey, ctx.env);
   crashPoint("switch:after-records");
+  // Read now, so that the first list of the new generation finds it cached;
+  // collected generations leave the cache. The cache is of this machine's
+  // store only.
+  if (manifest !== "none" && place.host === undefined) {
+    await updateContentsCache(nix, made.storePath, contentsCacheDir(ctx.env));
+  }
   return { action: "switched", generation: made.number };
 }
 

@@ -16,12 +16,20 @@
  * another program's file, another generation's) is ignored and the manifest
  * is parsed again, so the cache never changes what a command prints.
  *
+ * Beside it, `fprof list` keeps the listing it printed (`<path>.list.txt`,
+ * the same header over the text), named by the code that made the text:
+ * printing 10,000 lines again costs less than decoding 10,000 packages.
+ *
+ * Cache files and manifests are looked at with synchronous calls, as the
+ * profile is (see profile.ts): each is one short read.
+ *
  * @module
  */
 
 import type { ProfilePackage } from "../../manifest/types.ts";
-import { type GenerationContents, readGenerationContents } from "./generation.ts";
+import type { GenerationContents } from "./generation.ts";
 import type { Nix } from "../nix/nix.ts";
+import type { Logger } from "../term/log.ts";
 import { basename, dirname, join } from "../path.ts";
 import { sha256 } from "../nix/store_path.ts";
 import { cacheHome, type Env } from "../xdg.ts";
@@ -71,17 +79,18 @@ async function headerCheck(h: Omit<Header, "check">): Promise<string> {
 
 /**
  * The header of a cache file from its first line, or null unless it is
- * whole, unchanged, and for this store path and manifest.
+ * whole, unchanged, and of this format, for this store path and manifest.
  */
 async function decodeHeader(
   line: Uint8Array,
   storePath: string,
   manifest: ManifestIdentity,
+  format = FORMAT,
 ): Promise<Header | null> {
   try {
     const h = JSON.parse(new TextDecoder().decode(line)) as Partial<Header>;
     if (
-      h?.format !== FORMAT || h.storePath !== storePath || h.file !== manifest.file ||
+      h?.format !== format || h.storePath !== storePath || h.file !== manifest.file ||
       h.size !== manifest.size || !Number.isInteger(h.packages) ||
       typeof h.sha256 !== "string" || typeof h.check !== "string"
     ) return null;
@@ -91,21 +100,20 @@ async function decodeHeader(
   }
 }
 
-/** The bytes of a cache file for a generation's contents. */
-export async function encodeContentsCache(
+/** The bytes of a cache file: its header line, then `body`. */
+async function encodeCacheFile(
+  format: string,
   storePath: string,
   manifest: ManifestIdentity,
-  contents: GenerationContents,
+  packages: number,
+  body: Uint8Array,
 ): Promise<Uint8Array> {
-  const body = new TextEncoder().encode(
-    JSON.stringify({ manifest: contents.manifest, packages: contents.packages }),
-  );
   const fields = {
-    format: FORMAT,
+    format,
     storePath,
     file: manifest.file,
     size: manifest.size,
-    packages: contents.packages.length,
+    packages,
     sha256: toHex(await sha256(body)),
   };
   const header: Header = { ...fields, check: await headerCheck(fields) };
@@ -117,6 +125,38 @@ export async function encodeContentsCache(
 }
 
 /**
+ * The header and body of a cache file, or null unless it is a whole,
+ * unchanged file of this format that fprof wrote for this store path and
+ * manifest.
+ */
+async function decodeCacheFile(
+  bytes: Uint8Array,
+  format: string,
+  storePath: string,
+  manifest: ManifestIdentity,
+): Promise<{ header: Header; body: Uint8Array } | null> {
+  const newline = bytes.indexOf(10);
+  if (newline < 0) return null;
+  const header = await decodeHeader(bytes.subarray(0, newline), storePath, manifest, format);
+  if (header === null) return null;
+  const body = bytes.subarray(newline + 1);
+  if (toHex(await sha256(body)) !== header.sha256) return null;
+  return { header, body };
+}
+
+/** The bytes of a cache file for a generation's contents. */
+export function encodeContentsCache(
+  storePath: string,
+  manifest: ManifestIdentity,
+  contents: GenerationContents,
+): Promise<Uint8Array> {
+  const body = new TextEncoder().encode(
+    JSON.stringify({ manifest: contents.manifest, packages: contents.packages }),
+  );
+  return encodeCacheFile(FORMAT, storePath, manifest, contents.packages.length, body);
+}
+
+/**
  * The contents a cache file holds, or null unless it is a whole, unchanged
  * file that fprof wrote for this store path and manifest.
  */
@@ -125,17 +165,13 @@ export async function decodeContentsCache(
   storePath: string,
   manifest: ManifestIdentity,
 ): Promise<GenerationContents | null> {
-  const newline = bytes.indexOf(10);
-  if (newline < 0) return null;
-  const header = await decodeHeader(bytes.subarray(0, newline), storePath, manifest);
-  if (header === null) return null;
-  const body = bytes.subarray(newline + 1);
-  if (toHex(await sha256(body)) !== header.sha256) return null;
+  const file = await decodeCacheFile(bytes, FORMAT, storePath, manifest);
+  if (file === null) return null;
   try {
     // The hash is checked first, so a lenient decoder (faster than a
     // validating one) sees only what fprof wrote.
-    const data = JSON.parse(new TextDecoder().decode(body));
-    if (!isContents(data) || data.packages.length !== header.packages) return null;
+    const data = JSON.parse(new TextDecoder().decode(file.body));
+    if (!isContents(data) || data.packages.length !== file.header.packages) return null;
     return data;
   } catch {
     return null;
@@ -156,10 +192,10 @@ function isPackage(p: ProfilePackage): boolean {
 }
 
 /** Which manifest file a generation has, and its size (following links). */
-async function manifestIdentity(storePath: string): Promise<ManifestIdentity> {
+function manifestIdentity(storePath: string): ManifestIdentity {
   for (const file of ["manifest.json", "manifest.nix"] as const) {
     try {
-      return { file, size: (await Deno.stat(join(storePath, file))).size };
+      return { file, size: Deno.statSync(join(storePath, file)).size };
     } catch {
       // Not there: the next one, as readGenerationContents looks.
     }
@@ -168,7 +204,7 @@ async function manifestIdentity(storePath: string): Promise<ManifestIdentity> {
 }
 
 /**
- * {@link readGenerationContents}, through the cache for generations of at
+ * `readGenerationContents()` (generation.ts), through the cache for generations of at
  * least {@link CACHE_MIN_PACKAGES} package. A cache that cannot be read or
  * written only costs the time of parsing.
  */
@@ -178,16 +214,63 @@ export async function readGenerationContentsCached(
   cacheDir: string,
 ): Promise<GenerationContents> {
   const file = cacheFileOf(cacheDir, storePath);
-  const [manifest, cached] = await Promise.all([
-    manifestIdentity(storePath),
-    Deno.readFile(file).catch(() => null),
-  ]);
+  const manifest = manifestIdentity(storePath);
+  const cached = readFileOrNull(file);
   if (cached !== null) {
     const contents = await decodeContentsCache(cached, storePath, manifest);
     if (contents !== null) return contents;
     nix.log.debug(`ignoring the cache file '${file}': it is not one for this generation`);
   }
   return await parseAndKeep(nix, storePath, file, manifest);
+}
+
+/**
+ * After a switch: reads the new generation through the cache, so that the
+ * next command to read it (the first `fprof list`) finds it there, and
+ * removes the files of generations the store no longer holds, so that the
+ * cache does not grow with every generation ever made. A generation that
+ * cannot be read is left for that command to report.
+ */
+export async function updateContentsCache(
+  nix: Nix,
+  storePath: string,
+  cacheDir: string,
+): Promise<void> {
+  try {
+    await readGenerationContentsCached(nix, storePath, cacheDir);
+  } catch (e) {
+    nix.log.debug(`cannot read '${storePath}' into the cache: ${(e as Error).message}`);
+  }
+  await pruneContentsCache(nix.log, cacheDir, dirname(storePath));
+}
+
+/**
+ * Removes the cache files (contents and listings) of store paths that are no
+ * longer in `storeDir`, the garbage collector's leftovers; returns how many.
+ * Files being written (`*.tmp`) are left alone.
+ */
+export async function pruneContentsCache(
+  log: Logger,
+  cacheDir: string,
+  storeDir: string,
+): Promise<number> {
+  let removed = 0;
+  try {
+    for await (const entry of Deno.readDir(cacheDir)) {
+      const name = /^(.+?)(?:\.json|\.list\.txt)$/.exec(entry.name)?.[1];
+      if (!entry.isFile || name === undefined) continue;
+      try {
+        await Deno.lstat(join(storeDir, name));
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) continue;
+        await Deno.remove(join(cacheDir, entry.name));
+        removed++;
+      }
+    }
+  } catch (e) {
+    log.debug(`cannot prune the cache '${cacheDir}': ${(e as Error).message}`);
+  }
+  return removed;
 }
 
 /** Reads a generation's contents and writes its cache file, unless it is empty. */
@@ -197,33 +280,49 @@ async function parseAndKeep(
   file: string,
   manifest: ManifestIdentity,
 ): Promise<GenerationContents> {
+  // Loaded only on a miss: a command that finds the cache does not evaluate
+  // the manifest parsers.
+  const { readGenerationContents } = await import("./generation.ts");
   const contents = await readGenerationContents(nix, storePath);
   if (contents.packages.length >= CACHE_MIN_PACKAGES) {
-    // Written aside and renamed, so a reader never sees half a file.
-    const tmp = `${file}.${Deno.pid}.tmp`;
-    try {
-      await Deno.mkdir(dirname(file), { recursive: true });
-      await Deno.writeFile(tmp, await encodeContentsCache(storePath, manifest, contents));
-      await Deno.rename(tmp, file);
-    } catch (e) {
-      nix.log.debug(`cannot write the cache file '${file}': ${(e as Error).message}`);
-      await Deno.remove(tmp).catch(() => {});
-    }
+    await writeCacheFile(nix.log, file, await encodeContentsCache(storePath, manifest, contents));
   }
   return contents;
 }
 
+/** Writes a cache file aside and renames it, so a reader never sees half a file. */
+async function writeCacheFile(log: Logger, file: string, bytes: Uint8Array): Promise<void> {
+  const tmp = `${file}.${Deno.pid}.tmp`;
+  try {
+    await Deno.mkdir(dirname(file), { recursive: true });
+    await Deno.writeFile(tmp, bytes);
+    await Deno.rename(tmp, file);
+  } catch (e) {
+    log.debug(`cannot write the cache file '${file}': ${(e as Error).message}`);
+    await Deno.remove(tmp).catch(() => {});
+  }
+}
+
+/** A whole file, or null when it cannot be read. */
+function readFileOrNull(path: string): Uint8Array | null {
+  try {
+    return Deno.readFileSync(path);
+  } catch {
+    return null;
+  }
+}
+
 /** The first line of a file (at most 4 KiB), or null. */
-async function readFirstLine(path: string): Promise<Uint8Array | null> {
+function readFirstLine(path: string): Uint8Array | null {
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(path);
+    file = Deno.openSync(path);
   } catch {
     return null;
   }
   try {
     const buf = new Uint8Array(4096);
-    const n = await file.read(buf);
+    const n = file.readSync(buf);
     const newline = n === null ? -1 : buf.subarray(0, n).indexOf(10);
     return newline < 0 ? null : buf.subarray(0, newline);
   } catch {
@@ -244,8 +343,56 @@ export async function countGenerationPackagesCached(
   cacheDir: string,
 ): Promise<number> {
   const file = cacheFileOf(cacheDir, storePath);
-  const [manifest, line] = await Promise.all([manifestIdentity(storePath), readFirstLine(file)]);
+  const manifest = manifestIdentity(storePath);
+  const line = readFirstLine(file);
   const header = line === null ? null : await decodeHeader(line, storePath, manifest);
   if (header !== null) return header.packages;
   return (await parseAndKeep(nix, storePath, file, manifest)).packages.length;
+}
+
+/** The cache file of the listing of one generation. */
+export function listingCacheFileOf(cacheDir: string, storePath: string): string {
+  return join(cacheDir, `${basename(storePath)}.list.txt`);
+}
+
+/**
+ * The text `fprof list` printed for a generation, as {@link keepListing}
+ * kept it with the same `format`, or null unless its cache file is whole,
+ * unchanged, and for this generation. Printing it again skips reading and
+ * decoding the packages, most of the time of a list of 10,000.
+ */
+export async function readListingCached(
+  storePath: string,
+  cacheDir: string,
+  format: string,
+): Promise<string | null> {
+  const manifest = manifestIdentity(storePath);
+  const bytes = readFileOrNull(listingCacheFileOf(cacheDir, storePath));
+  const file = bytes === null ? null : await decodeCacheFile(bytes, format, storePath, manifest);
+  return file === null ? null : new TextDecoder().decode(file.body);
+}
+
+/**
+ * Keeps `text`, the listing of a generation of `packages` packages, for
+ * {@link readListingCached}. `format` names the code that made the text, so
+ * that a listing made by another version of it is never printed.
+ */
+export async function keepListing(
+  log: Logger,
+  storePath: string,
+  cacheDir: string,
+  format: string,
+  packages: number,
+  text: string,
+): Promise<void> {
+  if (packages < CACHE_MIN_PACKAGES) return;
+  const body = new TextEncoder().encode(text);
+  const bytes = await encodeCacheFile(
+    format,
+    storePath,
+    manifestIdentity(storePath),
+    packages,
+    body,
+  );
+  await writeCacheFile(log, listingCacheFileOf(cacheDir, storePath), bytes);
 }

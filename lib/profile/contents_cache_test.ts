@@ -4,7 +4,11 @@ import {
   countGenerationPackagesCached,
   decodeContentsCache,
   encodeContentsCache,
+  keepListing,
+  listingCacheFileOf,
+  pruneContentsCache,
   readGenerationContentsCached,
+  readListingCached,
 } from "./contents_cache.ts";
 import { readGenerationContents } from "./generation.ts";
 import { Logger } from "../term/log.ts";
@@ -134,6 +138,86 @@ Deno.test("a cache directory that cannot be written only costs the parse", async
   assertEquals(contents.packages.length, BIG);
   assertOk((await Deno.stat(cacheDir)).isFile);
 });
+
+Deno.test("keepListing() keeps a listing that readListingCached() prints back, in its format only", async () => {
+  await using tmp = await tempDir();
+  const gen = await fakeGeneration(tmp.path, "profile", BIG);
+  const cacheDir = join(tmp.path, "cache");
+  const text = "p0  1.0\np1  1.0\n";
+  assertEquals(await readListingCached(gen, cacheDir, "list/1"), null);
+  await keepListing(log(), gen, cacheDir, "list/1", BIG, text);
+  assertEquals(await readListingCached(gen, cacheDir, "list/1"), text);
+  // Made by other code (another fprof), it is not this code's listing.
+  assertEquals(await readListingCached(gen, cacheDir, "list/2"), null);
+  // Nor is it another generation's.
+  const other = await fakeGeneration(tmp.path, "other", BIG + 1);
+  assertEquals(await readListingCached(other, cacheDir, "list/1"), null);
+});
+
+Deno.test("keepListing() keeps nothing for an empty generation", async () => {
+  await using tmp = await tempDir();
+  const gen = await fakeGeneration(tmp.path, "profile", 0);
+  const cacheDir = join(tmp.path, "cache");
+  await keepListing(log(), gen, cacheDir, "list/1", 0, "");
+  assertEquals(await exists(listingCacheFileOf(cacheDir, gen)), false);
+});
+
+Deno.test("a corrupt or foreign listing file is never printed", async () => {
+  await using tmp = await tempDir();
+  const gen = await fakeGeneration(tmp.path, "profile", BIG);
+  const other = await fakeGeneration(tmp.path, "other", BIG + 1);
+  const cacheDir = join(tmp.path, "cache");
+  const file = listingCacheFileOf(cacheDir, gen);
+  const text = "p0  1.0\np1  1.0\n";
+  await keepListing(log(), other, cacheDir, "list/1", BIG + 1, "q0  2.0\n");
+  const othersFile = await Deno.readTextFile(listingCacheFileOf(cacheDir, other));
+  await keepListing(log(), gen, cacheDir, "list/1", BIG, text);
+  const genuine = await Deno.readTextFile(file);
+  const lies: [string, string][] = [
+    ["empty", ""],
+    ["truncated", genuine.slice(0, -3)],
+    ["a changed line", genuine.replace("p1  1.0", "p9  1.0")],
+    ["a line added", genuine + "p2  1.0\n"],
+    ["garbage", "\x00\xff not a cache at all"],
+    ["only the text", text],
+    ["another generation's listing", othersFile],
+    ["another manifest size", genuine.replace(/"size":(\d+)/, (_, n) => `"size":${Number(n) + 1}`)],
+  ];
+  for (const [what, lie] of lies) {
+    await Deno.writeTextFile(file, lie);
+    assertEquals(await readListingCached(gen, cacheDir, "list/1"), null, what);
+  }
+});
+
+Deno.test("pruneContentsCache() removes the files of collected store paths only", async () => {
+  await using tmp = await tempDir();
+  const kept = await fakeGeneration(tmp.path, "profile", BIG);
+  const gone = await fakeGeneration(tmp.path, "gone", BIG + 1);
+  const cacheDir = join(tmp.path, "cache");
+  await readGenerationContentsCached(nix(), kept, cacheDir);
+  await readGenerationContentsCached(nix(), gone, cacheDir);
+  await keepListing(log(), kept, cacheDir, "list/1", BIG, "p0  1.0\n");
+  await keepListing(log(), gone, cacheDir, "list/1", BIG + 1, "p0  1.0\n");
+  const writing = `${cacheFileOf(cacheDir, gone)}.123.tmp`;
+  await Deno.writeTextFile(writing, "");
+  await Deno.remove(gone, { recursive: true });
+
+  assertEquals(await pruneContentsCache(log(), cacheDir, join(tmp.path, "store")), 2);
+  const left = (await Array.fromAsync(Deno.readDir(cacheDir))).map((e) => e.name).sort();
+  assertEquals(
+    left,
+    [
+      cacheFileOf(cacheDir, kept).split("/").pop(),
+      writing.split("/").pop(),
+      listingCacheFileOf(cacheDir, kept).split("/").pop(),
+    ].sort(),
+  );
+  // Nothing to prune, and no cache at all, are both fine.
+  assertEquals(await pruneContentsCache(log(), cacheDir, join(tmp.path, "store")), 0);
+  assertEquals(await pruneContentsCache(log(), join(tmp.path, "none"), tmp.path), 0);
+});
+
+const log = () => new Logger({ color: false, terminal: false });
 
 async function exists(path: string): Promise<boolean> {
   try {

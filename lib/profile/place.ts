@@ -12,7 +12,7 @@ import type { Context } from "../context.ts";
 import { profileOf } from "../context.ts";
 import type { NixVersion } from "../nix/nix.ts";
 import { contentsCacheDir, readGenerationContentsCached } from "./contents_cache.ts";
-import { type GenerationContents, providesNix, readGenerationContents } from "./generation.ts";
+import type { GenerationContents } from "./generation.ts";
 import {
   type Generation,
   type ProfileState,
@@ -91,8 +91,11 @@ export class LocalPlace implements ProfilePlace {
     return readProfile(this.profile);
   }
 
-  contents(storePath: string): Promise<GenerationContents> {
-    return readGenerationContents(this.#ctx.nix, storePath);
+  // The manifest parsers load only when a command reads a manifest itself:
+  // a listing served from the cache does without them.
+  async contents(storePath: string): Promise<GenerationContents> {
+    const { readGenerationContents } = await import("./generation.ts");
+    return await readGenerationContents(this.#ctx.nix, storePath);
   }
 
   /** The contents through the packages cache, for listings. */
@@ -104,8 +107,9 @@ export class LocalPlace implements ProfilePlace {
     );
   }
 
-  providesNix(root: string): Promise<boolean> {
-    return providesNix(root);
+  async providesNix(root: string): Promise<boolean> {
+    const { providesNix } = await import("./generation.ts");
+    return await providesNix(root);
   }
 
   closureSizes(paths: readonly string[]): Promise<Map<string, number>> {

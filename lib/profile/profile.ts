@@ -5,6 +5,11 @@
  * A profile `P` is a symlink to `P-N-link`, which points to a store path.
  * Every `P-N-link` is a generation and, because Nix made it, a GC root.
  *
+ * A profile is read with synchronous calls: a few links and a directory,
+ * each read faster than an asynchronous call hands it to another thread and
+ * back, which on a busy machine waits for a core each way. Every command
+ * reads the profile first, so this is start-up time.
+ *
  * @module
  */
 
@@ -52,18 +57,18 @@ export async function resolveProfilePath(
   ctx: ProfileContext,
 ): Promise<string> {
   const given = explicit ?? configured;
-  if (given) return await followProfileLink(expandPath(given, ctx.env));
+  if (given) return followProfileLink(expandPath(given, ctx.env));
   for (
     const link of [
       join(homeDir(ctx.env), ".nix-profile"),
       join(stateHome(ctx.env), "nix", "profile"),
     ]
   ) {
-    if ((await readLinkOrNull(link)) !== null) return await followProfileLink(link);
+    if (readLinkOrNull(link) !== null) return followProfileLink(link);
   }
   // Nix's own default can itself be a link to a profile (root's
   // `profiles/default`, since 2.14).
-  return await followProfileLink(defaultProfileFor(await ctx.nixVersion(), ctx));
+  return followProfileLink(defaultProfileFor(await ctx.nixVersion(), ctx));
 }
 
 /**
@@ -72,10 +77,10 @@ export async function resolveProfilePath(
  * Anything else (a missing path, a file) is returned as it is, for
  * {@link readProfile} to judge.
  */
-export async function followProfileLink(path: string): Promise<string> {
+export function followProfileLink(path: string): string {
   let current = path;
   for (let hops = 0; hops < 40; hops++) {
-    const target = await readLinkOrNull(current);
+    const target = readLinkOrNull(current);
     if (target === null) return current;
     const next = resolve(dirname(current), target);
     if (
@@ -110,9 +115,9 @@ export function defaultProfileFor(
   return join(ctx.stateDir, "profiles", "per-user", ctx.user, "profile");
 }
 
-async function readLinkOrNull(path: string): Promise<string | null> {
+function readLinkOrNull(path: string): string | null {
   try {
-    return await Deno.readLink(path);
+    return Deno.readLinkSync(path);
   } catch (e) {
     if (
       e instanceof Deno.errors.NotFound || e instanceof Deno.errors.InvalidData
@@ -153,15 +158,18 @@ export interface ProfileState {
  * Reads a profile's generations. A profile that does not exist yet has none;
  * a path that exists but is not a profile symlink is an error.
  */
+// Asynchronous for its callers, as any read of a profile may have to be;
+// its own reads are synchronous (see the module's note).
+// deno-lint-ignore require-await
 export async function readProfile(profile: string): Promise<ProfileState> {
   let info: Deno.FileInfo;
   try {
-    info = await Deno.lstat(profile);
+    info = Deno.lstatSync(profile);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       return {
         profile,
-        generations: await readGenerations(profile),
+        generations: readGenerations(profile),
         current: null,
       };
     }
@@ -175,8 +183,8 @@ export async function readProfile(profile: string): Promise<ProfileState> {
       hint: "pass the path of a Nix profile with --profile, such as ~/.nix-profile",
     });
   }
-  const target = await Deno.readLink(profile);
-  const generations = await readGenerations(profile);
+  const target = Deno.readLinkSync(profile);
+  const generations = readGenerations(profile);
   const name = basename(target);
   const n = generationNumber(basename(profile), name);
   const sameDir = dirname(resolve(dirname(profile), target)) === dirname(profile);
@@ -209,13 +217,13 @@ export function currentOrMissing(state: ProfileState): Generation | null {
   };
 }
 
-async function readGenerations(profile: string): Promise<Generation[]> {
+function readGenerations(profile: string): Generation[] {
   const dir = dirname(profile);
   const name = basename(profile);
   const out: Generation[] = [];
   let entries: Deno.DirEntry[];
   try {
-    entries = await Array.fromAsync(Deno.readDir(dir));
+    entries = [...Deno.readDirSync(dir)];
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return [];
     throw new FprofError(
@@ -223,26 +231,23 @@ async function readGenerations(profile: string): Promise<Generation[]> {
       { cause: e },
     );
   }
-  await Promise.all(entries.map(async (entry) => {
+  for (const entry of entries) {
     const number = generationNumber(name, entry.name);
-    if (number === null || !entry.isSymlink) return;
+    if (number === null || !entry.isSymlink) continue;
     const link = join(dir, entry.name);
     try {
-      const [target, st] = await Promise.all([
-        Deno.readLink(link),
-        Deno.lstat(link),
-      ]);
+      const target = Deno.readLinkSync(link);
       out.push({
         number,
         link,
         storePath: resolve(dir, target),
-        date: st.mtime ?? new Date(0),
+        date: Deno.lstatSync(link).mtime ?? new Date(0),
       });
     } catch (e) {
       // Another tool deleted it between readDir and here.
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
-  }));
+  }
   return out.sort((a, b) => a.number - b.number);
 }
 

@@ -106,13 +106,16 @@ export class Logger {
  * Writes data to stdout in one go; stdout carries only data. A closed pipe
  * is thrown as it is (main exits quietly); any other failure, such as a full
  * disk, says that it was the output that could not be written.
+ *
+ * Synchronous: the output is a command's last step, and an asynchronous
+ * write would hand it to another thread and back.
  */
-export async function writeOut(text: string): Promise<void> {
+export function writeOut(text: string): void {
   const bytes = new TextEncoder().encode(text);
   let off = 0;
   try {
     while (off < bytes.length) {
-      off += await Deno.stdout.write(bytes.subarray(off));
+      off += Deno.stdout.writeSync(bytes.subarray(off));
     }
   } catch (e) {
     if (e instanceof Deno.errors.BrokenPipe) throw e;
