@@ -305,6 +305,7 @@ Deno.test({
         cut++;
         const errors = r.stderr.split("\n").filter((l) => l.startsWith("error: "));
         assertEquals(errors.length, 1, r.stderr);
+        assertStringIncludes(errors[0], "'lab-a-flaky'");
         assertOk(!r.stderr.includes("    at "), `no stack trace:\n${r.stderr}`);
         // Cut after the plan was shown, while the closure went over or
         // before nix-env set it.

@@ -17,7 +17,7 @@ import { providesNix } from "../profile/generation.ts";
 import type { ProfilePlace } from "../profile/place.ts";
 import type { RemoteHost } from "../remote/host.ts";
 import { RemotePlace } from "../remote/place.ts";
-import { sshFailure } from "../remote/ssh.ts";
+import { copyFailure } from "../remote/ssh.ts";
 
 /** The store a switch's new paths are made in. */
 export interface PathSource {
@@ -167,7 +167,7 @@ export class BuildHostSource implements PathSource {
     try {
       await this.#nix.run(nixArgv([...head, ...args]), { context });
     } catch (e) {
-      throw sshFailure(this.host.spec, e);
+      throw copyFailure(this.host.spec, e);
     }
   }
 }

@@ -21,7 +21,7 @@ import {
   type RemoteState,
   STATE_SCRIPT,
 } from "./inspect.ts";
-import { sshArgv, sshFailure, sshScriptArgv } from "./ssh.ts";
+import { copyFailure, sshArgv, sshFailure, sshScriptArgv } from "./ssh.ts";
 
 /** One remote host, as named on the command line. */
 export class RemoteHost {
@@ -176,7 +176,7 @@ export class RemoteHost {
         { context: `cannot copy to '${this.spec}'`, spin: `copying to ${this.spec}` },
       );
     } catch (e) {
-      throw unsignedRefusal(this.spec, sshFailure(this.spec, e));
+      throw unsignedRefusal(this.spec, copyFailure(this.spec, e));
     }
   }
 }

@@ -114,7 +114,7 @@ export function sshFailure(host: string, e: unknown): unknown {
   if (last === undefined || LOST.test(last)) {
     return new FprofError(`lost the connection to '${host}'${last ? ` (${last})` : ""}`, {
       cause: e,
-      hint: "each change on the host is whole or not made at all; run the command again",
+      hint: LOST_HINT,
     });
   }
   return new FprofError(`cannot reach '${host}': ${last.replace(/\.$/, "")}`, {
@@ -122,6 +122,27 @@ export function sshFailure(host: string, e: unknown): unknown {
     hint: sshHint(host, last),
   });
 }
+
+/**
+ * The error for a `nix copy` over ssh-ng that failed: a connection that went
+ * away midway (Nix 2.8 says `unexpected end-of-file`, 2.26 and later `Nix
+ * daemon disconnected unexpectedly`) reads as a lost connection; anything
+ * else is left as {@link sshFailure} makes it.
+ */
+export function copyFailure(host: string, e: unknown): unknown {
+  if (
+    e instanceof NixError && e.code !== 255 &&
+    /unexpected end-of-file|daemon disconnected unexpectedly/.test(e.stderr)
+  ) {
+    return new FprofError(`lost the connection to '${host}' (${e.reason})`, {
+      cause: e,
+      hint: LOST_HINT,
+    });
+  }
+  return sshFailure(host, e);
+}
+
+const LOST_HINT = "each change on the host is whole or not made at all; run the command again";
 
 /** What ssh says when an open connection goes away. */
 const LOST = /broken pipe|connection (closed|reset)|client_loop|packet_write|timed out/i;

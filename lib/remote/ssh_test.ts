@@ -1,6 +1,6 @@
 import { assertEquals, assertOk, assertThrows } from "../testing.ts";
 import { FprofError, NixError, UsageError } from "../errors.ts";
-import { checkHostSpec, expandHosts, sshArgv, sshFailure, sshOptions } from "./ssh.ts";
+import { checkHostSpec, copyFailure, expandHosts, sshArgv, sshFailure, sshOptions } from "./ssh.ts";
 
 const env = (vars: Record<string, string> = {}) => new Map(Object.entries(vars));
 
@@ -67,4 +67,19 @@ Deno.test("sshFailure turns ssh's own failure (255) into one line with a hint", 
   // The remote command's own failure stays as it was.
   const remote = new NixError(["ssh"], 1, "error: path '/s/x' is not valid\n");
   assertEquals(sshFailure("lab-a", remote), remote);
+});
+
+Deno.test("copyFailure reads Nix's words for a copy cut midway as a lost connection", () => {
+  for (
+    const stderr of [
+      "copying path '/s/a' to 'ssh-ng://h'...\nerror: unexpected end-of-file\n",
+      "error: Nix daemon disconnected unexpectedly (maybe it crashed?)\n",
+    ]
+  ) {
+    const e = copyFailure("h", new NixError(["nix", "copy"], 1, stderr)) as FprofError;
+    assertOk(e.message.startsWith("lost the connection to 'h' ("), e.message);
+    assertOk(e.hint?.includes("run the command again"));
+  }
+  const other = new NixError(["nix", "copy"], 1, "error: path '/s/x' is not valid\n");
+  assertEquals(copyFailure("h", other), other);
 });

@@ -258,6 +258,7 @@ export async function makeRemoteHosts(
       knownHosts: join(clientDir, "known_hosts"),
       relay: join(clientDir, "cut_relay.ts"),
       denoDir: join(clientDir, "deno"),
+      deno: Deno.execPath(),
     };
     await runOk([
       "ssh-keygen",
@@ -272,9 +273,15 @@ export async function makeRemoteHosts(
       files.key,
     ]);
     const clientPub = (await Deno.readTextFile(`${files.key}.pub`)).trim();
-    // The test's own checkout may be closed to the sandbox's user.
+    // The test's own checkout may be closed to the sandbox's user, Deno
+    // included (CI runs from a 0700 clone with Deno under it).
     await Deno.copyFile(RELAY, files.relay);
     await Deno.mkdir(files.denoDir);
+    if (client.uid !== Deno.uid()) {
+      files.deno = join(clientDir, "deno-bin");
+      await Deno.copyFile(Deno.execPath(), files.deno);
+      await Deno.chmod(files.deno, 0o755);
+    }
 
     const hosts = await Promise.all(
       specs.map((spec) => startHost(sb, root, spec, clientPub, started)),
@@ -708,6 +715,8 @@ interface ClientFiles {
   relay: string;
   /** A Deno cache for the relay, writable by the sandbox's user. */
   denoDir: string;
+  /** The Deno that runs the relay, where the sandbox's user can run it. */
+  deno: string;
 }
 
 /** The ssh config of a host that reaches others ({@link RemoteHostSpec.reaches}). */
@@ -759,7 +768,7 @@ function clientConfig(hosts: HostSetup[], files: ClientFiles, flaky = true): str
       // ssh execs the proxy command through the shell: env sets the cache.
       "/usr/bin/env",
       `DENO_DIR=${files.denoDir}`,
-      Deno.execPath(),
+      files.deno,
       "run",
       "--quiet",
       "--no-config",
