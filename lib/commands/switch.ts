@@ -710,12 +710,7 @@ export async function sourceOf(
   if (opts.buildHost === undefined) return new LocalSource(ctx.nix, roots);
   const { RemoteHost } = await import("../remote/host.ts");
   const host = await RemoteHost.connect(checkHostSpec(opts.buildHost), ctx.nix, ctx.env);
-  if (host.facts.storeDir !== ctx.nix.storeDir) {
-    throw new FprofError(
-      `'${opts.buildHost}' keeps its store in '${host.facts.storeDir}', this machine in '${ctx.nix.storeDir}'`,
-      { hint: "Nix copies paths only between stores in the same directory" },
-    );
-  }
+  host.requireStoreDir(ctx.nix.storeDir);
   return new BuildHostSource(host, ctx.nix, roots);
 }
 

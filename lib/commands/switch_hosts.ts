@@ -71,13 +71,8 @@ export async function switchHosts(
   };
   const one = async (host: string, hctx: Context): Promise<SwitchResult> => {
     const place = await remotePlace(hctx, host, opts.profile);
+    place.remote.requireStoreDir(ctx.nix.storeDir);
     const facts = place.remote.facts;
-    if (facts.storeDir !== ctx.nix.storeDir) {
-      throw new FprofError(
-        `'${host}' keeps its store in '${facts.storeDir}', this machine in '${ctx.nix.storeDir}'`,
-        { hint: "Nix copies paths only between stores in the same directory" },
-      );
-    }
     const { built, env } = await buildFor({ system: facts.system, host: machineName(facts.host) });
     const result = await switchAt({
       opts,

@@ -47,6 +47,18 @@ export class RemoteHost {
     return new RemoteHost(spec, parseFacts(out.stdout, spec), nix, env);
   }
 
+  /**
+   * Refuses a host whose store lives elsewhere than `storeDir` (this
+   * machine's): Nix copies paths only between stores in the same directory.
+   */
+  requireStoreDir(storeDir: string): void {
+    if (this.facts.storeDir === storeDir) return;
+    throw new FprofError(
+      `'${this.spec}' keeps its store in '${this.facts.storeDir}', this machine in '${storeDir}'`,
+      { hint: "Nix copies paths only between stores in the same directory" },
+    );
+  }
+
   /** The `ssh-ng://` store URL Nix copies to. */
   get storeUrl(): string {
     return `ssh-ng://${this.spec}`;
