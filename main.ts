@@ -25,6 +25,7 @@ import { type CommonOptions, makeContext } from "./lib/context.ts";
 import { didYouMean } from "./lib/term/did_you_mean.ts";
 import { FprofError, NixError, UsageError } from "./lib/errors.ts";
 import { Logger } from "./lib/term/log.ts";
+import { HOST_GROUP, HOST_SPEC } from "./lib/remote/host_spec.ts";
 
 function generationNumber(value: string): number {
   if (!/^[0-9]+$/.test(value)) {
@@ -55,7 +56,7 @@ function overrideInput(value: string, previous: string[] = []): string[] {
 
 /** Checks one `--target-host`/`--build-host` value: `[USER@]HOST`, or `@GROUP` where groups are allowed. */
 function hostArg(value: string): string {
-  if (!/^@?[A-Za-z0-9_.][A-Za-z0-9._@:-]*$/.test(value)) {
+  if (!(HOST_SPEC.test(value) || HOST_GROUP.test(value))) {
     throw new InvalidArgumentError("expected [USER@]HOST.");
   }
   return value;

@@ -57,7 +57,7 @@ import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
 import { homeDir, stateHome } from "../xdg.ts";
 import { crashPoint } from "../crash.ts";
 import { BuildHostSource, LocalSource, type PathSource } from "../nix/source.ts";
-import { checkHostSpec } from "../remote/ssh.ts";
+import { checkHostSpec } from "../remote/host_spec.ts";
 import { LocalPlace, type ProfilePlace } from "../profile/place.ts";
 import { contentsCacheDir, updateContentsCache } from "../profile/contents_cache.ts";
 import { RunRoots } from "../nix/gc_roots.ts";

@@ -17,7 +17,7 @@ import { overrideInputArgs } from "../nix/env_record.ts";
 import { Nix } from "../nix/nix.ts";
 import { RunRoots } from "../nix/gc_roots.ts";
 import { removeStaleTemps, tempPlaces } from "../profile/leftovers.ts";
-import { expandHosts } from "../remote/ssh.ts";
+import { expandHosts } from "../remote/host_spec.ts";
 import { remotePlace } from "../remote/place.ts";
 import { Logger } from "../term/log.ts";
 import {

@@ -7,64 +7,9 @@
  * @module
  */
 
-import { FprofError, NixError, UsageError } from "../errors.ts";
+import { FprofError, NixError } from "../errors.ts";
 import { showArgv } from "../nix/nix.ts";
 import type { Env } from "../xdg.ts";
-
-/**
- * Checks a `--target-host` or `--build-host` value: `[USER@]HOST`, as ssh
- * and Nix's `ssh-ng://` store take it. Anything else, such as a value that
- * ssh would read as an option, is a usage error. Pure.
- *
- * @example
- * ```ts
- * import { checkHostSpec } from "./ssh.ts";
- * checkHostSpec("deploy@lab-a.example.org"); // "deploy@lab-a.example.org"
- * ```
- */
-export function checkHostSpec(text: string): string {
-  if (!/^([A-Za-z0-9._][A-Za-z0-9._-]*@)?[A-Za-z0-9_][A-Za-z0-9._:-]*$/.test(text)) {
-    throw new UsageError(`'${text}' is not a host: expected [USER@]HOST`, {
-      hint: "name it as you would to ssh, such as lab-a or deploy@lab-a.example.org",
-    });
-  }
-  return text;
-}
-
-/**
- * The hosts a repeated `--target-host` names, with each `@GROUP` replaced by
- * the hosts the config's `hosts` gives it, in order and without repeats.
- * Pure.
- *
- * @example
- * ```ts
- * import { expandHosts } from "./ssh.ts";
- * expandHosts(["@lab", "b", "c"], { lab: ["a", "b"] }); // ["a", "b", "c"]
- * ```
- */
-export function expandHosts(
-  given: readonly string[],
-  groups: Readonly<Record<string, readonly string[]>> = {},
-): string[] {
-  const out: string[] = [];
-  for (const item of given) {
-    if (!item.startsWith("@")) {
-      out.push(checkHostSpec(item));
-      continue;
-    }
-    const members = Object.hasOwn(groups, item.slice(1)) ? groups[item.slice(1)] : undefined;
-    if (!members) {
-      const known = Object.keys(groups);
-      throw new UsageError(`no host group '${item.slice(1)}' in the config`, {
-        hint: known.length
-          ? `known groups: ${known.map((k) => `@${k}`).join(", ")}`
-          : `name the hosts in the config file, as "hosts": { "${item.slice(1)}": ["a", "b"] }`,
-      });
-    }
-    out.push(...members.map(checkHostSpec));
-  }
-  return [...new Set(out)];
-}
 
 /**
  * The options of `NIX_SSHOPTS`, split on blanks as Nix splits them. Pure.

@@ -1,6 +1,7 @@
 import { assertEquals, assertOk, assertThrows } from "../testing.ts";
 import { FprofError, NixError, UsageError } from "../errors.ts";
-import { checkHostSpec, copyFailure, expandHosts, sshArgv, sshFailure, sshOptions } from "./ssh.ts";
+import { copyFailure, sshArgv, sshFailure, sshOptions } from "./ssh.ts";
+import { checkHostSpec, expandHosts } from "./host_spec.ts";
 
 const env = (vars: Record<string, string> = {}) => new Map(Object.entries(vars));
 
