@@ -54,17 +54,18 @@ function overrideInput(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-/** Checks one `--target-host`/`--build-host` value: `[USER@]HOST`, or `@GROUP` where groups are allowed. */
+/** Checks one `--target-host`/`--build-host` value: `[USER@]HOST`. */
 function hostArg(value: string): string {
-  if (!(HOST_SPEC.test(value) || HOST_GROUP.test(value))) {
-    throw new InvalidArgumentError("expected [USER@]HOST.");
-  }
+  if (!HOST_SPEC.test(value)) throw new InvalidArgumentError("expected [USER@]HOST.");
   return value;
 }
 
-/** Collects a repeated `--target-host`. */
+/** Collects a repeated `--target-host` of `switch`, where `@GROUP` names several. */
 function hostArgs(value: string, previous: string[] = []): string[] {
-  return [...previous, hostArg(value)];
+  if (!(HOST_SPEC.test(value) || HOST_GROUP.test(value))) {
+    throw new InvalidArgumentError("expected [USER@]HOST or @GROUP.");
+  }
+  return [...previous, value];
 }
 
 /** `--target-host`: one host whose profile the command reads or changes. */

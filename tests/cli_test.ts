@@ -52,6 +52,10 @@ Deno.test("usage errors exit 2 with one error line, then where to find help", as
     [["rollback", "--nope"], "error: unknown option '--nope'", "fprof rollback --help"],
     [["diff", "1", "2", "3"], "error: too many arguments for 'diff'", "fprof diff --help"],
     [["switch", "--json", "."], "error: --json needs --dry-run", "fprof switch --help"],
+    // A group names several hosts: only switch takes one.
+    [["list", "--target-host", "@lab"], "expected [USER@]HOST.", "fprof list --help"],
+    [["switch", "--build-host", "@lab"], "expected [USER@]HOST.", "fprof switch --help"],
+    [["switch", "--target-host", "-oX"], "expected [USER@]HOST or @GROUP.", "fprof switch --help"],
   ];
   for (const [args, message, help] of cases) {
     const r = await fprof(args);
