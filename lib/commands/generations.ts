@@ -8,7 +8,7 @@ import { type Context, profileOf } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { writeOut } from "../term/log.ts";
 import type { ProfileState } from "../profile/profile.ts";
-import { LocalPlace, placeOf, type ProfilePlace } from "../profile/place.ts";
+import { LocalPlace, placeOf, type ProfilePlace, withHost } from "../profile/place.ts";
 import { loadRecords, recordOf, type RecordsFile } from "../profile/records.ts";
 import { contentsCacheDir, countGenerationPackagesCached } from "../profile/contents_cache.ts";
 import { drawTree } from "../profile/generation_tree.ts";
@@ -153,9 +153,7 @@ export async function generations(
     await packageCounts(state, place, ctx),
   );
   if (opts.json) {
-    const { profile: path, ...rest } = data;
-    const doc = place.host === undefined ? data : { profile: path, host: place.host, ...rest };
-    await writeOut(JSON.stringify(doc, null, 2) + "\n");
+    await writeOut(JSON.stringify(withHost(data, place), null, 2) + "\n");
   } else if (data.generations.length === 0) {
     ctx.log.step(`profile '${profile}' has no generations yet`);
   } else if (opts.tree) {

@@ -8,7 +8,7 @@ import { FprofError, UsageError } from "../errors.ts";
 import { type Context, VERSION } from "../context.ts";
 import { contentsCacheDir, keepListing, readListingCached } from "../profile/contents_cache.ts";
 import type { Generation } from "../profile/profile.ts";
-import { LocalPlace, placeOf } from "../profile/place.ts";
+import { LocalPlace, placeOf, withHost } from "../profile/place.ts";
 import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
 import { writeOut } from "../term/log.ts";
 
@@ -140,7 +140,9 @@ export async function list(opts: ListOptions, ctx: Context): Promise<void> {
   }
   if (!gen) {
     if (opts.json) {
-      await writeOut(JSON.stringify(withHost(listJson(place.profile, null, "none", []))) + "\n");
+      await writeOut(
+        JSON.stringify(withHost(listJson(place.profile, null, "none", []), place)) + "\n",
+      );
     } else {
       ctx.log.step(`profile '${profile}' has no generations yet`);
     }
@@ -176,7 +178,7 @@ export async function list(opts: ListOptions, ctx: Context): Promise<void> {
   }
   const out = opts.json
     ? JSON.stringify(
-      withHost(listJson(place.profile, gen, contents.manifest, contents.packages)),
+      withHost(listJson(place.profile, gen, contents.manifest, contents.packages), place),
       null,
       2,
     ) + "\n"
@@ -192,10 +194,4 @@ export async function list(opts: ListOptions, ctx: Context): Promise<void> {
     );
   }
   await writeOut(out);
-
-  function withHost(doc: ListJson): ListJson {
-    if (place.host === undefined) return doc;
-    const { profile, ...rest } = doc;
-    return { profile, host: place.host, ...rest };
-  }
 }

@@ -10,7 +10,7 @@ import type { GenerationContents } from "../profile/generation.ts";
 import { groupedText, groupPackages } from "../profile/groups.ts";
 import { writeOut } from "../term/log.ts";
 import type { Generation } from "../profile/profile.ts";
-import type { ProfilePlace } from "../profile/place.ts";
+import { type ProfilePlace, withHost } from "../profile/place.ts";
 import { loadRecords, recordOf } from "../profile/records.ts";
 import { listJson, type ListOptions, listText } from "./list.ts";
 
@@ -31,8 +31,7 @@ export async function listGrouped(
     );
   }
   if (opts.json) {
-    const doc = listJson(place.profile, gen, contents.manifest, contents.packages);
-    if (place.host !== undefined) Object.assign(doc, { host: place.host });
+    const doc = withHost(listJson(place.profile, gen, contents.manifest, contents.packages), place);
     doc.packages.forEach((p, i) => {
       const g = groups[contents.packages[i].storePaths[0] ?? ""];
       if (g !== undefined) Object.assign(p, { group: g });

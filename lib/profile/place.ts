@@ -138,6 +138,19 @@ export class LocalPlace implements ProfilePlace {
   }
 }
 
+/**
+ * A `--json` document of `place`'s profile: for a remote one, with the host
+ * right after `profile` (the path on that host). Pure.
+ */
+export function withHost<T extends { profile: string }>(
+  doc: T,
+  place: Pick<ProfilePlace, "host">,
+): T & { host?: string } {
+  if (place.host === undefined) return doc;
+  const { profile, ...rest } = doc;
+  return { profile, host: place.host, ...rest } as T & { host?: string };
+}
+
 /** Options that choose a profile. */
 export interface PlaceOptions {
   profile?: string;
