@@ -38,6 +38,17 @@ export interface PathSource {
   sendTo(place: ProfilePlace, path: string, keys: readonly string[]): Promise<void>;
 }
 
+/**
+ * `nix store sign` of `path` and its closure with a secret key file, in this
+ * machine's store or in `storeUrl`'s (Nix signs here with the local file and
+ * stores the signatures there). The argv names the key file, never its
+ * contents. Pure.
+ */
+export function signArgv(key: string, path: string, storeUrl?: string): string[] {
+  const store = storeUrl === undefined ? [] : ["--store", storeUrl];
+  return nixArgv(["store", "sign", ...store, "--key-file", key, "--recursive", path]);
+}
+
 /** This machine's store. */
 export class LocalSource implements PathSource {
   readonly buildArgs: string[] = [];
@@ -76,10 +87,7 @@ export class LocalSource implements PathSource {
   async sendTo(place: ProfilePlace, path: string, keys: readonly string[]): Promise<void> {
     if (!(place instanceof RemotePlace)) return;
     for (const key of keys) {
-      // The argv names the key file, never its contents.
-      await this.#nix.run(nixArgv(["store", "sign", "--key-file", key, "--recursive", path]), {
-        context: `cannot sign '${path}' with '${key}'`,
-      });
+      await this.#nix.run(signArgv(key, path), { context: `cannot sign '${path}' with '${key}'` });
     }
     await place.receive(path);
   }
@@ -139,11 +147,10 @@ export class BuildHostSource implements PathSource {
 
   async sendTo(place: ProfilePlace, path: string, keys: readonly string[]): Promise<void> {
     for (const key of keys) {
-      // Signed here with the local key file; the build host stores the signatures.
-      await this.#copyLike(["store", "sign", "--store", this.host.storeUrl, "--key-file", key], [
-        "--recursive",
-        path,
-      ], `cannot sign '${path}' on '${this.host.spec}' with '${key}'`);
+      await this.#run(
+        signArgv(key, path, this.host.storeUrl),
+        `cannot sign '${path}' on '${this.host.spec}' with '${key}'`,
+      );
     }
     if (place instanceof RemotePlace) {
       // From the build host straight to the target, under the target's name.
@@ -160,12 +167,13 @@ export class BuildHostSource implements PathSource {
   }
 
   async #copy(args: string[]): Promise<void> {
-    await this.#copyLike(["copy"], args, `cannot copy through '${this.host.spec}'`);
+    await this.#run(nixArgv(["copy", ...args]), `cannot copy through '${this.host.spec}'`);
   }
 
-  async #copyLike(head: string[], args: string[], context: string): Promise<void> {
+  /** Runs Nix here on the build host's store; a dropped connection says so. */
+  async #run(argv: string[], context: string): Promise<void> {
     try {
-      await this.#nix.run(nixArgv([...head, ...args]), { context });
+      await this.#nix.run(argv, { context });
     } catch (e) {
       throw copyFailure(this.host.spec, e);
     }
