@@ -40,10 +40,11 @@ export class RemoteHost {
 
   /** Logs in once to learn the host's facts. */
   static async connect(spec: string, nix: Nix, env: Env): Promise<RemoteHost> {
-    const out = await run(nix, spec, sshScriptArgv(spec, [], env), {
-      context: `cannot inspect '${spec}'`,
-      stdin: FACTS_SCRIPT,
-    });
+    const out = await overSsh(spec, () =>
+      nix.run(sshScriptArgv(spec, [], env), {
+        context: `cannot inspect '${spec}'`,
+        stdin: FACTS_SCRIPT,
+      }));
     return new RemoteHost(spec, parseFacts(out.stdout, spec), nix, env);
   }
 
@@ -95,13 +96,20 @@ export class RemoteHost {
     paths: readonly string[] = [],
   ): Promise<RemoteState> {
     const argv = sshScriptArgv(this.spec, [start, want, ...paths], this.#env);
-    const out = await runBytes(this.#nix, this.spec, argv, STATE_SCRIPT);
+    const out = await overSsh(this.spec, () =>
+      this.#nix.runBytes(argv, {
+        context: `cannot read profiles on '${this.spec}'`,
+        stdin: STATE_SCRIPT,
+      }));
     return parseState(out, this.spec);
   }
 
   /** Runs a command on the host; a failure names the host. */
   run(argv: readonly string[], context: string): Promise<RunOutput> {
-    return run(this.#nix, this.spec, sshArgv(this.spec, argv, this.#env), { context });
+    return overSsh(
+      this.spec,
+      () => this.#nix.run(sshArgv(this.spec, argv, this.#env), { context: context || undefined }),
+    );
   }
 
   /** `nix-env --set` on the host: its Nix makes the generation, under its own lock. */
@@ -203,33 +211,10 @@ function unsignedRefusal(host: string, e: unknown): unknown {
   });
 }
 
-async function run(
-  nix: Nix,
-  host: string,
-  argv: string[],
-  opts: { context: string; stdin?: string },
-): Promise<RunOutput> {
+/** Runs `call`, an ssh to `host`; ssh's own failure becomes one line naming the host. */
+async function overSsh<T>(host: string, call: () => Promise<T>): Promise<T> {
   try {
-    return await nix.run(argv, {
-      ...(opts.context ? { context: opts.context } : {}),
-      ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
-    });
-  } catch (e) {
-    throw sshFailure(host, e);
-  }
-}
-
-async function runBytes(
-  nix: Nix,
-  host: string,
-  argv: string[],
-  script: string,
-): Promise<Uint8Array> {
-  try {
-    return await nix.runBytes(argv, {
-      context: `cannot read profiles on '${host}'`,
-      stdin: script,
-    });
+    return await call();
   } catch (e) {
     throw sshFailure(host, e);
   }
