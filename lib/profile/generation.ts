@@ -160,28 +160,10 @@ export async function readGenerationContents(
   const nixFile = join(storePath, "manifest.nix");
   const nixText = await readIfExists(nixFile);
   if (nixText !== null) {
-    try {
-      return { manifest: "nix", packages: parseManifestNix(nixText) };
-    } catch (e) {
-      if (!(e instanceof ManifestError)) throw e;
-      nix.log.debug(
-        `fprof's parser does not understand ${nixFile} (${(e as Error).message}); asking Nix`,
-      );
-      try {
-        const value = await nix.evalJson(
-          manifestNixJsonExpr(nixFile),
-          `cannot evaluate '${nixFile}'`,
-        );
-        return { manifest: "nix", packages: packagesFromManifestValue(value) };
-      } catch (e2) {
-        // It reads "cannot evaluate '<file>': <Nix's reason>" already.
-        if (e2 instanceof NixError) throw e2;
-        throw new FprofError(
-          `cannot read '${nixFile}': ${(e2 as Error).message}`,
-          { cause: e2 },
-        );
-      }
-    }
+    return {
+      manifest: "nix",
+      packages: await manifestNixPackages(nixText, nixFile, nixFile, nix),
+    };
   }
   return {
     manifest: "none",
@@ -190,6 +172,38 @@ export async function readGenerationContents(
       await nix.references(storePath),
     ),
   };
+}
+
+/**
+ * The packages of a manifest.nix: fprof's own parser, else the Nix of the
+ * machine that holds the file (`nix.evalJson`), for what the parser does not
+ * understand. `label` names the file in messages (`HOST:PATH` for another
+ * machine's).
+ */
+export async function manifestNixPackages(
+  text: string,
+  file: string,
+  label: string,
+  nix: {
+    evalJson(expr: string, context: string): Promise<unknown>;
+    log: { debug(message: string): void };
+  },
+): Promise<ProfilePackage[]> {
+  try {
+    return parseManifestNix(text);
+  } catch (e) {
+    if (!(e instanceof ManifestError)) throw e;
+    nix.log.debug(`fprof's parser does not understand ${label} (${e.message}); asking Nix`);
+  }
+  try {
+    return packagesFromManifestValue(
+      await nix.evalJson(manifestNixJsonExpr(file), `cannot evaluate '${label}'`),
+    );
+  } catch (e) {
+    // It reads "cannot evaluate '<file>': <Nix's reason>" already.
+    if (e instanceof NixError) throw e;
+    throw new FprofError(`cannot read '${label}': ${(e as Error).message}`, { cause: e });
+  }
 }
 
 async function readIfExists(path: string): Promise<string | null> {

@@ -15,18 +15,15 @@
 import type { Context } from "../context.ts";
 import { FprofError } from "../errors.ts";
 import type { NixVersion } from "../nix/nix.ts";
-import type { GenerationContents } from "../profile/generation.ts";
-import { packagesFromReferences } from "../profile/generation.ts";
+import {
+  type GenerationContents,
+  manifestNixPackages,
+  packagesFromReferences,
+} from "../profile/generation.ts";
 import type { ProfilePlace } from "../profile/place.ts";
 import { type Generation, type ProfileState, withLockFile } from "../profile/profile.ts";
 import { recordsPath } from "../profile/records.ts";
-import {
-  ManifestError,
-  manifestNixJsonExpr,
-  packagesFromManifestValue,
-  parseManifestJson,
-  parseManifestNix,
-} from "../../manifest/mod.ts";
+import { ManifestError, parseManifestJson } from "../../manifest/mod.ts";
 import { join } from "../path.ts";
 import { RemoteHost } from "./host.ts";
 import type { RemotePathInfo, RemoteState } from "./inspect.ts";
@@ -114,23 +111,19 @@ export class RemotePlace implements ProfilePlace {
     if (m === null) {
       return { manifest: "none", packages: packagesFromReferences(storePath, info.references) };
     }
-    const file = `${this.host}:${join(storePath, `manifest.${m.kind}`)}`;
+    const file = join(storePath, `manifest.${m.kind}`);
+    const label = `${this.host}:${file}`;
+    if (m.kind === "nix") {
+      // What fprof's parser does not understand, the host's Nix reads.
+      const host = { evalJson: this.remote.evalJson.bind(this.remote), log: this.#ctx.log };
+      return { manifest: "nix", packages: await manifestNixPackages(m.text, file, label, host) };
+    }
     try {
-      return m.kind === "json"
-        ? { manifest: "json", packages: parseManifestJson(m.text) }
-        : { manifest: "nix", packages: parseManifestNix(m.text) };
+      return { manifest: "json", packages: parseManifestJson(m.text) };
     } catch (e) {
       if (!(e instanceof ManifestError)) throw e;
-      if (m.kind === "json") {
-        throw new FprofError(`cannot read '${file}': ${e.message}`, { cause: e });
-      }
+      throw new FprofError(`cannot read '${label}': ${e.message}`, { cause: e });
     }
-    // A manifest.nix fprof's parser does not understand: the host's Nix reads it.
-    const value = await this.remote.evalJson(
-      manifestNixJsonExpr(join(storePath, "manifest.nix")),
-      `cannot evaluate '${file}'`,
-    );
-    return { manifest: "nix", packages: packagesFromManifestValue(value) };
   }
 
   async providesNix(root: string): Promise<boolean> {
