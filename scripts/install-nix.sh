@@ -51,16 +51,58 @@ case "$(uname -m)" in
 esac
 # Before Debian 13 (merged /usr), libc6 puts its files under /lib, and
 # nix-bin its own libraries under /usr/lib/nix.
-patch_nix() {
-  local top=$1 rpath=""
+tree_rpath() {
+  local top=$1 rpath="" dir
   for dir in "$top/usr/lib/$triple" "$top/lib/$triple" "$top/usr/lib/nix"; do
     [ -d "$dir" ] && rpath="$rpath${rpath:+:}$dir"
   done
+  echo "$rpath"
+}
+
+# The ELF objects of a tree that name a search path of their own: the nix
+# binary, and every shared library with a DT_RUNPATH or DT_RPATH (2.8's
+# libnixstore.so and friends carry a RUNPATH of Debian's).
+objects_with_paths() {
+  local top=$1 file
+  echo "$top/usr/bin/nix"
+  while IFS= read -r -d '' file; do
+    [ -n "$(patchelf --print-rpath "$file" 2>/dev/null)" ] && echo "$file"
+  done < <(find "$top/usr/lib" "$top/lib" -type f -name '*.so*' -print0 2>/dev/null)
+}
+
+# A library's DT_RUNPATH makes the loader ignore the executable's DT_RPATH
+# for that library's own dependencies and fall back to the host's
+# /etc/ld.so.cache. So every object that names a path gets the tree's
+# directories as DT_RPATH (--force-rpath: RPATH, not RUNPATH), and the nix
+# binary gets the tree's loader as its interpreter.
+patch_nix() {
+  local top=$1 rpath file
+  rpath=$(tree_rpath "$top")
   [ -e "$top/lib/$triple/$loader" ] || [ -e "$top/usr/lib/$triple/$loader" ] ||
     die "Debian $suite's libc6 has no $loader in $top"
   local interp="$top/usr/lib/$triple/$loader"
   [ -e "$interp" ] || interp="$top/lib/$triple/$loader"
-  patchelf --set-interpreter "$interp" --force-rpath --set-rpath "$rpath" "$top/usr/bin/nix"
+  patchelf --set-interpreter "$interp" "$top/usr/bin/nix"
+  while IFS= read -r file; do
+    patchelf --force-rpath --set-rpath "$rpath" "$file"
+  done < <(objects_with_paths "$top")
+}
+
+# Proves that the tree stands alone: the loader's own trace of what the
+# nix binary loads (the patched interpreter honours LD_TRACE_LOADED_OBJECTS)
+# must name only files inside the tree. A host that has the same libraries
+# (any machine where nix-bin was ever installed) would otherwise hide a
+# library the tree lacks, and a clean Debian 12 would then fail.
+check_alone() {
+  local top=$1 trace outside
+  trace=$(LD_TRACE_LOADED_OBJECTS=1 "$top/usr/bin/nix" 2>&1) ||
+    die "Nix $label's loader cannot trace '$top/usr/bin/nix': $(tail -n 2 <<<"$trace" | tr '\n' ' ')"
+  outside=$(awk -v top="$top/" '
+    /not found/ { print $1 " (not found)"; next }
+    $2 == "=>" && index($3, top) != 1 { print $1 " => " $3 }
+    $2 != "=>" && $1 ~ /^\// && index($1, top) != 1 { print $1 }' <<<"$trace")
+  [ -z "$outside" ] ||
+    die "Nix $label loads libraries from outside its tree '$top': $(tr '\n' ' ' <<<"$outside")"
 }
 
 # Links named nix-env, nix-store, nix-daemon… to the patched binary.
@@ -81,6 +123,7 @@ finish() {
   rm -rf "$copy_to/root" "$copy_to/bin"
   cp -a "$dest/root" "$copy_to/root"
   patch_nix "$copy_to/root"
+  check_alone "$copy_to/root"
   link_bin "$copy_to/root" "$copy_to/bin"
   chmod -R a+rX "$copy_to"
   "$copy_to/bin/nix" --version >/dev/null || die "Nix $label does not run from '$copy_to'"
@@ -89,7 +132,7 @@ finish() {
 
 dest="$here/.tools/nix/$label"
 if [ -z "${FPROF_NIX_REFRESH:-}" ] && [ -x "$dest/bin/nix" ] &&
-  "$dest/bin/nix" --version >/dev/null 2>&1; then
+  (check_alone "$dest/root") 2>/dev/null && "$dest/bin/nix" --version >/dev/null 2>&1; then
   finish "$dest"
   exit 0
 fi
@@ -142,12 +185,13 @@ fi
 version=$(apt-cache "${apt_opts[@]}" show nix-bin 2>/dev/null | awk '/^Version:/ { print $2; exit }' || true)
 [ -n "$version" ] || die "Debian $suite has no nix-bin package"
 
-# nix-bin and the shared libraries it needs. Perl, PAM, audit, systemd and
+# nix-bin and the shared libraries it needs (zlib1g is one, though its name
+# does not start with lib). Perl, PAM, audit, systemd and
 # SELinux come in through other packages' dependencies; the nix binary does
 # not load them.
 apt-cache "${apt_opts[@]}" depends --recurse --no-recommends --no-suggests --no-conflicts \
   --no-breaks --no-replaces --no-enhances nix-bin 2>/dev/null |
-  grep -v '^ ' | grep -E '^(nix-bin|lib)' |
+  grep -v '^ ' | grep -E '^(nix-bin|lib|zlib1g$)' |
   grep -vE '^lib(perl|pam|audit|systemd|selinux|semanage|sepol|dbd-|dbi-|www-|gdbm|db5|newt|slang|debian-installer|debconfclient|textwrap|c-gconv)' |
   sort -u >"$work/packages.txt"
 (cd "$work/debs" && xargs apt-get "${apt_opts[@]}" download -qq <"$work/packages.txt") \
@@ -165,10 +209,11 @@ rm -rf "$dest"
 mv "$work" "$dest"
 patch_nix "$dest/root"
 link_bin "$dest/root" "$dest/bin"
-if ! "$dest/bin/nix" --version >/dev/null 2>"$dest/run.log"; then
+if ! (check_alone "$dest/root") 2>"$dest/run.log" ||
+  ! "$dest/bin/nix" --version >/dev/null 2>>"$dest/run.log"; then
   msg=$(tail -n 3 "$dest/run.log" | tr '\n' ' ')
   rm -rf "$dest"
-  die "Nix $label ($version) does not run after unpacking: $msg"
+  die "Nix $label ($version) does not run on its own after unpacking: $msg"
 fi
 echo "install-nix: Nix $label is $("$dest/bin/nix" --version | awk '{ print $3 }') (Debian $version)" >&2
 finish "$dest"
