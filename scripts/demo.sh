@@ -33,6 +33,13 @@ flake-registry = $demo/registry.json
 warn-dirty = false
 build-users-group =
 CONF
+# An unpacked Nix 2.8 (scripts/install-nix.sh) starts its build hook from the
+# compiled-in /usr/libexec/nix/build-remote unless told where its own is.
+nix_real=$(readlink -f "$(command -v nix)")
+case "$nix_real" in
+  */usr/bin/nix) [ ! -e "${nix_real%/bin/nix}/libexec/nix/build-remote" ] ||
+    echo "build-hook = ${nix_real%/bin/nix}/libexec/nix/build-remote" >>"$NIX_CONF_DIR/nix.conf" ;;
+esac
 
 # A profile flake with two tiny packages, built with the host's /bin/sh.
 mkdir -p "$demo/profile"

@@ -8,6 +8,33 @@
 
 const decoder = new TextDecoder();
 
+/**
+ * The `build-hook` line for a test store's nix.conf when the `nix` on PATH is
+ * a tree that scripts/install-nix.sh unpacked; none for an installed Nix.
+ * Nix 2.8 starts its build hook from the compiled-in
+ * `/usr/libexec/nix/build-remote`, which only an installed nix-bin provides:
+ * without it every build fails with "unexpected EOF reading a line". The
+ * tree has its own hook (a link to its `nix`, which dispatches on the name).
+ */
+export function treeBuildHookLines(path = Deno.env.get("PATH") ?? ""): string[] {
+  for (const dir of path.split(":")) {
+    let real: string;
+    try {
+      real = Deno.realPathSync(`${dir || "."}/nix`);
+    } catch {
+      continue;
+    }
+    if (!real.endsWith("/usr/bin/nix")) return [];
+    const hook = `${real.slice(0, -"/bin/nix".length)}/libexec/nix/build-remote`;
+    try {
+      return Deno.statSync(hook).isFile ? [`build-hook = ${hook}`] : [];
+    } catch {
+      return [];
+    }
+  }
+  return [];
+}
+
 /** A throwaway Nix store with its own state, config and home. */
 export class IsolatedNix implements AsyncDisposable {
   /** The store directory, e.g. `/tmp/fprof-store-xyz/store`. */
@@ -53,6 +80,7 @@ export class IsolatedNix implements AsyncDisposable {
         // As root, newer Nix builds as the nixbld users unless told not to,
         // and then refuses a build directory under a world-writable /tmp.
         "build-users-group =",
+        ...treeBuildHookLines(),
         "",
       ].join("\n"),
     );

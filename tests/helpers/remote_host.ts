@@ -50,6 +50,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defaultProfileFor } from "../../lib/profile/profile.ts";
+import { treeBuildHookLines } from "../../manifest/testdata/isolated_nix.ts";
 import { type NixVersion, parseNixVersion } from "../../lib/nix/nix.ts";
 import {
   delay,
@@ -512,6 +513,8 @@ function hostNixConf(spec: RemoteHostSpec, registry: string): string {
     "warn-dirty = false",
     // Build as the caller (or as root under the daemon), never as nixbld.
     "build-users-group =",
+    // The host's own Nix: an unpacked 2.8 finds its build hook only when told.
+    ...treeBuildHookLines(spec.nixBin ?? dirname(findProgram("nix")!)),
     ...(spec.trustedPublicKeys === undefined
       ? []
       : [`trusted-public-keys = ${spec.trustedPublicKeys.join(" ")}`]),

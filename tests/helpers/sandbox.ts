@@ -39,6 +39,7 @@ import { userInfo } from "node:os";
 import { join } from "node:path";
 import { defaultProfileFor } from "../../lib/profile/profile.ts";
 import { testNix } from "./nix_version.ts";
+import { treeBuildHookLines } from "../../manifest/testdata/isolated_nix.ts";
 
 /** What a finished command left behind. */
 export interface RunResult {
@@ -426,6 +427,8 @@ function nixConf(registry: string): string {
     // temporary directory ("mkdir: Permission denied" from the builder).
     // Build as the caller, or as root under the daemon.
     "build-users-group =",
+    // An unpacked Nix 2.8 finds its build hook only when told where.
+    ...treeBuildHookLines(),
     "",
   ].join("\n");
 }
