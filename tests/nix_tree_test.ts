@@ -4,11 +4,13 @@
  * `nix-bin` (or only Boost) installed would otherwise hide a tree that fails
  * on a clean Debian 12, so the proof does not trust the host: the loader's
  * own trace must name only files in the tree, and the tree must run in a
- * private mount namespace where the host's library directories are empty.
+ * private mount namespace where the host's library directories (and
+ * /usr/libexec, where Nix 2.8 looks for its build hook) are empty.
  */
 
 import { dirname, join } from "node:path";
 import { assertEquals, assertOk } from "../lib/testing.ts";
+import { treeBuildHookLines } from "../manifest/testdata/isolated_nix.ts";
 
 const triple = Deno.build.arch === "aarch64" ? "aarch64-linux-gnu" : "x86_64-linux-gnu";
 
@@ -34,12 +36,12 @@ if (ignore) {
 }
 
 /**
- * The host's library directories, each once (with a merged /usr, /lib is a
+ * The host's library directories and /usr/libexec, each once (with a merged /usr, /lib is a
  * link), the one holding libc last: after it is hidden, `mount` cannot run.
  */
 function hostLibraryDirs(): string[] {
   const dirs = new Set<string>();
-  for (const dir of ["/usr/lib/nix", `/usr/lib/${triple}`, `/lib/${triple}`]) {
+  for (const dir of ["/usr/libexec", "/usr/lib/nix", `/usr/lib/${triple}`, `/lib/${triple}`]) {
     try {
       dirs.add(Deno.realPathSync(dir));
     } catch {
@@ -55,6 +57,10 @@ function hostLibraryDirs(): string[] {
   };
   return [...dirs].sort((a, b) => Number(hasLibc(a)) - Number(hasLibc(b)));
 }
+
+/** An empty environment built by Nix's builtin builder. */
+const EMPTY_ENV = 'derivation { name = "empty"; system = builtins.currentSystem; ' +
+  'builder = "builtin:buildenv"; derivations = [ ]; manifest = builtins.toFile "m.nix" "[ ]"; }';
 
 function run(argv: string[], env: Record<string, string> = {}) {
   const out = new Deno.Command(argv[0], {
@@ -92,10 +98,13 @@ Deno.test({
     const tmp = Deno.makeTempDirSync({ prefix: "fprof-nix-tree-" });
     try {
       Deno.writeTextFileSync(join(tmp, "hello.txt"), "hello\n");
-      Deno.writeTextFileSync(join(tmp, "nix.conf"), "build-users-group =\nsandbox = false\n");
+      const conf = ["build-users-group =", "sandbox = false", ...treeBuildHookLines(), ""];
+      Deno.writeTextFileSync(join(tmp, "nix.conf"), conf.join("\n"));
       const bin = join(tree!, "usr/bin/nix");
       // nix dispatches on its name: links give nix-instantiate and nix-store.
-      for (const name of ["nix-instantiate", "nix-store"]) Deno.symlinkSync(bin, join(tmp, name));
+      for (const name of ["nix-instantiate", "nix-store", "nix-build"]) {
+        Deno.symlinkSync(bin, join(tmp, name));
+      }
       const hidden = hostLibraryDirs();
       // After the tmpfs mounts no host program runs (their libc is gone):
       // only sh's builtins and the tree's own nix.
@@ -105,7 +114,10 @@ Deno.test({
         `export NIX_LOG_DIR=${tmp}/log NIX_CONF_DIR=${tmp}`,
         `${bin} --version || exit 91`,
         `${tmp}/nix-instantiate --eval --expr 'let f = a: b: a + b; in f 1 (f 2 3)' || exit 92`,
-        `exec ${tmp}/nix-store --add ${tmp}/hello.txt`,
+        `${tmp}/nix-store --add ${tmp}/hello.txt || exit 93`,
+        // A build needs no shell with the builtin builder, but it does start
+        // the build hook, which a clean host does not have in /usr/libexec.
+        `exec ${tmp}/nix-build --no-out-link --expr '${EMPTY_ENV}'`,
       ].join("\n");
       // As root a private mount namespace; otherwise a user namespace too.
       const unshare = Deno.uid() === 0 ? ["unshare", "-m"] : ["unshare", "-r", "-m"];
@@ -114,6 +126,8 @@ Deno.test({
       const lines = out.stdout.trim().split("\n");
       assertOk(/^nix \(Nix\) \d/.test(lines[0]), out.stdout);
       assertEquals(lines[1], "6");
+      assertOk(lines[3]?.startsWith(`${tmp}/store/`) && lines[3].endsWith("-empty"), out.stdout);
+      assertOk(!/hook|EOF/.test(out.stderr), out.stderr);
       assertOk(lines[2].startsWith(`${tmp}/store/`) && lines[2].endsWith("-hello.txt"), out.stdout);
     } finally {
       Deno.removeSync(tmp, { recursive: true });
