@@ -280,6 +280,7 @@ Deno.test("parseBuildJson() and parseFlakeMetadata() read Nix's JSON", () => {
       lastModified: 5,
       revision: undefined,
       path: undefined,
+      locks: undefined,
     },
   );
 });

@@ -34,9 +34,11 @@ import {
   machineName,
   parseInstallable,
 } from "../nix/installable.ts";
-import { overrideInputArgs, readEnvRecord } from "../nix/env_record.ts";
+import { overrideInputArgs, parseRecordOrWarn, readEnvRecord } from "../nix/env_record.ts";
+import { buildAttr, openEvalCache } from "../build/build_attr.ts";
+import { type EvalCache, type EvalEntry, type EvalFacts, evalKey } from "../build/eval_cache.ts";
 import { chooseFlake } from "../nix/flake_ref.ts";
-import { packagesFromRecord } from "../nix/flake_info.ts";
+import { type FprofRecord, packagesFromRecord } from "../nix/flake_info.ts";
 import { writeOut } from "../term/log.ts";
 import {
   type FlakeMetadata,
@@ -112,6 +114,11 @@ export interface BuiltEnv {
   flake?: { ref: string; attr: string };
   /** The flake's metadata, read before the build to lock it. */
   meta?: FlakeMetadata;
+  /**
+   * The `passthru.fprof` record, as the evaluation that built it gave it;
+   * `undefined` when the build did not read it.
+   */
+  record?: unknown;
 }
 
 /**
@@ -297,9 +304,7 @@ async function gatherEnv(
     ctx.nix.version(),
     // lib.mkProfile's record of the declared packages (descriptions, attr
     // names, groups); null for any other buildEnv.
-    built.flake
-      ? readEnvRecord(ctx, { ...built.flake, ref: lockedRef(built) }, flakeArgs)
-      : Promise.resolve(null),
+    envRecordOf(built, flakeArgs, ctx),
   ]);
   const info = envInfo.find((i) => i.path === envPath);
   if (!info) return null;
@@ -322,6 +327,21 @@ async function gatherEnv(
     : { packages: packagesFromReferences(envPath, references), groups: {} };
   refuseSinglePackage(built, entries, packages);
   return { entries, packages, groups, version };
+}
+
+/**
+ * The record of the built environment: from the evaluation that built it
+ * when it read one, else with an evaluation of its own.
+ */
+function envRecordOf(
+  built: BuiltEnv,
+  flakeArgs: readonly string[],
+  ctx: Context,
+): Promise<FprofRecord | null> {
+  if (!built.flake) return Promise.resolve(null);
+  const flake = { ...built.flake, ref: lockedRef(built) };
+  if (built.record === undefined) return readEnvRecord(ctx, flake, flakeArgs);
+  return Promise.resolve(parseRecordOrWarn(built.record, `${flake.ref}#${flake.attr}`, ctx.log));
 }
 
 /** The switch under the profile lock: read, plan, show, confirm, apply. */
@@ -772,6 +792,18 @@ export async function buildEnv(
     `building ${installable.attr ? `${installable.ref}#${installable.attr}` : installable.ref}` +
       (from ? ` (${from})` : "") + (overrides.length ? `, with input ${overrides.join(", ")}` : ""),
   );
+  const cache = remote ? null : await cacheFor(meta, attrs, flakeArgs, ctx);
+  const hit = cache && await cachedEnv(cache, roots, ctx);
+  if (hit) {
+    if (!installable.attr) log.step(`built ${hit.attr}`);
+    log.debug(`'${hit.envPath}' is what this locked flake built before: nothing to evaluate`);
+    return {
+      envPath: hit.envPath,
+      flake: { ref: installable.ref, attr: hit.attr },
+      meta,
+      record: hit.record,
+    };
+  }
   for (const [i, attr] of attrs.entries()) {
     const target = `${installable.ref}#${attr}`;
     if (!installable.attr) log.debug(`trying ${target}`);
@@ -779,18 +811,17 @@ export async function buildEnv(
       for (let attempt = 1;; attempt++) {
         const locked = lockedRef({ flake: { ref: installable.ref, attr: "" }, meta });
         try {
-          const results = await nix.build(
-            `${locked}#${attr}`,
+          const { envPath, record } = await buildAttr(`${locked}#${attr}`, {
             flakeArgs,
-            target,
-            remote ? undefined : roots?.link("env"),
-            source?.buildArgs ?? [],
-          );
-          const outputs = results[0]?.outputs ?? {};
-          const envPath = outputs.out ?? Object.values(outputs)[0];
-          if (!envPath) throw new FprofError(`'${target}' built no output`);
+            label: target,
+            outLink: remote ? undefined : roots?.link("env"),
+            storeArgs: source?.buildArgs ?? [],
+            collected: collectedMeanwhile,
+          }, ctx);
           if (!installable.attr) log.step(`built ${attr}`);
-          return { envPath, flake: { ref: installable.ref, attr }, meta };
+          const built = { envPath, flake: { ref: installable.ref, attr }, meta, record };
+          if (cache) await remember(cache, built);
+          return built;
         } catch (e) {
           if (!roots || attempt >= 3 || !collectedMeanwhile(e)) throw e;
           log.debug(`a garbage collection took the flake's source: locking it again`);
@@ -807,6 +838,61 @@ export async function buildEnv(
     }
   }
   throw new Error("unreachable");
+}
+
+/** Where a build of `attrs` of the locked flake is kept in the eval cache. */
+interface CacheSlot {
+  cache: EvalCache;
+  /** The key of this very call; `null` when the flake is not locked by content. */
+  key: string;
+  /** The facts of the key, for the key of the attribute found. */
+  facts: EvalFacts;
+}
+
+/** The cache slot of this build, or `null` when it cannot be cached. */
+async function cacheFor(
+  meta: FlakeMetadata,
+  attrs: readonly string[],
+  flakeArgs: readonly string[],
+  ctx: Context,
+): Promise<CacheSlot | null> {
+  const facts: EvalFacts = {
+    meta,
+    attrs,
+    flakeArgs,
+    nixVersion: (await ctx.nix.version()).raw,
+    storeDir: ctx.nix.storeDir,
+  };
+  const key = await evalKey(facts);
+  return key === null ? null : { cache: openEvalCache(ctx), key, facts };
+}
+
+/** The cached environment of this build, when it is still in the store (and now rooted). */
+async function cachedEnv(
+  slot: CacheSlot,
+  roots: RunRoots | undefined,
+  ctx: Context,
+): Promise<EvalEntry | null> {
+  const entry = await slot.cache.read(slot.key);
+  if (!entry) return null;
+  const kept = roots
+    ? await roots.keepIfValid(entry.envPath)
+    : await ctx.nix.isValid(entry.envPath);
+  return kept ? entry : null;
+}
+
+/**
+ * Keeps a build in the cache, under this call's key and under the key of the
+ * attribute it found, so that naming that attribute later is served too.
+ */
+async function remember(
+  slot: CacheSlot,
+  built: Required<Pick<BuiltEnv, "envPath" | "flake">> & { record?: unknown },
+): Promise<void> {
+  if (built.record === undefined) return;
+  const own = await evalKey({ ...slot.facts, attrs: [built.flake.attr] });
+  const entry = { attr: built.flake.attr, envPath: built.envPath, record: built.record };
+  await slot.cache.write(own === null ? [slot.key] : [slot.key, own], entry);
 }
 
 /**

@@ -7,7 +7,13 @@
 
 import type { Context } from "../context.ts";
 import { FprofError } from "../errors.ts";
-import { FPROF_RECORD_APPLY, type FprofRecord, parseFprofRecord } from "./flake_info.ts";
+import type { Logger } from "../term/log.ts";
+import {
+  FPROF_RECORD_APPLY,
+  type FprofRecord,
+  FprofRecordError,
+  parseFprofRecord,
+} from "./flake_info.ts";
 
 /**
  * The record of `ref#attr`, or `null` when the environment has none (any
@@ -20,20 +26,32 @@ export async function readEnvRecord(
   flake: { ref: string; attr: string },
   flakeArgs: readonly string[],
 ): Promise<FprofRecord | null> {
+  const name = `${flake.ref}#${flake.attr}`;
   try {
-    const value = await ctx.nix.evalFlakeJson(
-      `${flake.ref}#${flake.attr}`,
-      FPROF_RECORD_APPLY,
-      flakeArgs,
-    );
+    const value = await ctx.nix.evalFlakeJson(name, FPROF_RECORD_APPLY, flakeArgs);
+    return parseRecordOrWarn(value, name, ctx.log);
+  } catch (e) {
+    if (!(e instanceof FprofError)) throw e;
+    ctx.log.warn(`ignoring the package record of '${name}': ${e.message}`);
+    return null;
+  }
+}
+
+/**
+ * The record in `value` (the JSON of `passthru.fprof`), or `null` with a
+ * warning when fprof cannot read it: the switch then goes on with the
+ * environment's references, as for any other buildEnv.
+ */
+export function parseRecordOrWarn(
+  value: unknown,
+  name: string,
+  log: Pick<Logger, "warn">,
+): FprofRecord | null {
+  try {
     return parseFprofRecord(value);
   } catch (e) {
-    if (!(e instanceof FprofError) && !(e instanceof Error && e.name === "FprofRecordError")) {
-      throw e;
-    }
-    ctx.log.warn(
-      `ignoring the package record of '${flake.ref}#${flake.attr}': ${(e as Error).message}`,
-    );
+    if (!(e instanceof FprofRecordError)) throw e;
+    log.warn(`ignoring the package record of '${name}': ${e.message}`);
     return null;
   }
 }

@@ -19,6 +19,16 @@ import { packagesFromReferences } from "../profile/generation.ts";
 /** The `nix eval --apply` function that yields the record, or `null` without one. */
 export const FPROF_RECORD_APPLY = "e: (e.passthru or { }).fprof or (e.fprof or null)";
 
+/**
+ * The `nix eval --apply` function that answers what a switch needs of the
+ * profile in one evaluation: its derivation (`null` for anything that is not
+ * one) and its record (as {@link FPROF_RECORD_APPLY}). Building that
+ * derivation afterwards evaluates nothing.
+ */
+export const FPROF_EVAL_APPLY = "e: if builtins.isAttrs e then { drvPath = e.drvPath or null; " +
+  "record = (e.passthru or { }).fprof or (e.fprof or null); } " +
+  "else { drvPath = null; record = null; }";
+
 /** One declared package of a schema 1 record. */
 export interface FprofRecordPackage {
   /** The derivation name, `pname-version`. */

@@ -72,6 +72,22 @@ export function manifestJsonVersionFor(v: NixVersion): 2 | 3 {
   return nixAtLeast(v, 2, 20) ? 3 : 2;
 }
 
+/**
+ * The installable that builds every output of a derivation already in the
+ * store: `DRV^*` from Nix 2.13 (and on Lix), where a bare `.drv` path means
+ * the file itself; a bare path before, where `^` is not understood. Pure.
+ *
+ * @example
+ * ```ts
+ * import { derivationOutputsInstallable, parseNixVersion } from "./nix.ts";
+ * derivationOutputsInstallable(parseNixVersion("nix (Nix) 2.8.0"), "/s/x.drv"); // "/s/x.drv"
+ * derivationOutputsInstallable(parseNixVersion("nix (Nix) 2.26.3"), "/s/x.drv"); // "/s/x.drv^*"
+ * ```
+ */
+export function derivationOutputsInstallable(v: NixVersion, drvPath: string): string {
+  return v.implementation === "lix" || nixAtLeast(v, 2, 13) ? `${drvPath}^*` : drvPath;
+}
+
 /** Builds the argv of a `nix` (new CLI) call. Pure. */
 export function nixArgv(args: readonly string[]): string[] {
   return ["nix", ...NIX_FEATURES, ...args];
@@ -185,6 +201,11 @@ export interface FlakeMetadata {
   lastModified?: number;
   revision?: string;
   path?: string;
+  /**
+   * The lock as Nix resolved it for this call (`locks`, as JSON), overrides
+   * included; absent when Nix reports none.
+   */
+  locks?: string;
 }
 
 /**
@@ -199,6 +220,7 @@ export function parseFlakeMetadata(text: string): FlakeMetadata {
     lastModified: typeof d.lastModified === "number" ? d.lastModified : undefined,
     revision: typeof d.revision === "string" ? d.revision : undefined,
     path: typeof d.path === "string" ? d.path : undefined,
+    locks: d.locks === undefined ? undefined : JSON.stringify(d.locks),
   };
 }
 
@@ -547,10 +569,12 @@ export class Nix {
     installable: string,
     apply: string,
     flakeArgs: readonly string[] = [],
+    /** How the user named it, and a spinner message while it runs. */
+    label: { context?: string; spin?: string } = {},
   ): Promise<unknown> {
     const { stdout } = await this.run(
       nixArgv(["eval", "--json", installable, "--apply", apply, ...flakeArgs]),
-      { context: `cannot evaluate '${installable}'` },
+      { context: label.context ?? `cannot evaluate '${installable}'`, spin: label.spin },
     );
     return JSON.parse(stdout);
   }
