@@ -66,7 +66,10 @@ export async function buildAttr(
       record,
     };
   } catch (e) {
-    if (!how.collected(e)) throw e;
+    // A collection between the two calls takes the derivation, which no
+    // root holds: Nix then says it "is not a valid store path", or (2.8 with
+    // a daemon) fails an assertion.
+    if (!how.collected(e) && await nix.isValid(drvPath)) throw e;
     ctx.log.debug(`'${drvPath}' was collected before it was built: building the attribute`);
     return { envPath: envOf(await buildNamed(installable, how, ctx), how.label), record };
   }
