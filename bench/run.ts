@@ -9,8 +9,9 @@
  *
  * Options: `--nix=2.8|2.26|newest` (that Nix first on PATH, from
  * `scripts/install-nix.sh`; default: the Nix on PATH),
- * `--sizes=10,100,1000,10000`, `--reps=5`, `--cases=all|read` (`read`: only
- * list, generations and completion), `--out=FILE`.
+ * `--sizes=10,100,1000,10000`, `--reps=5`, `--cases=all|read|eval` (`read`:
+ * only list, generations and completion; `eval`: only the switches of a
+ * flake that costs what nixpkgs costs to evaluate), `--out=FILE`.
  *
  * @module
  */
@@ -19,7 +20,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { cpus, totalmem } from "node:os";
 import { makeNixSandbox, type NixSandbox } from "../tests/helpers/sandbox.ts";
-import { writeBenchFlake } from "./fixtures.ts";
+import { writeBenchFlake, writeBenchVariant } from "./fixtures.ts";
 import { gnuTimeAvailable, measure, type Sample, summarise, type Summary } from "./measure.ts";
 import { pureCases } from "./pure.ts";
 import { nixArgv } from "../lib/nix/nix.ts";
@@ -50,10 +51,14 @@ const { values } = parseArgs({
 });
 const sizes = values.sizes.split(",").map(Number);
 const reps = Number(values.reps);
-if (values.cases !== "all" && values.cases !== "read") {
-  throw new Error(`--cases takes all or read, not '${values.cases}'`);
+if (!["all", "read", "eval"].includes(values.cases)) {
+  throw new Error(`--cases takes all, read or eval, not '${values.cases}'`);
 }
 const onlyReads = values.cases === "read";
+const onlyEval = values.cases === "eval";
+
+/** The fold that gives a fixture nixpkgs' evaluation cost (about 1.5 s). */
+const NIXPKGS_COST = 4_000_000;
 
 /** Runs the sides interleaved: one warm-up each, then `reps` rounds. */
 async function interleave(sides: Side[]): Promise<Summary[]> {
@@ -120,7 +125,59 @@ async function main() {
     console.error(`bench: ${name} (${n}): fprof ${f.medianMs} ms, ${alt} ${o.medianMs} ms`);
   };
 
+  /** Switches of a flake whose evaluation costs what importing nixpkgs does. */
+  const costCases = async (n: number, profile: (name: string) => string) => {
+    const dir = join(sb.work, `cost${n}`);
+    await writeBenchFlake(dir, n, sb.system, 0, NIXPKGS_COST);
+    const r = `path:${dir}#profile`;
+    // Every changed run, fprof's or the floor's, gets a flake never seen
+    // before, so neither Nix's eval cache nor fprof's can answer it.
+    let variant = 0;
+    const fresh = () => writeBenchVariant(dir, ++variant);
+    const changed = profile("cost-changed");
+    const floor = profile("cost-changed-floor");
+    const link = join(sb.work, `cost${n}-result`);
+    const buildAndSet = (p: string, ...flags: string[]) =>
+      chain(
+        () => run(nixArgv(["build", "--json", "--out-link", link, ...flags, r])),
+        () => run(["nix-env", "-p", p, "--set", Deno.readLinkSync(link)]),
+      );
+    await fprof("switch", "--profile", changed, r);
+    record(
+      "changed switch, nixpkgs' cost",
+      n,
+      "nix build + nix-env --set",
+      await interleave([
+        { label: "fprof", run: () => fresh().then(() => fprof("switch", "--profile", changed, r)) },
+        { label: "floor", run: () => fresh().then(() => buildAndSet(floor)) },
+      ]),
+    );
+    // A switch that changes nothing: against a `nix build` that Nix's eval
+    // cache answers (built three times first: the first two evaluate), and
+    // against the uncached floor.
+    const noop = profile("cost-noop");
+    const noopFloor = profile("cost-noop-floor");
+    await fprof("switch", "--profile", noop, r);
+    for (let i = 0; i < 3; i++) await nixBuild(r);
+    const [f, cached, uncached] = await interleave([
+      { label: "fprof", run: () => fprof("switch", "--profile", noop, r) },
+      { label: "cached nix build", run: () => nixBuild(r) },
+      { label: "floor", run: () => buildAndSet(noopFloor, "--no-eval-cache") },
+    ]);
+    record("no-op switch, nixpkgs' cost", n, "nix build (eval cache)", [f, cached]);
+    record("no-op switch, nixpkgs' cost", n, "nix build --no-eval-cache + nix-env --set", [
+      f,
+      uncached,
+    ]);
+  };
+
   for (const n of sizes) {
+    if (onlyEval) {
+      const profile = (name: string) => join(sb.stateDir, "profiles", `bench-${n}-${name}`);
+      await costCases(n, profile);
+      await sb.runOk(["nix-store", "--gc"]).catch(() => {});
+      continue;
+    }
     console.error(`bench: writing and building the fixtures of ${n} packages`);
     const dirA = join(sb.work, `a${n}`);
     const dirB = join(sb.work, `b${n}`);
@@ -292,6 +349,7 @@ async function main() {
     } else {
       console.error("bench: fprof has no diff command; skipped the diff case");
     }
+    await costCases(n, profile);
     // The fixtures of this size are no longer needed; free the tmpfs or disk.
     await sb.runOk(["nix-store", "--gc"]).catch(() => {});
   }

@@ -778,7 +778,9 @@ export async function buildEnv(
   // Lock the flake first, then name it by its locked URL: Nix finds a locked
   // flake in the store by its hash, where every call on the unlocked one
   // copies and hashes the whole source again (1.4 s for 30,000 files).
-  let meta = await lockFlake(installable.ref, flakeArgs, ctx, roots);
+  // Asked now, beside the lock: the eval cache's key needs it.
+  nix.version().catch(() => {});
+  let meta = await nix.flakeMetadata(installable.ref, flakeArgs);
   // Without an attribute, each candidate that does not exist costs one
   // failed evaluation; only the one found is named to the user.
   // Which flake, and which inputs replaced, so that neither is a surprise.
@@ -908,10 +910,19 @@ async function lockFlake(
   roots: RunRoots | undefined,
 ): Promise<FlakeMetadata> {
   const meta = await ctx.nix.flakeMetadata(ref, flakeArgs);
+  await keepSource(meta, ctx, roots);
+  return meta;
+}
+
+/** Roots the locked flake's source in `roots`, when there are roots and it is still there. */
+async function keepSource(
+  meta: FlakeMetadata,
+  ctx: Context,
+  roots: RunRoots | undefined,
+): Promise<void> {
   if (roots && meta.path && !(await roots.keepIfValid(meta.path))) {
     ctx.log.debug(`'${meta.path}' was collected before it was rooted`);
   }
-  return meta;
 }
 
 /**
