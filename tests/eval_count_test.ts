@@ -4,7 +4,8 @@
  * and a `nix` wrapper first on PATH keeps those lines of every Nix process
  * fprof starts. With nixpkgs, each evaluation costs a second or two, so a
  * changed switch must pay exactly one, and a command that changes nothing
- * (a switch again, a dry run, `list --drift`) none.
+ * (a switch again, a dry run, `list --drift`, `upgrade --dry-run` of inputs
+ * that did not move) none.
  */
 
 import { join } from "node:path";
@@ -125,6 +126,7 @@ async function assertCounts(
   counts["switch again"] = await evaluations(sb, traced, ["switch", flake]);
   counts["switch --dry-run"] = await evaluations(sb, traced, ["switch", "--dry-run", flake]);
   counts["list --drift"] = await evaluations(sb, traced, ["list", "--drift"]);
+  counts["upgrade --dry-run"] = await evaluations(sb, traced, ["upgrade", "--dry-run", flake]);
   await change();
   counts["dry run of a change"] = await evaluations(sb, traced, ["switch", "--dry-run", flake]);
   counts["switch after it"] = await evaluations(sb, traced, ["switch", flake]);
@@ -134,6 +136,7 @@ async function assertCounts(
     "switch again": 0,
     "switch --dry-run": 0,
     "list --drift": 0,
+    "upgrade --dry-run": 0,
     "dry run of a change": 1,
     "switch after it": 0,
     "switch again after it": 0,
