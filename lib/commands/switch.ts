@@ -45,6 +45,7 @@ import {
   manifestJsonVersionFor,
   nixAtLeast,
   type NixVersion,
+  type PathInfo,
 } from "../nix/nix.ts";
 import type { Generation, ProfileState } from "../profile/profile.ts";
 import {
@@ -119,6 +120,8 @@ export interface BuiltEnv {
    * `undefined` when the build did not read it.
    */
   record?: unknown;
+  /** Its path info, when the build already read it. */
+  info?: PathInfo;
 }
 
 /**
@@ -300,7 +303,7 @@ async function gatherEnv(
   const { envPath, meta } = built;
   const [listed, envInfo, version, envRecord] = await Promise.all([
     readEnvEntries(envPath, source).then((names) => ({ names }), (error: unknown) => ({ error })),
-    source.pathInfo([envPath]),
+    built.info ? Promise.resolve([built.info]) : source.pathInfo([envPath]),
     ctx.nix.version(),
     // lib.mkProfile's record of the declared packages (descriptions, attr
     // names, groups); null for any other buildEnv.
@@ -804,8 +807,11 @@ export async function buildEnv(
       flake: { ref: installable.ref, attr: hit.attr },
       meta,
       record: hit.record,
+      info: hit.info,
     };
   }
+  // Only an evaluation needs the source: rooted now, it stays for the build.
+  await keepSource(meta, ctx, roots);
   for (const [i, attr] of attrs.entries()) {
     const target = `${installable.ref}#${attr}`;
     if (!installable.attr) log.debug(`trying ${target}`);
@@ -869,18 +875,27 @@ async function cacheFor(
   return key === null ? null : { cache: openEvalCache(ctx), key, facts };
 }
 
-/** The cached environment of this build, when it is still in the store (and now rooted). */
+/**
+ * The cached environment of this build, with its path info, when it is still
+ * in the store (and now rooted): one `path-info` tells both, and the switch
+ * then needs no other.
+ */
 async function cachedEnv(
   slot: CacheSlot,
   roots: RunRoots | undefined,
   ctx: Context,
-): Promise<EvalEntry | null> {
+): Promise<(EvalEntry & { info: PathInfo }) | null> {
   const entry = await slot.cache.read(slot.key);
   if (!entry) return null;
-  const kept = roots
-    ? await roots.keepIfValid(entry.envPath)
-    : await ctx.nix.isValid(entry.envPath);
-  return kept ? entry : null;
+  const gone = (e: unknown) => {
+    if (e instanceof NixError) return null;
+    throw e;
+  };
+  const info = await ctx.nix.pathInfo([entry.envPath])
+    .then((infos) => infos.find((i) => i.path === entry.envPath) ?? null, gone);
+  if (!info) return null;
+  if (roots && await roots.keep(entry.envPath).then(() => false, gone) === null) return null;
+  return { ...entry, info };
 }
 
 /**
