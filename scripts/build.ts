@@ -50,6 +50,8 @@ export const ENV_VARS = [
   "NIX_REMOTE",
   // --target-host passes the same ssh options as Nix's own ssh-ng:// store.
   "NIX_SSHOPTS",
+  // Where the private directory of shared ssh connections goes.
+  "XDG_RUNTIME_DIR",
   // The fault suite's crash switch (lib/crash.ts); reading it is harmless,
   // and without it the shipped program could not be crash-tested as shipped.
   "FPROF_TEST_CRASH",

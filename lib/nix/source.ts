@@ -173,7 +173,7 @@ export class BuildHostSource implements PathSource {
   /** Runs Nix here on the build host's store; a dropped connection says so. */
   async #run(argv: string[], context: string): Promise<void> {
     try {
-      await this.#nix.run(argv, { context });
+      await this.#nix.run(argv, { context, env: this.host.sshEnv });
     } catch (e) {
       throw copyFailure(this.host.spec, e);
     }

@@ -22,6 +22,7 @@ import {
   STATE_SCRIPT,
 } from "./inspect.ts";
 import { copyFailure, sshArgv, sshFailure, sshScriptArgv } from "./ssh.ts";
+import { sharedSshEnv } from "./ssh_share.ts";
 
 /** One remote host, as named on the command line. */
 export class RemoteHost {
@@ -39,13 +40,21 @@ export class RemoteHost {
   }
 
   /** Logs in once to learn the host's facts. */
-  static async connect(spec: string, nix: Nix, env: Env): Promise<RemoteHost> {
+  static async connect(spec: string, nix: Nix, userEnv: Env): Promise<RemoteHost> {
+    // Every later ssh to the host, Nix's too, reuses this login.
+    const env = await sharedSshEnv(spec, userEnv);
     const out = await overSsh(spec, () =>
       nix.run(sshScriptArgv(spec, [], env), {
         context: `cannot inspect '${spec}'`,
         stdin: FACTS_SCRIPT,
       }));
     return new RemoteHost(spec, parseFacts(out.stdout, spec), nix, env);
+  }
+
+  /** The environment Nix's own ssh needs to reuse this host's connection. */
+  get sshEnv(): Record<string, string> {
+    const opts = this.#env.get("NIX_SSHOPTS");
+    return opts === undefined ? {} : { NIX_SSHOPTS: opts };
   }
 
   /**
@@ -193,7 +202,11 @@ export class RemoteHost {
     try {
       await this.#nix.run(
         nixArgv(["copy", "--no-check-sigs", "--to", this.storeUrl, path]),
-        { context: `cannot copy to '${this.spec}'`, spin: `copying to ${this.spec}` },
+        {
+          context: `cannot copy to '${this.spec}'`,
+          spin: `copying to ${this.spec}`,
+          env: this.sshEnv,
+        },
       );
     } catch (e) {
       throw unsignedRefusal(this.spec, copyFailure(this.spec, e));
