@@ -308,15 +308,18 @@ Deno.test({
     const fresh = await listOf(sb, fleet, "lab-a");
     await restore();
 
-    // Cut each of its connections in the middle, one switch at a time (the
-    // reads of the host, the copy, the set, the read after it), and the
-    // biggest one, the copy, at a quarter and three quarters too.
+    // Cut each of its connections in the middle, one switch at a time, and
+    // the biggest one at more places. fprof shares one connection per host
+    // (the reads of the host, the copy, the set, the read after it all go
+    // over it), so that one is cut at five places along the way.
     const starts = connections.map((_, i) => connections.slice(0, i).reduce((n, b) => n + b, 0));
     const copy = connections.indexOf(Math.max(...connections));
     const cutAt = connections.flatMap((bytes, i) =>
       bytes < 2
         ? []
-        : (i === copy ? [0.25, 0.5, 0.75] : [0.5]).map((f) => starts[i] + Math.floor(bytes * f))
+        : (i === copy ? [0.2, 0.35, 0.5, 0.65, 0.8] : [0.5]).map((f) =>
+          starts[i] + Math.floor(bytes * f)
+        )
     );
     let cut = 0;
     let midway = 0;
