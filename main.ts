@@ -200,7 +200,11 @@ const COMMANDS = {
           "-n, --dry-run",
           "build and show what would change, but change nothing",
         )
-        .option("--json", "with --dry-run, print the plan as JSON (schema in the README)")
+        .option(
+          "--json",
+          "with --dry-run, print the plan as JSON; with --target-host, each host's result " +
+            "(schemas in the README)",
+        )
         .option("--force", "switch even if the new generation drops bin/nix")
         .addOption(diffOption())
         .option("-y, --yes", "drop packages that nix-env or nix profile added, without asking")
@@ -216,6 +220,12 @@ const COMMANDS = {
           hostArgs,
         )
         .option("--sign-key <file>", "sign what is copied to the targets with this secret key")
+        .option("--jobs <n>", "switch at most N target hosts at once (default: 4)", positiveNumber)
+        .option(
+          "--timeout <seconds>",
+          "a target host not done after SECONDS fails alone, with its processes stopped",
+          positiveNumber,
+        )
         .addOption(
           new Option("--build-host <host>", "build on [USER@]HOST over ssh; evaluation stays here")
             .argParser(hostArg),

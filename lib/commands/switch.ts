@@ -16,7 +16,7 @@ import { type Context, profileOf, tmpRoot, VERSION } from "../context.ts";
 import { type DiffMode, diffPackages, isEmptyDiff, type PackageDiff } from "../profile/diff.ts";
 import { confirmDrift, driftedDrops } from "../profile/drift.ts";
 import { closureChange, showDiff } from "../term/show_diff.ts";
-import { FprofError, NixError } from "../errors.ts";
+import { FprofError, NixError, UsageError } from "../errors.ts";
 import { missingAttrError } from "../nix/attr_hint.ts";
 import { checkSwitchJsonOptions, switchPlanJson } from "../term/switch_json.ts";
 import {
@@ -73,6 +73,9 @@ import {
   writePending,
 } from "../profile/leftovers.ts";
 
+/** How many hosts a fleet switch works on at once, unless `--jobs` says. */
+export const DEFAULT_JOBS = 4;
+
 /** Options of `fprof switch`. */
 export interface SwitchOptions {
   profile?: string;
@@ -98,6 +101,10 @@ export interface SwitchOptions {
   buildHost?: string;
   /** Never ask: several hosts switch at once, and none may wait for an answer. */
   noPrompt?: boolean;
+  /** How many hosts switch at once (default {@link DEFAULT_JOBS}). */
+  jobs?: number;
+  /** Seconds after which a host that has not finished fails alone. */
+  timeout?: number;
 }
 
 /** What a switch did, for commands built on it such as `upgrade`. */
@@ -172,7 +179,12 @@ export async function switchProfile(
   opts: SwitchOptions,
   ctx: Context,
 ): Promise<SwitchResult> {
-  checkSwitchJsonOptions(opts);
+  checkSwitchJsonOptions({ ...opts, report: (opts.targetHost?.length ?? 0) > 0 });
+  if ((opts.jobs !== undefined || opts.timeout !== undefined) && !opts.targetHost?.length) {
+    throw new UsageError(`--${opts.jobs !== undefined ? "jobs" : "timeout"} needs --target-host`, {
+      hint: "they bound a switch of other machines; this machine's switch takes neither",
+    });
+  }
   const chosen = await chooseFlake(installableArg, ctx.config.flake, ctx.env);
   const installable = await resolveInstallable(chosen.ref, ctx);
   if (opts.targetHost?.length) {

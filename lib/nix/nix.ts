@@ -273,8 +273,12 @@ export class Nix {
   /** The warnings Nix's relayed output has shown in this run, so that each shows once. */
   #warnings = new Set<string>();
 
-  constructor(log: Logger) {
+  /** When aborted, every process this instance runs is sent SIGTERM. */
+  readonly #signal?: AbortSignal;
+
+  constructor(log: Logger, opts: { signal?: AbortSignal } = {}) {
     this.log = log;
+    this.#signal = opts.signal;
   }
 
   /** The store directory, as Nix sees it through `NIX_STORE_DIR`. */
@@ -318,6 +322,7 @@ export class Nix {
         stderr: "piped",
         cwd: opts.cwd,
         env: opts.env,
+        signal: this.#signal,
       }).spawn();
     } catch (e) {
       throw await spawnFailure(argv[0], e as Error, opts.cwd);

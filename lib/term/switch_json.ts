@@ -31,8 +31,11 @@ export interface SwitchPlanJson {
 }
 
 /** `--json` describes a plan, so it goes with `--dry-run`. */
-export function checkSwitchJsonOptions(opts: { json?: boolean; dryRun?: boolean }): void {
-  if (opts.json && !opts.dryRun) {
+export function checkSwitchJsonOptions(
+  opts: { json?: boolean; dryRun?: boolean; report?: boolean },
+): void {
+  // With --target-host, a switch reports each host's result as JSON.
+  if (opts.json && !opts.dryRun && !opts.report) {
     throw new UsageError("--json needs --dry-run", {
       hint: "use 'fprof switch --dry-run --json' to see the plan, then 'fprof list --json'",
     });
