@@ -11,7 +11,8 @@
  * `scripts/install-nix.sh`; default: the Nix on PATH),
  * `--sizes=10,100,1000,10000`, `--reps=5`, `--cases=all|read|eval` (`read`:
  * only list, generations and completion; `eval`: only the switches of a
- * flake that costs what nixpkgs costs to evaluate), `--out=FILE`.
+ * flake that costs what nixpkgs costs to evaluate; `remote`: only the
+ * loopback hosts of bench/remote.ts, `--hosts=1,4,16` of them), `--out=FILE`.
  *
  * @module
  */
@@ -23,6 +24,7 @@ import { makeNixSandbox, type NixSandbox } from "../tests/helpers/sandbox.ts";
 import { writeBenchFlake, writeBenchVariant } from "./fixtures.ts";
 import { gnuTimeAvailable, measure, type Sample, summarise, type Summary } from "./measure.ts";
 import { pureCases } from "./pure.ts";
+import { remoteCases, remoteMarkdown } from "./remote.ts";
 import { nixArgv } from "../lib/nix/nix.ts";
 import { PERMISSION_FLAGS, writeBundle } from "../scripts/build.ts";
 
@@ -46,14 +48,16 @@ const { values } = parseArgs({
     reps: { type: "string", default: "5" },
     nix: { type: "string" },
     cases: { type: "string", default: "all" },
+    hosts: { type: "string", default: "1,4,16" },
     out: { type: "string", default: new URL("./results.json", import.meta.url).pathname },
   },
 });
 const sizes = values.sizes.split(",").map(Number);
 const reps = Number(values.reps);
-if (!["all", "read", "eval"].includes(values.cases)) {
-  throw new Error(`--cases takes all, read or eval, not '${values.cases}'`);
+if (!["all", "read", "eval", "remote"].includes(values.cases)) {
+  throw new Error(`--cases takes all, read, eval or remote, not '${values.cases}'`);
 }
+const onlyRemote = values.cases === "remote";
 const onlyReads = values.cases === "read";
 const onlyEval = values.cases === "eval";
 
@@ -171,6 +175,16 @@ async function main() {
     ]);
   };
 
+  if (onlyRemote || values.cases === "all") {
+    const remote = await remoteCases(sb, {
+      fprofArgv,
+      interleave,
+      reps,
+      fleetSizes: values.hosts.split(",").map(Number),
+    });
+    console.log(remoteMarkdown(remote, (await machineInfo()).nix));
+    if (onlyRemote) return;
+  }
   for (const n of sizes) {
     if (onlyEval) {
       const profile = (name: string) => join(sb.stateDir, "profiles", `bench-${n}-${name}`);
