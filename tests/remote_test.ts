@@ -323,10 +323,16 @@ Deno.test({
     );
     let cut = 0;
     let midway = 0;
+    // What each cut did, for the message of a failed assertion.
+    const seen: string[] = [];
     for (const at of cutAt) {
       await fleet.cutAfter("lab-a", at);
       const r = await switchVia("lab-a-flaky");
       const now = await currentOn(a, a.defaultProfile);
+      seen.push(
+        `at ${at} of ${connections}: exit ${r.code}, ${now === old ? "old" : "new"}: ` +
+          r.stderr.trim().split("\n").slice(-3).join(" | "),
+      );
       assertOk(now === old || now === fresh.storePath, `in between: ${now}`);
       await a.runOk(["nix-store", "--verify"]);
       if (r.code === 0) {
@@ -344,7 +350,10 @@ Deno.test({
       await restore();
     }
     assertOk(cut >= cutAt.length - 2, `only ${cut} of ${cutAt.length} switches were cut`);
-    assertOk(midway >= 1, "no cut fell between the start of the copy and the set");
+    assertOk(
+      midway >= 1,
+      `no cut fell between the start of the copy and the set:\n${seen.join("\n")}`,
+    );
 
     // A switch that is not cut finishes the job, whatever the cut ones left.
     await fleet.cutAfter("lab-a", null);
