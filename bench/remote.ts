@@ -93,7 +93,12 @@ export async function remoteCases(
       times.push(sample.ms);
       for (const h of hosts) bytes.push((await fleet.relayedBytes(h)).reduce((a, b) => a + b, 0));
     }
-    const row = { hosts: n, jobs: 4, medianMs: median(times), bytesPerHost: median(bytes) };
+    const row = {
+      hosts: n,
+      jobs: 4,
+      medianMs: Math.round(median(times)),
+      bytesPerHost: median(bytes),
+    };
     console.error(`bench: fleet of ${n}: ${row.medianMs} ms, ${row.bytesPerHost} bytes per host`);
     rows.push(row);
   }
