@@ -15,6 +15,8 @@ import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts"
 import { fprof, fprofOk } from "./helpers/fprof.ts";
 import { writeProfileFlake } from "./helpers/fixtures.ts";
 import {
+  DAEMON_CLIENT_USER,
+  ensureUser,
   makeNixSandbox,
   type NixSandbox,
   type RunResult,
@@ -231,6 +233,38 @@ Deno.test("a single package given as the environment is refused, and the profile
   assertEquals(r.code, 1);
   oneErrorLine(r, "is a single package, not a profile environment");
   assertEquals(await Deno.readLink(sb.profile), before);
+});
+
+Deno.test({
+  name:
+    "root listing its profile with another user's HOME follows none of the links planted in that user's cache",
+  ignore: Deno.uid() !== 0,
+  fn: async () => {
+    await using sb = await makeNixSandbox();
+    await fprofOk(sb, ["switch", "--profile", sb.profile, await requestFlake(sb, 1)]);
+    const gen = (await Deno.realPath(sb.profile)).split("/").at(-1)!;
+    const user = await ensureUser(DAEMON_CLIENT_USER);
+    const home = join(sb.work, "user-home");
+    const cache = join(home, ".cache", "fprof", "generations");
+    await Deno.mkdir(cache, { recursive: true });
+    const secret = join(sb.work, "root-secret");
+    await Deno.writeTextFile(secret, "root's own\n", { mode: 0o600 });
+    await Deno.chmod(secret, 0o600);
+    // The user plants links at every name fprof's cache writes, temporary
+    // (named by the pid, which `exec` keeps) and final, and owns them all.
+    const script = `for f in "${gen}.json" "${gen}.list.txt"; do
+        ln -s "${secret}" "${cache}/$f"; ln -s "${secret}" "${cache}/$f.$$.tmp"
+      done
+      chown -hR ${user.uid}:${user.gid} "${home}"
+      exec "$@"`;
+    totals.faults++;
+    const env = { HOME: home, XDG_CACHE_HOME: join(home, ".cache") };
+    const r = await viaShell(sb, script, ["list", "--profile", sb.profile], env);
+    assertEquals(r.code, 0, r.stderr);
+    assertStringIncludes(r.stdout, "hello");
+    assertEquals(await Deno.readTextFile(secret), "root's own\n");
+    assertEquals((await Deno.stat(secret)).mode! & 0o777, 0o600);
+  },
 });
 
 Deno.test("hostile-input suite totals: nothing lost", () => {

@@ -8,6 +8,7 @@
  */
 
 import { join } from "../path.ts";
+import { replaceFile } from "../safe_write.ts";
 import type { Context } from "../context.ts";
 import { FprofError, UsageError } from "../errors.ts";
 import { parseInstallable } from "../nix/installable.ts";
@@ -94,7 +95,7 @@ async function restore(lockFile: string, saved: Uint8Array | null, ctx: Context)
   if (saved === null) {
     if (now !== null) await Deno.remove(lockFile);
   } else if (now === null || !sameBytes(now, saved)) {
-    await Deno.writeFile(lockFile, saved);
+    await replaceFile(lockFile, saved, { tmp: `${lockFile}.${Deno.pid}.tmp` });
   } else {
     return;
   }
