@@ -46,10 +46,14 @@ Deno.test("openNoFollow() creates or opens a regular file and refuses a link", a
     assertEquals((await Deno.lstat(lock)).isFile, true);
     const link = join(dir, "q.lock");
     await Deno.symlink(victim, link);
-    await assertRejects(() => openNoFollow(link));
+    await assertRejects(
+      () => openNoFollow(link),
+      Deno.errors.PermissionDenied,
+      "not a regular file",
+    );
     const dangling = join(dir, "r.lock");
     await Deno.symlink(join(dir, "created-through-link"), dangling);
-    await assertRejects(() => openNoFollow(dangling));
+    await assertRejects(() => openNoFollow(dangling), Deno.errors.PermissionDenied);
     assertEquals(await fileMode(join(dir, "created-through-link")), null);
   } finally {
     await Deno.remove(dir, { recursive: true });
