@@ -267,6 +267,20 @@ Deno.test({
   },
 });
 
+Deno.test("a profile path too long to name its records file by is switched, listed and rolled back", async () => {
+  await using sb = await makeNixSandbox();
+  const dir = join(sb.work, "d".repeat(200));
+  await Deno.mkdir(dir);
+  const profile = join(dir, "prof");
+  totals.faults++;
+  await fprofOk(sb, ["switch", "--profile", profile, await requestFlake(sb, 1)]);
+  await fprofOk(sb, ["switch", "--profile", profile, await requestFlake(sb, 2)]);
+  const listed = await fprofOk(sb, ["list", "--profile", profile, "--json"]);
+  assertEquals(JSON.parse(listed.stdout).generation, 2);
+  await fprofOk(sb, ["rollback", "--profile", profile]);
+  assertEquals(await Deno.readLink(profile), "prof-1-link");
+});
+
 Deno.test("hostile-input suite totals: nothing lost", () => {
   console.error(totalsLine().replace("fault suite", "hostile-input suite"));
   assertEquals(totals.lost, 0);
