@@ -89,6 +89,12 @@ const CASES: Case[] = [
     error: ["config.jsonc", "manifest"],
   },
   {
+    name: "a config file nested 100,000 deep",
+    args: (sb) => ["list", "--profile", sb.profile],
+    arrange: config('{ "hosts": ' + "[".repeat(100_000) + "]".repeat(100_000) + " }"),
+    error: ["config.jsonc", "nested more than"],
+  },
+  {
     name: "a config file that is a JSON array",
     args: (sb) => ["list", "--profile", sb.profile],
     arrange: config("[]"),
