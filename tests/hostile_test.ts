@@ -281,6 +281,22 @@ Deno.test("a profile path too long to name its records file by is switched, list
   assertEquals(await Deno.readLink(profile), "prof-1-link");
 });
 
+Deno.test("upgrade --input with a name a flake without a lock file does not have fails and writes no lock file", async () => {
+  await using sb = await makeNixSandbox();
+  const flake = await requestFlake(sb, 1);
+  const dir = flake.slice("path:".length);
+  await fprofOk(sb, ["switch", "--profile", sb.profile, flake]);
+  await Deno.remove(join(dir, "flake.lock")).catch(() => {});
+  const before = await Deno.readLink(sb.profile);
+  totals.faults++;
+  const r = await fprof(sb, ["upgrade", "--profile", sb.profile, "--input", "nosuch", flake]);
+  assertEquals(r.code, 2, r.stderr);
+  oneErrorLine(r, "no input 'nosuch'");
+  assertStringIncludes(r.stderr, "hint:");
+  assertEquals(await Deno.lstat(join(dir, "flake.lock")).catch(() => null), null);
+  assertEquals(await Deno.readLink(sb.profile), before);
+});
+
 Deno.test("hostile-input suite totals: nothing lost", () => {
   console.error(totalsLine().replace("fault suite", "hostile-input suite"));
   assertEquals(totals.lost, 0);

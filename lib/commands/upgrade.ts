@@ -53,6 +53,13 @@ export async function upgrade(
   let keep = false;
   try {
     await ctx.nix.updateFlakeInputs(installable.ref, inputs);
+    // Without a lock file to check the names against beforehand, they are
+    // checked against the one Nix just wrote (put back by `restore`).
+    if (saved === null && inputs.length > 0) {
+      const made = await readIfExists(lockFile);
+      const lockText = made === null ? EMPTY_LOCK : new TextDecoder().decode(made);
+      checkInputNames(inputs, lockText, lockFile);
+    }
     const result = await switchProfile(text, opts, ctx);
     // switchProfile also pins the new lock when pinning is on (--pin, or
     // the config's `pin`), so the pins follow the upgraded inputs.
@@ -62,6 +69,9 @@ export async function upgrade(
     if (!keep) await restore(lockFile, saved, ctx);
   }
 }
+
+/** The lock file of a flake without inputs. */
+const EMPTY_LOCK = JSON.stringify({ nodes: { root: {} }, root: "root", version: 7 });
 
 /**
  * Refuses input names the lock file does not know (an input path such as
