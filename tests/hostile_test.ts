@@ -297,6 +297,23 @@ Deno.test("upgrade --input with a name a flake without a lock file does not have
   assertEquals(await Deno.readLink(sb.profile), before);
 });
 
+Deno.test("a bad --override-input value is named in the error, not the flake it was given for", async () => {
+  await using sb = await makeNixSandbox();
+  const flake = await requestFlake(sb, 1);
+  totals.faults++;
+  const r = await fprof(sb, [
+    "switch",
+    "--profile",
+    sb.profile,
+    "--override-input",
+    "nosuch=bogus:///x",
+    flake,
+  ]);
+  assertEquals(r.code, 1, r.stderr);
+  const line = oneErrorLine(r, "--override-input nosuch=bogus:///x");
+  assertOk(!line.includes(flake), line);
+});
+
 Deno.test("hostile-input suite totals: nothing lost", () => {
   console.error(totalsLine().replace("fault suite", "hostile-input suite"));
   assertEquals(totals.lost, 0);

@@ -10,7 +10,7 @@
 import { readTextOrNull } from "../fs.ts";
 import { join } from "../path.ts";
 import { FprofError, NixError, NixNotFoundError } from "../errors.ts";
-import { escapeFlakeUrl, localFlakeDir } from "./flake_ref.ts";
+import { escapeFlakeUrl, flakeReadContext, localFlakeDir } from "./flake_ref.ts";
 import type { Logger } from "../term/log.ts";
 import { logFormatFor, type NixLogFormat, RelayFilter } from "./relay.ts";
 
@@ -389,10 +389,17 @@ export class Nix {
     // An unreadable lock file is left for Nix to report.
     const read = (file: string) => readTextOrNull(file).catch(() => null);
     const before = lockFile === null ? null : await read(lockFile);
-    const first = parseFlakeMetadata((await this.run(argv, opts)).stdout);
+    const run = () =>
+      this.run(argv, opts).catch((e) => {
+        if (!(e instanceof NixError) || flakeArgs.length === 0) throw e;
+        // A bad `--override-input` is named, not the flake it was given for.
+        const context = flakeReadContext(ref, flakeArgs, e.stderr);
+        throw new NixError(e.argv, e.code, e.stderr, { context, cause: e });
+      });
+    const first = parseFlakeMetadata((await run()).stdout);
     if (lockFile === null || await read(lockFile) === before) return first;
     this.log.debug(`'${lockFile}' was written: asking for the locked URL again`);
-    return parseFlakeMetadata((await this.run(argv, opts)).stdout);
+    return parseFlakeMetadata((await run()).stdout);
   }
 
   /** `nix path-info --json [-r] [-S]` for valid paths. */
