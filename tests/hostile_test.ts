@@ -314,6 +314,15 @@ Deno.test("a bad --override-input value is named in the error, not the flake it 
   assertOk(!line.includes(flake), line);
 });
 
+Deno.test("a remote --profile with a newline is a usage error before any host is reached", async () => {
+  await using sb = await makeNixSandbox();
+  totals.faults++;
+  const r = await fprof(sb, ["list", "--target-host", "no-such-host", "--profile", "/p\n/etc"]);
+  assertEquals(r.code, 2, r.stderr);
+  oneErrorLine(r, "--profile", "control character");
+  assertStringIncludes(r.stderr, "hint:");
+});
+
 Deno.test("hostile-input suite totals: nothing lost", () => {
   console.error(totalsLine().replace("fault suite", "hostile-input suite"));
   assertEquals(totals.lost, 0);
