@@ -6,6 +6,8 @@
  * @module
  */
 
+import { redactSecrets } from "./redact.ts";
+
 /** An expected failure, shown to the user as one `error:` line. */
 export class FprofError extends Error {
   /** Process exit code: 1 for failures, 2 for usage errors. */
@@ -49,6 +51,8 @@ export class NixError extends FprofError {
     stderr: string,
     options?: ErrorOptions & { hint?: string; context?: string },
   ) {
+    // Nix may quote a configuration line that holds tokens.
+    stderr = redactSecrets(stderr);
     const reason = lastNixError(stderr) ?? `exited with code ${code}`;
     const what = options?.context ?? commandName(argv);
     const location = nixErrorLocation(stderr);

@@ -323,6 +323,22 @@ Deno.test("a remote --profile with a newline is a usage error before any host is
   assertStringIncludes(r.stderr, "hint:");
 });
 
+Deno.test("a malformed access-tokens line in NIX_CONFIG is reported without its token", async () => {
+  await using sb = await makeNixSandbox();
+  const flake = await requestFlake(sb, 1);
+  totals.faults++;
+  const env = { NIX_CONFIG: "access-tokens github.com=ghp_SECRET123" };
+  for (const verbose of [[], ["--verbose"]]) {
+    const r = await fprof(sb, ["switch", ...verbose, "--profile", sb.profile, flake], { env });
+    assertEquals(r.code, 1, r.stderr);
+    if (verbose.length === 0) oneErrorLine(r, "access-tokens github.com=<redacted>");
+    assertOk(
+      !(r.stdout + r.stderr).includes("ghp_SECRET123"),
+      `the token was printed:\n${r.stderr}`,
+    );
+  }
+});
+
 Deno.test("hostile-input suite totals: nothing lost", () => {
   console.error(totalsLine().replace("fault suite", "hostile-input suite"));
   assertEquals(totals.lost, 0);
