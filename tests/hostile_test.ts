@@ -339,6 +339,36 @@ Deno.test("a malformed access-tokens line in NIX_CONFIG is reported without its 
   }
 });
 
+Deno.test("a generation another tool sets while fprof switches is recorded as the new one's parent, with a warning", async () => {
+  await using sb = await makeNixSandbox();
+  const p = sb.profile;
+  await fprofOk(sb, ["switch", "--profile", p, await requestFlake(sb, 1)]);
+  await fprofOk(sb, ["switch", "--profile", p, await requestFlake(sb, 2)]);
+  const flake = await requestFlake(sb, 3);
+  const foreign = await Deno.realPath(`${p}-1-link`);
+  // nix-env --set takes no profile lock: this one sets generation 3 just
+  // before fprof's own `nix-env --set` makes generation 4.
+  const bin = join(sb.work, "racing-bin");
+  await Deno.mkdir(bin);
+  const real = (await sb.runOk(["sh", "-c", "command -v nix-env"])).stdout.trim();
+  await Deno.writeTextFile(
+    join(bin, "nix-env"),
+    `#!/bin/sh\ncase " $* " in *" --set "*) "${real}" --profile "${p}" --set "${foreign}" ;; esac\n` +
+      `exec "${real}" "$@"\n`,
+    { mode: 0o755 },
+  );
+  await Deno.chmod(join(bin, "nix-env"), 0o755);
+  totals.faults++;
+  const r = await fprofOk(sb, ["switch", "--profile", p, flake], {
+    env: { PATH: `${bin}:${sb.env.PATH}` },
+  });
+  assertStringIncludes(r.stderr, "generation 3 of");
+  assertStringIncludes(r.stderr, "recorded 3 as the parent of 4");
+  const gens = JSON.parse((await fprofOk(sb, ["generations", "--profile", p, "--json"])).stdout)
+    .generations as { number: number; parent: number | null }[];
+  assertEquals(gens.find((g) => g.number === 4)?.parent, 3);
+});
+
 Deno.test("hostile-input suite totals: nothing lost", () => {
   console.error(totalsLine().replace("fault suite", "hostile-input suite"));
   assertEquals(totals.lost, 0);

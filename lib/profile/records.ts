@@ -257,3 +257,23 @@ export function planRollback(
   const to = lower.at(-1);
   return to ? { from, to, reason: "previous", skipped } : null;
 }
+
+/**
+ * The parent of `made`, the generation a switch just set, judged from the
+ * profile as the switch planned it (`planned`) and as it is now (`after`).
+ * fprof holds the profile lock, but `nix-env --set` does not take it: a
+ * generation another tool added meanwhile (numbered between the planned
+ * profile's last one and `made`) was current when `made` was set, so the
+ * newest of them is the parent, and all of them are returned as `foreign`
+ * for a warning. Pure.
+ */
+export function parentAfterSet(
+  planned: ProfileState,
+  after: ProfileState,
+  made: Generation,
+): { parent: Generation | null; foreign: Generation[] } {
+  const known = new Set(planned.generations.map((g) => g.number));
+  const foreign = after.generations.filter((g) => g.number < made.number && !known.has(g.number))
+    .sort((a, b) => a.number - b.number);
+  return { parent: foreign.at(-1) ?? planned.current, foreign };
+}
