@@ -3,6 +3,7 @@ import {
   emptyRecords,
   type GenerationRecord,
   loadRecords,
+  parentAfterSet,
   parseRecords,
   planRollback,
   type RecordsFile,
@@ -151,4 +152,21 @@ Deno.test("records of a long profile path are saved under the hashed name, and t
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("parentAfterSet() takes a generation set by another tool meanwhile as the parent", () => {
+  const state = (nums: number[], current: number) => ({
+    profile: "/p/profile",
+    generations: nums.map((n) => gen(n)),
+    current: gen(current),
+  });
+  const planned = state([1, 2], 2);
+  assertEquals(parentAfterSet(planned, state([1, 2, 3], 3), gen(3)), {
+    parent: gen(2),
+    foreign: [],
+  });
+  assertEquals(parentAfterSet(planned, state([1, 2, 3, 4, 5], 5), gen(5)), {
+    parent: gen(4),
+    foreign: [gen(3), gen(4)],
+  });
 });
