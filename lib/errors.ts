@@ -49,7 +49,7 @@ export class NixError extends FprofError {
     argv: readonly string[],
     code: number,
     stderr: string,
-    options?: ErrorOptions & { hint?: string; context?: string },
+    options?: ErrorOptions & { hint?: string; context?: string; fallbackHint?: string },
   ) {
     // Nix may quote a configuration line that holds tokens.
     stderr = redactSecrets(stderr);
@@ -58,7 +58,8 @@ export class NixError extends FprofError {
     const location = nixErrorLocation(stderr);
     super(`${what}: ${reason}${location ? ` at ${location.at}` : ""}`, {
       ...options,
-      hint: options?.hint ?? nixHint(stderr),
+      // A hint drawn from Nix's own error says more than the caller's general one.
+      hint: options?.hint ?? nixHint(stderr) ?? options?.fallbackHint,
     });
     this.name = "NixError";
     this.argv = argv;

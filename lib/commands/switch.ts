@@ -760,7 +760,9 @@ export async function buildEnv(
   const { nix, log } = ctx;
   if (installable.kind === "store") {
     if (!(await nix.isValid(installable.path))) {
-      throw new FprofError(`'${installable.path}' is not a valid store path`);
+      throw new FprofError(`'${installable.path}' is not a valid store path`, {
+        hint: "build it first (nix-build or nix build print the path), or give a flake",
+      });
     }
     await roots?.keep(installable.path);
     return { envPath: installable.path };

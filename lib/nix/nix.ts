@@ -318,7 +318,10 @@ export class Nix {
       ? await this.log.spin(opts.spin, wait)
       : await wait();
     if (!status.success) {
-      throw new NixError(argv, status.code, stderr, { context: opts.context, hint: opts.hint });
+      throw new NixError(argv, status.code, stderr, {
+        context: opts.context,
+        fallbackHint: opts.hint,
+      });
     }
     return { stdout, stderr };
   }
@@ -408,7 +411,7 @@ export class Nix {
         throw new NixError(e.argv, e.code, e.stderr, {
           context,
           cause: e,
-          hint: "check each --override-input NAME=REF: REF is a flake reference",
+          fallbackHint: "check each --override-input NAME=REF: REF is a flake reference",
         });
       });
     const first = parseFlakeMetadata((await run()).stdout);

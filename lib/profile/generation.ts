@@ -207,7 +207,7 @@ export async function manifestNixPackages(
     if (e instanceof NixError) {
       throw new NixError(e.argv, e.code, e.stderr, {
         context: `cannot evaluate '${label}'`,
-        hint: e.hint ?? DAMAGED_HINT,
+        fallbackHint: e.hint ?? DAMAGED_HINT,
         cause: e,
       });
     }

@@ -92,7 +92,9 @@ export function followProfileLink(path: string): string {
     }
     current = next;
   }
-  throw new FprofError(`cannot resolve profile '${path}': too many levels of symbolic links`);
+  throw new FprofError(`cannot resolve profile '${path}': too many levels of symbolic links`, {
+    hint: "--profile must name a profile link (or a new name), not a loop of links",
+  });
 }
 
 /**
