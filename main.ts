@@ -586,6 +586,7 @@ function reportError(e: unknown): number {
   const log = new Logger({ verbose });
   if (e instanceof CommanderError) {
     // Commander has already printed its message and where to find help.
+    if (e.exitCode !== 0) log.hint("check that option or argument against the usage above");
     return e.exitCode === 0 ? 0 : 2;
   }
   if (e instanceof FprofError) {

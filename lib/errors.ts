@@ -6,6 +6,8 @@
  * @module
  */
 
+import { redactSecrets } from "./redact.ts";
+
 /** An expected failure, shown to the user as one `error:` line. */
 export class FprofError extends Error {
   /** Process exit code: 1 for failures, 2 for usage errors. */
@@ -47,14 +49,17 @@ export class NixError extends FprofError {
     argv: readonly string[],
     code: number,
     stderr: string,
-    options?: ErrorOptions & { hint?: string; context?: string },
+    options?: ErrorOptions & { hint?: string; context?: string; fallbackHint?: string },
   ) {
+    // Nix may quote a configuration line that holds tokens.
+    stderr = redactSecrets(stderr);
     const reason = lastNixError(stderr) ?? `exited with code ${code}`;
     const what = options?.context ?? commandName(argv);
     const location = nixErrorLocation(stderr);
     super(`${what}: ${reason}${location ? ` at ${location.at}` : ""}`, {
       ...options,
-      hint: options?.hint ?? nixHint(stderr),
+      // A hint drawn from Nix's own error says more than the caller's general one.
+      hint: options?.hint ?? nixHint(stderr) ?? options?.fallbackHint,
     });
     this.name = "NixError";
     this.argv = argv;

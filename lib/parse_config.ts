@@ -5,7 +5,19 @@
  * @module
  */
 
-import { parse, type ParseError, printParseErrorCode, stripComments } from "jsonc-parser";
+import {
+  createScanner,
+  parse,
+  type ParseError,
+  printParseErrorCode,
+  stripComments,
+} from "jsonc-parser";
+
+// The scanner's token kinds (jsonc-parser's `SyntaxKind`, a const enum that
+// cannot be imported under isolated modules).
+const OPEN = new Set([1, 3]); // `{`, `[`
+const CLOSE = new Set([2, 4]); // `}`, `]`
+const EOF = 17;
 import { FprofError } from "./errors.ts";
 import { type Config, MANIFEST_CHOICES, type ManifestChoice } from "./config.ts";
 
@@ -20,6 +32,27 @@ export function lineColumn(
 }
 
 /**
+ * How deep objects and lists may nest in a config file: `hosts` needs three
+ * levels. The JSONC parser recurses once per level, so a file nested a
+ * hundred thousand deep would overflow the stack.
+ */
+export const MAX_CONFIG_DEPTH = 32;
+
+/** The offset where `text` first nests deeper than `max`, or -1; pure. */
+export function tooDeepAt(text: string, max: number): number {
+  const scanner = createScanner(text, false);
+  let depth = 0;
+  for (let kind: number = scanner.scan(); kind !== EOF; kind = scanner.scan()) {
+    if (OPEN.has(kind) && ++depth > max) return scanner.getTokenOffset();
+    if (CLOSE.has(kind)) depth--;
+  }
+  return -1;
+}
+
+/** The hint of every error in a config file's content. */
+const CONFIG_HINT = "fix the file or move it away (see 'Configuration' in the README)";
+
+/**
  * Parses the config file's text. Pure: the file name is only used in messages.
  *
  * @example
@@ -31,6 +64,15 @@ export function lineColumn(
 export function parseConfig(text: string, file: string): Config {
   // A file of only comments is an empty config, not a syntax error.
   if (stripComments(text).trim() === "") return {};
+  const deep = tooDeepAt(text, MAX_CONFIG_DEPTH);
+  if (deep >= 0) {
+    const { line, column } = lineColumn(text, deep);
+    throw new FprofError(
+      `cannot parse config file '${file}' at line ${line}, column ${column}: ` +
+        `nested more than ${MAX_CONFIG_DEPTH} levels deep`,
+      { hint: CONFIG_HINT },
+    );
+  }
   const errors: ParseError[] = [];
   const data = parse(text, errors, {
     allowTrailingComma: true,
@@ -42,11 +84,14 @@ export function parseConfig(text: string, file: string): Config {
     const why = printParseErrorCode(errors[0].error).replace(/\B([A-Z])/g, " $1").toLowerCase();
     throw new FprofError(
       `cannot parse config file '${file}' at line ${line}, column ${column}: ${why}`,
+      { hint: CONFIG_HINT },
     );
   }
   if (data === undefined) return {};
   if (typeof data !== "object" || data === null || Array.isArray(data)) {
-    throw new FprofError(`config file '${file}' must hold an object`);
+    throw new FprofError(`config file '${file}' must hold an object`, {
+      hint: 'as in { "flake": "~/profile" }',
+    });
   }
   const config: Config = {};
   for (const [key, value] of Object.entries(data)) {
@@ -56,6 +101,7 @@ export function parseConfig(text: string, file: string): Config {
         if (typeof value !== "string" || value === "") {
           throw new FprofError(
             `config file '${file}': '${key}' must be a non-empty string`,
+            { hint: `as in "${key}": "${key === "flake" ? "~/profile" : "~/.nix-profile"}"` },
           );
         }
         config[key] = value;
@@ -64,13 +110,16 @@ export function parseConfig(text: string, file: string): Config {
         if (!MANIFEST_CHOICES.includes(value as ManifestChoice)) {
           throw new FprofError(
             `config file '${file}': 'manifest' must be one of ${MANIFEST_CHOICES.join(", ")}`,
+            { hint: `as in "manifest": "${MANIFEST_CHOICES[0]}"` },
           );
         }
         config.manifest = value as ManifestChoice;
         break;
       case "pin":
         if (typeof value !== "boolean") {
-          throw new FprofError(`config file '${file}': 'pin' must be true or false`);
+          throw new FprofError(`config file '${file}': 'pin' must be true or false`, {
+            hint: 'as in "pin": true, without quotes',
+          });
         }
         config.pin = value;
         break;

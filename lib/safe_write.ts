@@ -9,7 +9,7 @@
 import { dirname } from "./path.ts";
 
 /**
- * Creates `path` as a new file holding `text`. Anything already at that name
+ * Creates `path` as a new file holding `text` (a string, as UTF-8, or bytes). Anything already at that name
  * (a killed run's temporary file, or a link someone planted) is removed
  * first, never written through. With `mode`, the file gets exactly that mode;
  * without, the process's umask applies to 0666, as for any new file.
@@ -23,7 +23,11 @@ import { dirname } from "./path.ts";
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function writeNewFile(path: string, text: string, mode?: number): Promise<void> {
+export async function writeNewFile(
+  path: string,
+  text: string | Uint8Array,
+  mode?: number,
+): Promise<void> {
   await Deno.remove(path).catch((e) => {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   });
@@ -34,7 +38,7 @@ export async function writeNewFile(path: string, text: string, mode?: number): P
   });
   try {
     if (mode !== undefined) await Deno.chmod(path, mode);
-    const bytes = new TextEncoder().encode(text);
+    const bytes = typeof text === "string" ? new TextEncoder().encode(text) : text;
     for (let done = 0; done < bytes.length;) done += await file.write(bytes.subarray(done));
   } finally {
     file.close();
@@ -59,7 +63,7 @@ export async function fileMode(path: string): Promise<number | null> {
  */
 export async function replaceFile(
   path: string,
-  text: string,
+  text: string | Uint8Array,
   opts: { tmp: string; mode?: number; beforeRename?: () => void },
 ): Promise<void> {
   await Deno.mkdir(dirname(path), { recursive: true });
@@ -67,4 +71,32 @@ export async function replaceFile(
   await writeNewFile(opts.tmp, text, mode);
   opts.beforeRename?.();
   await Deno.rename(opts.tmp, path);
+}
+
+/**
+ * Opens `path` for reading and writing, creating it when missing, without
+ * ever following a link: a new file is created exclusively, and an existing
+ * one is opened only when it is a regular file, checked again on the open
+ * file (so a name swapped for a link in between is caught). A lock file
+ * someone replaced by a link to another file must not make fprof open, and
+ * Nix's protocol then write into, that file.
+ */
+export async function openNoFollow(path: string, mode = 0o666): Promise<Deno.FsFile> {
+  for (;;) {
+    try {
+      return await Deno.open(path, { read: true, write: true, createNew: true, mode });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    }
+    const before = await Deno.lstat(path).catch((e) => {
+      if (e instanceof Deno.errors.NotFound) return null;
+      throw e;
+    });
+    if (before === null) continue;
+    if (!before.isFile) throw new Deno.errors.PermissionDenied(`'${path}' is not a regular file`);
+    const file = await Deno.open(path, { read: true, write: true });
+    const now = await file.stat();
+    if (now.ino === before.ino && now.dev === before.dev) return file;
+    file.close();
+  }
 }

@@ -1,5 +1,5 @@
-import { assertEquals } from "./testing.ts";
-import { fileMode, replaceFile, writeNewFile } from "./safe_write.ts";
+import { assertEquals, assertRejects } from "./testing.ts";
+import { fileMode, openNoFollow, replaceFile, writeNewFile } from "./safe_write.ts";
 import { join } from "node:path";
 
 Deno.test("writeNewFile() removes a link planted at the name instead of writing through it", async () => {
@@ -30,6 +30,31 @@ Deno.test("replaceFile() keeps a private file private and gives a new one the gi
     await replaceFile(fresh, "{}\n", { tmp: `${fresh}.tmp`, mode: 0o640 });
     assertEquals(await fileMode(fresh), 0o640);
     assertEquals(await fileMode(join(dir, "missing")), null);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("openNoFollow() creates or opens a regular file and refuses a link", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const victim = join(dir, "victim");
+    await Deno.writeTextFile(victim, "keep me\n");
+    const lock = join(dir, "p.lock");
+    (await openNoFollow(lock)).close();
+    (await openNoFollow(lock)).close();
+    assertEquals((await Deno.lstat(lock)).isFile, true);
+    const link = join(dir, "q.lock");
+    await Deno.symlink(victim, link);
+    await assertRejects(
+      () => openNoFollow(link),
+      Deno.errors.PermissionDenied,
+      "not a regular file",
+    );
+    const dangling = join(dir, "r.lock");
+    await Deno.symlink(join(dir, "created-through-link"), dangling);
+    await assertRejects(() => openNoFollow(dangling), Deno.errors.PermissionDenied);
+    assertEquals(await fileMode(join(dir, "created-through-link")), null);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

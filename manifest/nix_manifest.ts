@@ -430,12 +430,26 @@ class Parser {
       throw this.error(`unexpected character '${this.text[this.pos]}'`);
     }
     const literal = this.text.slice(this.pos, NUMBER.lastIndex);
-    this.pos = NUMBER.lastIndex;
-    if (/[.eE]/.test(literal)) return new NixFloat(Number(literal));
+    if (/[.eE]/.test(literal)) {
+      this.pos = NUMBER.lastIndex;
+      return new NixFloat(Number(literal));
+    }
     const n = Number(literal);
-    return Number.isSafeInteger(n) ? n : BigInt(literal);
+    if (Number.isSafeInteger(n)) {
+      this.pos = NUMBER.lastIndex;
+      return n;
+    }
+    // Nix's integers are 64-bit: its lexer refuses a longer literal, and so
+    // does every nix-env that reads the manifest.
+    const big = BigInt(literal.replace(/^-/, ""));
+    if (big > INT64_MAX) throw this.error(`invalid integer '${literal}'`);
+    this.pos = NUMBER.lastIndex;
+    return BigInt(literal);
   }
 }
+
+/** The largest integer Nix reads. */
+const INT64_MAX = 2n ** 63n - 1n;
 
 function offsetOf(value: NixValue, fallback: number): number {
   return value instanceof NixAttrs || value instanceof NixList ? value.offset : fallback;

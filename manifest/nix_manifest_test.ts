@@ -232,7 +232,7 @@ Deno.test("parseManifestNix() reads meta.priority as nix-env does", () => {
   assert.equal(withPriority('"high"'), undefined);
   assert.equal(withPriority("1.5"), undefined);
   assert.equal(withPriority("null"), undefined);
-  assert.equal(withPriority("99999999999999999999"), undefined);
+  assert.equal(withPriority("9223372036854775807"), undefined);
 });
 
 Deno.test("parseManifestNix() reads every value Nix prints", () => {
@@ -459,4 +459,20 @@ Deno.test("packagesFromManifestValue() rejects values that are not manifests", (
     );
   }
   assert.deepEqual(packagesFromManifestValue([{ name: "x" }]), []);
+});
+
+Deno.test("parseManifestNix() refuses an integer past 64 bits, as nix-env -q does", () => {
+  const entry = (p: string) =>
+    `[ { meta = { priority = ${p}; }; name = "hello-2.12"; outPath = "${
+      path(HASH_A, "hello-2.12")
+    }"; type = "derivation"; } ]`;
+  for (const p of ["99999999999999999999999999", "9223372036854775808", "-9223372036854775808"]) {
+    assert.throws(
+      () => parseManifestNix(entry(p)),
+      (e: Error) =>
+        e instanceof ManifestSyntaxError && e.message.includes(`invalid integer '${p}'`),
+    );
+  }
+  assert.equal(parseManifestNix(entry("9223372036854775807")).length, 1);
+  assert.equal(parseManifestNix(entry("3"))[0].priority, 3);
 });

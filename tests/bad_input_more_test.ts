@@ -89,6 +89,12 @@ const CASES: Case[] = [
     error: ["config.jsonc", "manifest"],
   },
   {
+    name: "a config file nested 100,000 deep",
+    args: (sb) => ["list", "--profile", sb.profile],
+    arrange: config('{ "hosts": ' + "[".repeat(100_000) + "]".repeat(100_000) + " }"),
+    error: ["config.jsonc", "nested more than"],
+  },
+  {
     name: "a config file that is a JSON array",
     args: (sb) => ["list", "--profile", sb.profile],
     arrange: config("[]"),
@@ -199,6 +205,8 @@ function checkFailure(
   assertEquals(errors.length, 1, `expected one error line: ${what}`);
   assertOk(errors[0].startsWith("error: "), what);
   for (const part of c.error ?? []) assertOk(errors[0].includes(part), `no '${part}': ${what}`);
+  const hints = r.stderr.split("\n").filter((l) => l.startsWith("hint: "));
+  assertEquals(hints.length, 1, `expected one hint line: ${what}`);
 }
 
 Deno.test("more bad input fails with one error line and changes nothing", async (t) => {

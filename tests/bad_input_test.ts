@@ -1,8 +1,8 @@
 /**
  * Bad input, end to end: every case runs the real fprof against the real Nix
  * in one isolated store and must fail the way the README promises: one
- * `error:` line (after any of Nix's build progress), at most one `hint:` line
- * after it, exit 1 (2 for usage errors), no stack trace, nothing on stdout,
+ * `error:` line (after any of Nix's build progress), one `hint:` line after
+ * it, exit 1 (2 for usage errors), no stack trace, nothing on stdout,
  * and no change to the profile, its generations or fprof's records.
  *
  * The cases share one sandbox and one profile with a good generation: none of
@@ -42,7 +42,7 @@ interface BadInputCase {
   code: 1 | 2;
   /** Parts the `error:` line must contain. */
   error: (f: Fixtures, sb: NixSandbox) => string[];
-  /** Parts the `hint:` line must contain; without it a hint is optional. */
+  /** Parts the `hint:` line must contain; a hint there must be. */
   hint?: string[];
   /** The error and hint are all fprof prints: it fails before any build. */
   alone?: boolean;
@@ -227,10 +227,9 @@ Deno.test("bad input fails with one error line and changes nothing", async (t) =
         assertOk(!r.stderr.includes("    at "), `a stack trace: ${what}`);
         const { error, hint } = errorLines(r.stderr, what);
         for (const part of c.error(f, sb)) assertStringIncludes(error, part, what);
-        if (c.hint) {
-          assertOk(hint !== undefined, `no hint: ${what}`);
-          for (const part of c.hint) assertStringIncludes(hint, part, what);
-        }
+        // Every error a user can cause says what to do about it.
+        assertOk(hint !== undefined, `no hint: ${what}`);
+        for (const part of c.hint ?? []) assertStringIncludes(hint, part, what);
         if (c.alone) {
           assertOk(
             !/^(?!error: |hint: |Try 'fprof| {2}\s*\d*\|)/m.test(r.stderr.trimEnd()),

@@ -122,7 +122,9 @@ Deno.test("a malformed config file is reported with its line and column", async 
     const r = await fprof(["list"], { XDG_CONFIG_HOME: home, HOME: home });
     assertEquals(r.code, 1);
     assertStringIncludes(r.stderr, "line 4, column 13");
-    assertEquals(r.stderr.trim().split("\n").length, 1, r.stderr);
+    const lines = r.stderr.trim().split("\n");
+    assertEquals(lines.length, 2, r.stderr);
+    assertOk(lines[0].startsWith("error: ") && lines[1].startsWith("hint: "), r.stderr);
   } finally {
     await Deno.remove(home, { recursive: true });
   }

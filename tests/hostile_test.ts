@@ -15,6 +15,8 @@ import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts"
 import { fprof, fprofOk } from "./helpers/fprof.ts";
 import { writeProfileFlake } from "./helpers/fixtures.ts";
 import {
+  DAEMON_CLIENT_USER,
+  ensureUser,
   makeNixSandbox,
   type NixSandbox,
   type RunResult,
@@ -231,6 +233,140 @@ Deno.test("a single package given as the environment is refused, and the profile
   assertEquals(r.code, 1);
   oneErrorLine(r, "is a single package, not a profile environment");
   assertEquals(await Deno.readLink(sb.profile), before);
+});
+
+Deno.test({
+  name:
+    "root listing its profile with another user's HOME follows none of the links planted in that user's cache",
+  ignore: Deno.uid() !== 0,
+  fn: async () => {
+    await using sb = await makeNixSandbox();
+    await fprofOk(sb, ["switch", "--profile", sb.profile, await requestFlake(sb, 1)]);
+    const gen = (await Deno.realPath(sb.profile)).split("/").at(-1)!;
+    const user = await ensureUser(DAEMON_CLIENT_USER);
+    const home = join(sb.work, "user-home");
+    const cache = join(home, ".cache", "fprof", "generations");
+    await Deno.mkdir(cache, { recursive: true });
+    const secret = join(sb.work, "root-secret");
+    await Deno.writeTextFile(secret, "root's own\n", { mode: 0o600 });
+    await Deno.chmod(secret, 0o600);
+    // The user plants links at every name fprof's cache writes, temporary
+    // (named by the pid, which `exec` keeps) and final, and owns them all.
+    const script = `for f in "${gen}.json" "${gen}.list.txt"; do
+        ln -s "${secret}" "${cache}/$f"; ln -s "${secret}" "${cache}/$f.$$.tmp"
+      done
+      chown -hR ${user.uid}:${user.gid} "${home}"
+      exec "$@"`;
+    totals.faults++;
+    const env = { HOME: home, XDG_CACHE_HOME: join(home, ".cache") };
+    const r = await viaShell(sb, script, ["list", "--profile", sb.profile], env);
+    assertEquals(r.code, 0, r.stderr);
+    assertStringIncludes(r.stdout, "hello");
+    assertEquals(await Deno.readTextFile(secret), "root's own\n");
+    assertEquals((await Deno.stat(secret)).mode! & 0o777, 0o600);
+  },
+});
+
+Deno.test("a profile path too long to name its records file by is switched, listed and rolled back", async () => {
+  await using sb = await makeNixSandbox();
+  const dir = join(sb.work, "d".repeat(200));
+  await Deno.mkdir(dir);
+  const profile = join(dir, "prof");
+  totals.faults++;
+  await fprofOk(sb, ["switch", "--profile", profile, await requestFlake(sb, 1)]);
+  await fprofOk(sb, ["switch", "--profile", profile, await requestFlake(sb, 2)]);
+  const listed = await fprofOk(sb, ["list", "--profile", profile, "--json"]);
+  assertEquals(JSON.parse(listed.stdout).generation, 2);
+  await fprofOk(sb, ["rollback", "--profile", profile]);
+  assertEquals(await Deno.readLink(profile), "prof-1-link");
+});
+
+Deno.test("upgrade --input with a name a flake without a lock file does not have fails and writes no lock file", async () => {
+  await using sb = await makeNixSandbox();
+  const flake = await requestFlake(sb, 1);
+  const dir = flake.slice("path:".length);
+  await fprofOk(sb, ["switch", "--profile", sb.profile, flake]);
+  await Deno.remove(join(dir, "flake.lock")).catch(() => {});
+  const before = await Deno.readLink(sb.profile);
+  totals.faults++;
+  const r = await fprof(sb, ["upgrade", "--profile", sb.profile, "--input", "nosuch", flake]);
+  assertEquals(r.code, 2, r.stderr);
+  oneErrorLine(r, "no input 'nosuch'");
+  assertStringIncludes(r.stderr, "hint:");
+  assertEquals(await Deno.lstat(join(dir, "flake.lock")).catch(() => null), null);
+  assertEquals(await Deno.readLink(sb.profile), before);
+});
+
+Deno.test("a bad --override-input value is named in the error, not the flake it was given for", async () => {
+  await using sb = await makeNixSandbox();
+  const flake = await requestFlake(sb, 1);
+  totals.faults++;
+  const r = await fprof(sb, [
+    "switch",
+    "--profile",
+    sb.profile,
+    "--override-input",
+    "nosuch=bogus:///x",
+    flake,
+  ]);
+  assertEquals(r.code, 1, r.stderr);
+  const line = oneErrorLine(r, "--override-input nosuch=bogus:///x");
+  assertOk(!line.includes(flake), line);
+});
+
+Deno.test("a remote --profile with a newline is a usage error before any host is reached", async () => {
+  await using sb = await makeNixSandbox();
+  totals.faults++;
+  const r = await fprof(sb, ["list", "--target-host", "no-such-host", "--profile", "/p\n/etc"]);
+  assertEquals(r.code, 2, r.stderr);
+  oneErrorLine(r, "--profile", "control character");
+  assertStringIncludes(r.stderr, "hint:");
+});
+
+Deno.test("a malformed access-tokens line in NIX_CONFIG is reported without its token", async () => {
+  await using sb = await makeNixSandbox();
+  const flake = await requestFlake(sb, 1);
+  totals.faults++;
+  const env = { NIX_CONFIG: "access-tokens github.com=ghp_SECRET123" };
+  for (const verbose of [[], ["--verbose"]]) {
+    const r = await fprof(sb, ["switch", ...verbose, "--profile", sb.profile, flake], { env });
+    assertEquals(r.code, 1, r.stderr);
+    if (verbose.length === 0) oneErrorLine(r, "access-tokens github.com=<redacted>");
+    assertOk(
+      !(r.stdout + r.stderr).includes("ghp_SECRET123"),
+      `the token was printed:\n${r.stderr}`,
+    );
+  }
+});
+
+Deno.test("a generation another tool sets while fprof switches is recorded as the new one's parent, with a warning", async () => {
+  await using sb = await makeNixSandbox();
+  const p = sb.profile;
+  await fprofOk(sb, ["switch", "--profile", p, await requestFlake(sb, 1)]);
+  await fprofOk(sb, ["switch", "--profile", p, await requestFlake(sb, 2)]);
+  const flake = await requestFlake(sb, 3);
+  const foreign = await Deno.realPath(`${p}-1-link`);
+  // nix-env --set takes no profile lock: this one sets generation 3 just
+  // before fprof's own `nix-env --set` makes generation 4.
+  const bin = join(sb.work, "racing-bin");
+  await Deno.mkdir(bin);
+  const real = (await sb.runOk(["sh", "-c", "command -v nix-env"])).stdout.trim();
+  await Deno.writeTextFile(
+    join(bin, "nix-env"),
+    `#!/bin/sh\ncase " $* " in *" --set "*) "${real}" --profile "${p}" --set "${foreign}" ;; esac\n` +
+      `exec "${real}" "$@"\n`,
+    { mode: 0o755 },
+  );
+  await Deno.chmod(join(bin, "nix-env"), 0o755);
+  totals.faults++;
+  const r = await fprofOk(sb, ["switch", "--profile", p, flake], {
+    env: { PATH: `${bin}:${sb.env.PATH}` },
+  });
+  assertStringIncludes(r.stderr, "generation 3 of");
+  assertStringIncludes(r.stderr, "recorded 3 as the parent of 4");
+  const gens = JSON.parse((await fprofOk(sb, ["generations", "--profile", p, "--json"])).stdout)
+    .generations as { number: number; parent: number | null }[];
+  assertEquals(gens.find((g) => g.number === 4)?.parent, 3);
 });
 
 Deno.test("hostile-input suite totals: nothing lost", () => {

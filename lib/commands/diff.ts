@@ -74,7 +74,11 @@ export function chooseDiffPair(
   };
   const current = state.current;
   if (a !== undefined && b !== undefined) return { from: find(a), to: find(b) };
-  if (!current) throw new FprofError(`profile '${state.profile}' has no generations yet`);
+  if (!current) {
+    throw new FprofError(`profile '${state.profile}' has no generations yet`, {
+      hint: "make its first generation with 'fprof switch', or check --profile",
+    });
+  }
   if (a !== undefined) return { from: find(a), to: current };
   const parent = planRollback(state, records);
   if (!parent) {

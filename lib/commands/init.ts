@@ -7,6 +7,7 @@
  */
 
 import { exists } from "../fs.ts";
+import { replaceFile } from "../safe_write.ts";
 import { join, resolve } from "../path.ts";
 import { type Context, profileOf } from "../context.ts";
 import { FprofError, UsageError } from "../errors.ts";
@@ -216,9 +217,11 @@ export async function init(
         (unknown ? `; ${unknown} left as comments (no attribute name known)` : ""),
     );
   }
-  await Deno.mkdir(dir, { recursive: true });
-  await Deno.writeTextFile(target, text);
-  await Deno.writeTextFile(libraryTarget, library);
+  // Written aside and renamed: a link at either name is replaced, never
+  // written through.
+  for (const [file, content] of [[target, text], [libraryTarget, library]]) {
+    await replaceFile(file, content, { tmp: `${file}.${Deno.pid}.tmp` });
+  }
   ctx.log.step(`wrote '${target}' and '${LIBRARY_FILE}' beside it (fprof's Nix library)`);
   ctx.log.step(`next: list your packages in it, then run: ${nextCommand(name, dir)}`);
 }

@@ -65,7 +65,11 @@ export async function listDrift(
 ): Promise<void> {
   const profile = await profileOf(ctx, opts.profile);
   const state = await readProfile(profile);
-  if (!state.current) throw new FprofError(`profile '${profile}' has no generations yet`);
+  if (!state.current) {
+    throw new FprofError(`profile '${profile}' has no generations yet`, {
+      hint: "make its first generation with 'fprof switch', or check --profile",
+    });
+  }
   const flake = declaringFlake(state, await loadRecords(profile, ctx.env), ctx.config.flake);
   if (!flake) {
     throw new FprofError("no flake is known to declare this profile", {

@@ -38,7 +38,9 @@ export function planRollbackTo(
   // A current link deleted by hand is rolled back from, as nix-env does.
   const from = currentOrMissing(state);
   if (!from) {
-    throw new FprofError(`profile '${state.profile}' has no generations yet`);
+    throw new FprofError(`profile '${state.profile}' has no generations yet`, {
+      hint: "make its first generation with 'fprof switch', or check --profile",
+    });
   }
   if (to !== undefined) {
     const g = state.generations.find((x) => x.number === to);
@@ -53,6 +55,7 @@ export function planRollbackTo(
   if (!plan) {
     throw new FprofError(
       `generation ${from.number} has no earlier generation to roll back to`,
+      { hint: "'fprof generations' lists the generations; 'fprof switch' makes a new one" },
     );
   }
   return plan;

@@ -51,6 +51,7 @@ import type { Generation, ProfileState } from "../profile/profile.ts";
 import {
   type GenerationRecord,
   loadRecords,
+  parentAfterSet,
   recordOf,
   type RecordsFile,
   saveRecords,
@@ -615,8 +616,18 @@ async function applySwitch(run: SwitchRun, p: PlannedSwitch): Promise<SwitchResu
     throw e;
   }
   crashPoint("switch:after-set");
-  const made = (await place.read()).current!;
+  const after = await place.read();
+  const made = after.current!;
   log.step(`switched '${profile}' to generation ${made.number}`);
+  const { parent, foreign } = parentAfterSet(p.state, after, made);
+  if (foreign.length > 0) {
+    log.warn(
+      `generation ${foreign.map((g) => g.number).join(", ")} of '${profile}' was made by another ` +
+        `tool while fprof worked; recorded ${parent!.number} as the parent of ${made.number}`,
+    );
+    record.parent = parent!.number;
+    record.parentStorePath = parent!.storePath;
+  }
 
   // Still the records read under the lock: it keeps other fprof runs from
   // writing them meanwhile.
@@ -784,7 +795,9 @@ export async function buildEnv(
   const { nix, log } = ctx;
   if (installable.kind === "store") {
     if (!(await nix.isValid(installable.path))) {
-      throw new FprofError(`'${installable.path}' is not a valid store path`);
+      throw new FprofError(`'${installable.path}' is not a valid store path`, {
+        hint: "build it first (nix-build or nix build print the path), or give a flake",
+      });
     }
     await roots?.keep(installable.path);
     return { envPath: installable.path };

@@ -8,6 +8,7 @@
  */
 
 import { join } from "../path.ts";
+import { replaceFile } from "../safe_write.ts";
 import type { Context } from "../context.ts";
 import { FprofError, UsageError } from "../errors.ts";
 import { parseInstallable } from "../nix/installable.ts";
@@ -52,6 +53,13 @@ export async function upgrade(
   let keep = false;
   try {
     await ctx.nix.updateFlakeInputs(installable.ref, inputs);
+    // Without a lock file to check the names against beforehand, they are
+    // checked against the one Nix just wrote (put back by `restore`).
+    if (saved === null && inputs.length > 0) {
+      const made = await readIfExists(lockFile);
+      const lockText = made === null ? EMPTY_LOCK : new TextDecoder().decode(made);
+      checkInputNames(inputs, lockText, lockFile);
+    }
     const result = await switchProfile(text, opts, ctx);
     // switchProfile also pins the new lock when pinning is on (--pin, or
     // the config's `pin`), so the pins follow the upgraded inputs.
@@ -61,6 +69,9 @@ export async function upgrade(
     if (!keep) await restore(lockFile, saved, ctx);
   }
 }
+
+/** The lock file of a flake without inputs. */
+const EMPTY_LOCK = JSON.stringify({ nodes: { root: {} }, root: "root", version: 7 });
 
 /**
  * Refuses input names the lock file does not know (an input path such as
@@ -94,7 +105,7 @@ async function restore(lockFile: string, saved: Uint8Array | null, ctx: Context)
   if (saved === null) {
     if (now !== null) await Deno.remove(lockFile);
   } else if (now === null || !sameBytes(now, saved)) {
-    await Deno.writeFile(lockFile, saved);
+    await replaceFile(lockFile, saved, { tmp: `${lockFile}.${Deno.pid}.tmp` });
   } else {
     return;
   }

@@ -115,3 +115,38 @@ export function escapeFlakeUrl(url: string): string {
   );
   return `${m[1]}${path}${m[3]}`;
 }
+
+/**
+ * What a failed read of flake `ref` with `flakeArgs` was about, for the
+ * error's first words: the `--override-input` whose name or reference Nix's
+ * error quotes, else the flake with every override it was given; pure.
+ *
+ * @example
+ * ```ts
+ * import { flakeReadContext } from "./flake_ref.ts";
+ * const args = ["--override-input", "dep", "bogus:///x"];
+ * flakeReadContext("path:/f", args, "error: input 'bogus:///x' is unsupported");
+ * // "cannot use --override-input dep=bogus:///x"
+ * flakeReadContext("path:/f", args, "error: syntax error");
+ * // "cannot read flake 'path:/f' with --override-input dep=bogus:///x"
+ * ```
+ */
+export function flakeReadContext(
+  ref: string,
+  flakeArgs: readonly string[],
+  stderr: string,
+): string {
+  const overrides: { name: string; ref: string }[] = [];
+  for (let i = 0; i + 2 < flakeArgs.length; i++) {
+    if (flakeArgs[i] === "--override-input") {
+      overrides.push({ name: flakeArgs[i + 1], ref: flakeArgs[i + 2] });
+    }
+  }
+  const named = overrides.filter((o) =>
+    stderr.includes(o.ref) || stderr.includes(`input '${o.name}'`)
+  );
+  const shown = (o: { name: string; ref: string }) => `--override-input ${o.name}=${o.ref}`;
+  if (named.length === 1) return `cannot use ${shown(named[0])}`;
+  if (overrides.length === 0) return `cannot read flake '${ref}'`;
+  return `cannot read flake '${ref}' with ${overrides.map(shown).join(", ")}`;
+}

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { assertEquals, assertRejects } from "../testing.ts";
-import { chooseFlake, escapeFlakeUrl } from "./flake_ref.ts";
+import { chooseFlake, escapeFlakeUrl, flakeReadContext } from "./flake_ref.ts";
 import { FprofError } from "../errors.ts";
 
 Deno.test("escapeFlakeUrl() encodes what Nix's URL parser refuses in the path, once", () => {
@@ -44,4 +44,21 @@ Deno.test("chooseFlake() takes the argument, the config, ./flake.nix, then init'
   } finally {
     await Deno.remove(home, { recursive: true });
   }
+});
+
+Deno.test("flakeReadContext() names the --override-input Nix's error quotes, else the flake and its overrides", () => {
+  const args = ["--override-input", "a", "path:/a", "--override-input", "dep", "bogus:///x"];
+  assertEquals(
+    flakeReadContext("path:/f", args, "error: input 'bogus:///x' is unsupported\n"),
+    "cannot use --override-input dep=bogus:///x",
+  );
+  assertEquals(
+    flakeReadContext("path:/f", args, "… while updating the flake input 'a'\nerror: gone\n"),
+    "cannot use --override-input a=path:/a",
+  );
+  assertEquals(
+    flakeReadContext("path:/f", args, "error: syntax error\n"),
+    "cannot read flake 'path:/f' with --override-input a=path:/a, --override-input dep=bogus:///x",
+  );
+  assertEquals(flakeReadContext("path:/f", [], "error: x\n"), "cannot read flake 'path:/f'");
 });

@@ -10,7 +10,7 @@
 import { readTextOrNull } from "../fs.ts";
 import { join } from "../path.ts";
 import { FprofError, NixError, NixNotFoundError } from "../errors.ts";
-import { escapeFlakeUrl, localFlakeDir } from "./flake_ref.ts";
+import { escapeFlakeUrl, flakeReadContext, localFlakeDir } from "./flake_ref.ts";
 import type { Logger } from "../term/log.ts";
 import { logFormatFor, type NixLogFormat, RelayFilter } from "./relay.ts";
 
@@ -248,6 +248,8 @@ export interface RunOptions {
   progress?: boolean;
   /** How the command is named in an error (`building path:/x#profile`). */
   context?: string;
+  /** What to do about a failure, when Nix's error itself suggests nothing. */
+  hint?: string;
   /** Extra environment variables. */
   env?: Record<string, string>;
   /** A spinner message shown on a terminal while the call runs. */
@@ -343,7 +345,10 @@ export class Nix {
       ? await this.log.spin(opts.spin, wait)
       : await wait();
     if (!status.success) {
-      throw new NixError(argv, status.code, stderr, { context: opts.context });
+      throw new NixError(argv, status.code, stderr, {
+        context: opts.context,
+        fallbackHint: opts.hint,
+      });
     }
     return { stdout, stderr };
   }
@@ -394,7 +399,13 @@ export class Nix {
         ...storeArgs,
         ...flakeArgs,
       ],
-      { progress: true, context: `cannot build '${label}'`, spin: `building ${label}` },
+      {
+        progress: true,
+        context: `cannot build '${label}'`,
+        spin: `building ${label}`,
+        hint: "name the flake's profile environment (FLAKE#profile, see 'fprof switch' " +
+          "in the README), or run 'nix build' on it for Nix's whole output",
+      },
     );
     return parseBuildJson(stdout);
   }
@@ -410,16 +421,30 @@ export class Nix {
    */
   async flakeMetadata(ref: string, flakeArgs: readonly string[] = []): Promise<FlakeMetadata> {
     const argv = nixArgv(["flake", "metadata", "--json", ref, ...flakeArgs]);
-    const opts = { context: `cannot read flake '${ref}'` };
+    const opts = {
+      context: `cannot read flake '${ref}'`,
+      hint: "give a directory holding flake.nix, or a flake URL such as github:OWNER/REPO",
+    };
     const dir = localFlakeDir(ref, Deno.cwd(), Deno.env.get("HOME") ?? "/");
     const lockFile = dir === null ? null : join(dir, "flake.lock");
     // An unreadable lock file is left for Nix to report.
     const read = (file: string) => readTextOrNull(file).catch(() => null);
     const before = lockFile === null ? null : await read(lockFile);
-    const first = parseFlakeMetadata((await this.run(argv, opts)).stdout);
+    const run = () =>
+      this.run(argv, opts).catch((e) => {
+        if (!(e instanceof NixError) || flakeArgs.length === 0) throw e;
+        // A bad `--override-input` is named, not the flake it was given for.
+        const context = flakeReadContext(ref, flakeArgs, e.stderr);
+        throw new NixError(e.argv, e.code, e.stderr, {
+          context,
+          cause: e,
+          fallbackHint: "check each --override-input NAME=REF: REF is a flake reference",
+        });
+      });
+    const first = parseFlakeMetadata((await run()).stdout);
     if (lockFile === null || await read(lockFile) === before) return first;
     this.log.debug(`'${lockFile}' was written: asking for the locked URL again`);
-    return parseFlakeMetadata((await this.run(argv, opts)).stdout);
+    return parseFlakeMetadata((await run()).stdout);
   }
 
   /** `nix path-info --json [-r] [-S]` for valid paths. */
@@ -603,7 +628,7 @@ export class Nix {
   }
 
   /** Evaluates a Nix expression strictly and returns its JSON value. */
-  async evalJson(expr: string, context: string): Promise<unknown> {
+  async evalJson(expr: string, context: string, hint?: string): Promise<unknown> {
     const { stdout } = await this.run([
       "nix-instantiate",
       "--eval",
@@ -613,6 +638,7 @@ export class Nix {
       expr,
     ], {
       context,
+      hint,
     });
     return JSON.parse(stdout);
   }

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { redactSecrets } from "../redact.ts";
+
 /** A `--log-format` value of Nix. */
 export type NixLogFormat = "bar-with-logs" | "raw-with-logs";
 
@@ -88,7 +90,7 @@ export class RelayFilter {
       } else if (this.#inRepeat && !/^(\s|•)/.test(text)) {
         this.#inRepeat = false;
       }
-      if (!this.#inError && !this.#inRepeat) out += line;
+      if (!this.#inError && !this.#inRepeat) out += redactSecrets(line);
     }
     if (!this.#inError) {
       // A redraw ends with "erase to end of line" and no newline: show it
@@ -111,7 +113,7 @@ export class RelayFilter {
   end(): string {
     let out = "";
     if (this.#pending !== "" && !this.#inError && !/^\s*error:/.test(visible(this.#pending))) {
-      out += this.#pending + "\n";
+      out += redactSecrets(this.#pending) + "\n";
       this.#lineOpen = false;
     }
     this.#pending = "";

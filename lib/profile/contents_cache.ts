@@ -33,6 +33,7 @@ import type { Logger } from "../term/log.ts";
 import { basename, dirname, join } from "../path.ts";
 import { sha256 } from "../nix/store_path.ts";
 import { cacheHome, type Env } from "../xdg.ts";
+import { writeNewFile } from "../safe_write.ts";
 
 /** Generations with fewer packages are read every time: nothing to save. */
 export const CACHE_MIN_PACKAGES = 1;
@@ -290,12 +291,17 @@ async function parseAndKeep(
   return contents;
 }
 
-/** Writes a cache file aside and renames it, so a reader never sees half a file. */
+/**
+ * Writes a cache file aside and renames it, so a reader never sees half a
+ * file. The temporary file is created exclusively and the rename replaces
+ * whatever is at the final name, so a link planted at either (the cache may
+ * sit in another user's HOME) is never written through.
+ */
 async function writeCacheFile(log: Logger, file: string, bytes: Uint8Array): Promise<void> {
   const tmp = `${file}.${Deno.pid}.tmp`;
   try {
     await Deno.mkdir(dirname(file), { recursive: true });
-    await Deno.writeFile(tmp, bytes);
+    await writeNewFile(tmp, bytes);
     await Deno.rename(tmp, file);
   } catch (e) {
     log.debug(`cannot write the cache file '${file}': ${(e as Error).message}`);
@@ -303,23 +309,51 @@ async function writeCacheFile(log: Logger, file: string, bytes: Uint8Array): Pro
   }
 }
 
-/** A whole file, or null when it cannot be read. */
-function readFileOrNull(path: string): Uint8Array | null {
+/**
+ * A cache file opened for reading, or null unless it is a regular file, the
+ * same one at the name and when open: a link, a FIFO or a device planted in
+ * the cache is not read.
+ */
+function openCacheFile(path: string): Deno.FsFile | null {
+  let file: Deno.FsFile | null = null;
   try {
-    return Deno.readFileSync(path);
+    const at = Deno.lstatSync(path);
+    if (!at.isFile) return null;
+    file = Deno.openSync(path);
+    const open = file.statSync();
+    if (open.ino === at.ino && open.dev === at.dev) return file;
+  } catch {
+    // Not there or not readable: no cache.
+  }
+  file?.close();
+  return null;
+}
+
+/** A whole cache file, or null when it cannot be read (see {@link openCacheFile}). */
+function readFileOrNull(path: string): Uint8Array | null {
+  const file = openCacheFile(path);
+  if (file === null) return null;
+  try {
+    const size = file.statSync().size;
+    const bytes = new Uint8Array(size);
+    let done = 0;
+    while (done < size) {
+      const n = file.readSync(bytes.subarray(done));
+      if (n === null) break;
+      done += n;
+    }
+    return done === size ? bytes : null;
   } catch {
     return null;
+  } finally {
+    file.close();
   }
 }
 
 /** The first line of a file (at most 4 KiB), or null. */
 function readFirstLine(path: string): Uint8Array | null {
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(path);
-  } catch {
-    return null;
-  }
+  const file = openCacheFile(path);
+  if (file === null) return null;
   try {
     const buf = new Uint8Array(4096);
     const n = file.readSync(buf);

@@ -141,7 +141,10 @@ export async function readGenerationContents(
       // the generation holds. A generation's own manifest that is damaged
       // stays an error, as it is for Nix.
       if (!(await isLink(jsonFile))) {
-        throw new FprofError(`cannot read '${jsonFile}': ${(e as Error).message}`, { cause: e });
+        throw new FprofError(`cannot read '${jsonFile}': ${(e as Error).message}`, {
+          cause: e,
+          hint: DAMAGED_HINT,
+        });
       }
       if (!warnedManifests.has(jsonFile)) {
         warnedManifests.add(jsonFile);
@@ -201,10 +204,24 @@ export async function manifestNixPackages(
     );
   } catch (e) {
     // It reads "cannot evaluate '<file>': <Nix's reason>" already.
-    if (e instanceof NixError) throw e;
-    throw new FprofError(`cannot read '${label}': ${(e as Error).message}`, { cause: e });
+    if (e instanceof NixError) {
+      throw new NixError(e.argv, e.code, e.stderr, {
+        context: `cannot evaluate '${label}'`,
+        fallbackHint: e.hint ?? DAMAGED_HINT,
+        cause: e,
+      });
+    }
+    throw new FprofError(`cannot read '${label}': ${(e as Error).message}`, {
+      cause: e,
+      hint: DAMAGED_HINT,
+    });
   }
 }
+
+/** What to do about a generation whose manifest cannot be read. */
+const DAMAGED_HINT =
+  "this generation is damaged or was changed by hand (nix-env refuses it too): " +
+  "switch to another one with 'fprof rollback --to N' or 'fprof switch'";
 
 async function readIfExists(path: string): Promise<string | null> {
   try {
@@ -214,6 +231,7 @@ async function readIfExists(path: string): Promise<string | null> {
     if (e instanceof Deno.errors.NotADirectory) return null;
     throw new FprofError(`cannot read '${path}': ${(e as Error).message}`, {
       cause: e,
+      hint: DAMAGED_HINT,
     });
   }
 }

@@ -18,6 +18,7 @@ import { FprofError } from "../errors.ts";
 import { type Env, homeDir, stateHome } from "../xdg.ts";
 import type { NixVersion } from "../nix/nix.ts";
 import { nixAtLeast } from "../nix/nix.ts";
+import { openNoFollow } from "../safe_write.ts";
 
 /** One generation of a profile. */
 export interface Generation {
@@ -91,7 +92,9 @@ export function followProfileLink(path: string): string {
     }
     current = next;
   }
-  throw new FprofError(`cannot resolve profile '${path}': too many levels of symbolic links`);
+  throw new FprofError(`cannot resolve profile '${path}': too many levels of symbolic links`, {
+    hint: "--profile must name a profile link (or a new name), not a loop of links",
+  });
 }
 
 /**
@@ -301,11 +304,7 @@ export async function withLockFile<T>(
     told = true;
   };
   for (;;) {
-    const file = await Deno.open(lockPath, {
-      read: true,
-      write: true,
-      create: true,
-    });
+    const file = await openNoFollow(lockPath);
     try {
       const locked = file.lock(true).then(() => true);
       const quick = await Promise.race([locked, delay(250).then(() => false)]);

@@ -6,7 +6,8 @@
  * generation the user came from (NixOS/nix#311). fprof writes, for each
  * generation it makes, the generation that was current at the time.
  *
- * Records live in `$XDG_STATE_HOME/fprof/profiles/<profile path, URI-encoded>.json`,
+ * Records live in `$XDG_STATE_HOME/fprof/profiles/<profile path, URI-encoded>.json`
+ * (a hash and the path's end when that name would be too long),
  * outside the profile directory, so `nix-env`, `nix profile` and
  * `nix-collect-garbage` never see them. A record is trusted only while its
  * generation link still points to the store path it names: another tool may
@@ -16,6 +17,7 @@
  */
 
 import { replaceFile } from "../safe_write.ts";
+import { sha256HexSync } from "../hash.ts";
 import { join } from "../path.ts";
 import { FprofError } from "../errors.ts";
 import type { Generation, ProfileState } from "./profile.ts";
@@ -69,14 +71,50 @@ export interface RecordsFile {
   generations: Record<string, GenerationRecord>;
 }
 
+/** The longest a file name may be on the file systems fprof runs on, in bytes. */
+const NAME_MAX = 255;
+
+/**
+ * Room for what is added to a records file's name: `.json`, then
+ * `.pending`, `.lock` or `.<pid>.tmp` (a pid has at most 7 digits).
+ */
+const SUFFIX_ROOM = ".json.pending.4194304.tmp".length + 7;
+
+/** How much of the profile path a hashed records name keeps, to be read by people. */
+const READABLE_TAIL = 100;
+
+/**
+ * The name (without `.json`) of the records of `profile`: the path
+ * URI-encoded, or, when that with its suffixes would pass the file system's
+ * limit of 255 bytes, the SHA-256 of the path (its first 32 hex digits)
+ * followed by the encoded end of the path; pure.
+ */
+export function recordsName(profile: string): string {
+  const encoded = encodeURIComponent(profile);
+  if (encoded.length + SUFFIX_ROOM <= NAME_MAX) return encoded;
+  let tail = "";
+  for (const c of Array.from(profile).reverse()) {
+    const next = encodeURIComponent(c) + tail;
+    if (next.length > READABLE_TAIL) break;
+    tail = next;
+  }
+  return `${sha256HexSync(profile).slice(0, 32)}-${tail}`;
+}
+
 /** Where the records of `profile` are kept. */
 export function recordsPath(profile: string, env: Env = Deno.env): string {
-  return join(
-    stateHome(env),
-    "fprof",
-    "profiles",
-    `${encodeURIComponent(profile)}.json`,
-  );
+  return join(stateHome(env), "fprof", "profiles", `${recordsName(profile)}.json`);
+}
+
+/**
+ * Where an older fprof kept the records of `profile`, when that is not
+ * {@link recordsPath} and could exist: a URI-encoded name short enough for
+ * `.json` but too long for the files beside it.
+ */
+function legacyRecordsPath(profile: string, env: Env): string | null {
+  const encoded = `${encodeURIComponent(profile)}.json`;
+  const path = join(stateHome(env), "fprof", "profiles", encoded);
+  return encoded.length <= NAME_MAX && path !== recordsPath(profile, env) ? path : null;
 }
 
 /** An empty records file for `profile`. */
@@ -126,6 +164,13 @@ export async function loadRecords(
   try {
     return parseRecords(await Deno.readTextFile(file), file, profile);
   } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const legacy = legacyRecordsPath(profile, env);
+  if (legacy === null) return emptyRecords(profile);
+  try {
+    return parseRecords(await Deno.readTextFile(legacy), legacy, profile);
+  } catch (e) {
     if (e instanceof Deno.errors.NotFound) return emptyRecords(profile);
     throw e;
   }
@@ -144,6 +189,8 @@ export async function saveRecords(
     tmp: `${file}.${Deno.pid}.tmp`,
     beforeRename: () => crashPoint("records:temp-written"),
   });
+  const legacy = legacyRecordsPath(records.profile, env);
+  if (legacy !== null) await Deno.remove(legacy).catch(() => {});
 }
 
 /** The record of `gen`, if fprof made it and its link still points where it did. */
@@ -209,4 +256,24 @@ export function planRollback(
   const lower = state.generations.filter((g) => g.number < from.number);
   const to = lower.at(-1);
   return to ? { from, to, reason: "previous", skipped } : null;
+}
+
+/**
+ * The parent of `made`, the generation a switch just set, judged from the
+ * profile as the switch planned it (`planned`) and as it is now (`after`).
+ * fprof holds the profile lock, but `nix-env --set` does not take it: a
+ * generation another tool added meanwhile (numbered between the planned
+ * profile's last one and `made`) was current when `made` was set, so the
+ * newest of them is the parent, and all of them are returned as `foreign`
+ * for a warning. Pure.
+ */
+export function parentAfterSet(
+  planned: ProfileState,
+  after: ProfileState,
+  made: Generation,
+): { parent: Generation | null; foreign: Generation[] } {
+  const known = new Set(planned.generations.map((g) => g.number));
+  const foreign = after.generations.filter((g) => g.number < made.number && !known.has(g.number))
+    .sort((a, b) => a.number - b.number);
+  return { parent: foreign.at(-1) ?? planned.current, foreign };
 }

@@ -2,9 +2,14 @@ import { assertEquals, assertThrows } from "../testing.ts";
 import {
   emptyRecords,
   type GenerationRecord,
+  loadRecords,
+  parentAfterSet,
   parseRecords,
   planRollback,
   type RecordsFile,
+  recordsName,
+  recordsPath,
+  saveRecords,
 } from "./records.ts";
 import type { Generation, ProfileState } from "./profile.ts";
 import { FprofError } from "../errors.ts";
@@ -109,4 +114,59 @@ Deno.test("parseRecords() rejects malformed files with a hint", () => {
     parseRecords('{"version":1,"generations":{}}', "f.json", "/p").profile,
     "/p",
   );
+});
+
+Deno.test("recordsName() hashes a long profile path so that every file beside it fits in 255 bytes", () => {
+  assertEquals(recordsName("/home/u/.nix-profile"), "%2Fhome%2Fu%2F.nix-profile");
+  for (const long of ["/tmp/" + "d".repeat(240) + "/prof", "/tmp/" + "é/".repeat(60) + "prof"]) {
+    const name = recordsName(long);
+    assertEquals(/^[0-9a-f]{32}-/.test(name), true, name);
+    assertEquals(name.endsWith("prof"), true, name);
+    assertEquals(new TextEncoder().encode(`${name}.json.pending.4194304.tmp`).length <= 255, true);
+    assertEquals(
+      decodeURIComponent(name.slice(33)),
+      long.slice(-decodeURIComponent(name.slice(33)).length),
+    );
+  }
+  assertEquals(
+    recordsName("/a/" + "x".repeat(300)) === recordsName("/b/" + "x".repeat(300)),
+    false,
+  );
+});
+
+Deno.test("records of a long profile path are saved under the hashed name, and those of an older fprof are still read", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const env = new Map([["XDG_STATE_HOME", dir], ["HOME", dir]]);
+    const envLike = { get: (k: string) => env.get(k) };
+    // Short enough for `.json`, too long for `.json.pending.<pid>.tmp`.
+    const profile = "/p/" + "x".repeat(240);
+    const legacy = `${dir}/fprof/profiles/${encodeURIComponent(profile)}.json`;
+    await Deno.mkdir(`${dir}/fprof/profiles`, { recursive: true });
+    const old: RecordsFile = { version: 1, profile, generations: { "1": rec(1, null) } };
+    await Deno.writeTextFile(legacy, JSON.stringify(old));
+    assertEquals((await loadRecords(profile, envLike)).generations["1"], rec(1, null));
+    await saveRecords(old, envLike);
+    assertEquals(recordsPath(profile, envLike) === legacy, false);
+    assertEquals((await loadRecords(profile, envLike)).generations["1"], rec(1, null));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("parentAfterSet() takes a generation set by another tool meanwhile as the parent", () => {
+  const state = (nums: number[], current: number) => ({
+    profile: "/p/profile",
+    generations: nums.map((n) => gen(n)),
+    current: gen(current),
+  });
+  const planned = state([1, 2], 2);
+  assertEquals(parentAfterSet(planned, state([1, 2, 3], 3), gen(3)), {
+    parent: gen(2),
+    foreign: [],
+  });
+  assertEquals(parentAfterSet(planned, state([1, 2, 3, 4, 5], 5), gen(5)), {
+    parent: gen(4),
+    foreign: [gen(3), gen(4)],
+  });
 });

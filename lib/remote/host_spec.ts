@@ -69,3 +69,27 @@ export function expandHosts(
   }
   return [...new Set(out)];
 }
+
+/**
+ * Checks a `--profile` given for a remote host: the host's shell reads it one
+ * line at a time, so a newline (or any control character) would cut it
+ * short without a word. Such a value is a usage error. Pure.
+ *
+ * @example
+ * ```ts
+ * import { checkRemoteProfile } from "./host_spec.ts";
+ * checkRemoteProfile("~/.local/state/nix/profiles/work"); // "~/.local/state/nix/profiles/work"
+ * ```
+ */
+export function checkRemoteProfile(profile: string): string {
+  // deno-lint-ignore no-control-regex
+  const bad = /[\x00-\x1f\x7f]/.exec(profile);
+  if (bad) {
+    throw new UsageError(
+      `--profile ${JSON.stringify(profile)} holds a control character ` +
+        `(${JSON.stringify(bad[0])}), which a remote host cannot be given`,
+      { hint: "give the profile's path on one line, without control characters" },
+    );
+  }
+  return profile;
+}

@@ -26,6 +26,7 @@ import { recordsPath } from "../profile/records.ts";
 import { ManifestError, parseManifestJson } from "../../manifest/mod.ts";
 import { join } from "../path.ts";
 import { RemoteHost } from "./host.ts";
+import { checkRemoteProfile } from "./host_spec.ts";
 import type { RemotePathInfo, RemoteState } from "./inspect.ts";
 
 /** A profile on a remote host. */
@@ -169,6 +170,7 @@ export async function remotePlace(
   host: string,
   explicit: string | undefined,
 ): Promise<RemotePlace> {
+  if (explicit !== undefined) checkRemoteProfile(explicit);
   const remote = await RemoteHost.connect(host, ctx.nix, ctx.env);
   const found = await remote.readState(remote.profileStart(explicit), "current");
   return new RemotePlace(remote, found, ctx);
