@@ -310,15 +310,18 @@ async function writeCacheFile(log: Logger, file: string, bytes: Uint8Array): Pro
 }
 
 /**
- * A cache file opened for reading, or null unless it is a regular file, the
- * same one at the name and when open: a link, a FIFO or a device planted in
- * the cache is not read.
+ * A cache file opened for reading, or null unless it is a regular file of
+ * this user's that no other user may write, the same one at the name and
+ * when open: a link, a FIFO or a device planted in the cache is not read,
+ * nor a file someone else wrote (its check is a plain SHA-256 that anyone
+ * can compute, so root running with another user's `HOME` would otherwise
+ * list what that user chose).
  */
 function openCacheFile(path: string): Deno.FsFile | null {
   let file: Deno.FsFile | null = null;
   try {
     const at = Deno.lstatSync(path);
-    if (!at.isFile) return null;
+    if (!at.isFile || at.uid !== Deno.uid() || ((at.mode ?? 0) & 0o002) !== 0) return null;
     file = Deno.openSync(path);
     const open = file.statSync();
     if (open.ino === at.ino && open.dev === at.dev) return file;

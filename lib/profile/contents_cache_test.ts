@@ -232,3 +232,34 @@ async function tempDir() {
   const path = await Deno.makeTempDir({ prefix: "fprof-cache-test-" });
   return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
 }
+
+Deno.test({
+  name: "a cache file another user owns, or anyone may write, is never read, however well formed",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    await using tmp = await tempDir();
+    const gen = await fakeGeneration(tmp.path, "profile", BIG);
+    const cacheDir = join(tmp.path, "cache");
+    const truth = await readGenerationContents(nix(), gen);
+    await readGenerationContentsCached(nix(), gen, cacheDir);
+    // A forged list, with a valid header and check, under the real name.
+    const identity = {
+      file: "manifest.json" as const,
+      size: (await Deno.stat(`${gen}/manifest.json`)).size,
+    };
+    const forged = { ...truth, packages: truth.packages.map((p) => ({ ...p, name: "forged" })) };
+    const file = cacheFileOf(cacheDir, gen);
+    await Deno.writeFile(file, await encodeContentsCache(gen, identity, forged));
+    // Written by this user, it is read: the check alone cannot tell.
+    assertEquals(
+      (await readGenerationContentsCached(nix(), gen, cacheDir)).packages[0].name,
+      "forged",
+    );
+    await Deno.chown(file, 65534, 65534);
+    assertEquals(await readGenerationContentsCached(nix(), gen, cacheDir), truth);
+    await Deno.writeFile(file, await encodeContentsCache(gen, identity, forged), { mode: 0o666 });
+    await Deno.chown(file, 0, 0);
+    await Deno.chmod(file, 0o666);
+    assertEquals(await readGenerationContentsCached(nix(), gen, cacheDir), truth);
+  },
+});
