@@ -53,6 +53,9 @@ export async function buildAttr(
   const value = await nix.evalFlakeJson(installable, FPROF_EVAL_APPLY, how.flakeArgs, {
     context: `cannot build '${how.label}'`,
     spin: `evaluating ${how.label}`,
+    // What Nix warns of while evaluating (a lock file it does not write,
+    // say) is the user's to see, as in a build.
+    progress: true,
   }) as { drvPath?: unknown; record?: unknown };
   const record = value?.record ?? null;
   const drvPath = value?.drvPath;

@@ -599,12 +599,19 @@ export class Nix {
     installable: string,
     apply: string,
     flakeArgs: readonly string[] = [],
-    /** How the user named it, and a spinner message while it runs. */
-    label: { context?: string; spin?: string } = {},
+    /**
+     * How the user named it, a spinner message while it runs, and whether
+     * Nix's own messages (its warnings) reach the user, as a build's do.
+     */
+    label: { context?: string; spin?: string; progress?: boolean } = {},
   ): Promise<unknown> {
     const { stdout } = await this.run(
       nixArgv(["eval", "--json", installable, "--apply", apply, ...flakeArgs]),
-      { context: label.context ?? `cannot evaluate '${installable}'`, spin: label.spin },
+      {
+        context: label.context ?? `cannot evaluate '${installable}'`,
+        spin: label.spin,
+        progress: label.progress,
+      },
     );
     return JSON.parse(stdout);
   }
