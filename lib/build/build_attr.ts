@@ -13,7 +13,7 @@
 import type { Context } from "../context.ts";
 import { FprofError } from "../errors.ts";
 import { FPROF_EVAL_APPLY } from "../nix/flake_info.ts";
-import { type BuildResult, derivationOutputsInstallable } from "../nix/nix.ts";
+import { BUILD_HINT, type BuildResult, derivationOutputsInstallable } from "../nix/nix.ts";
 import { EvalCache, evalCacheDir } from "./eval_cache.ts";
 
 /** What building an attribute gave. */
@@ -52,6 +52,7 @@ export async function buildAttr(
   if (how.storeArgs.length > 0) return { envPath: envOf(await buildNamed(installable, how, ctx)) };
   const value = await nix.evalFlakeJson(installable, FPROF_EVAL_APPLY, how.flakeArgs, {
     context: `cannot build '${how.label}'`,
+    hint: BUILD_HINT,
     spin: `evaluating ${how.label}`,
     // What Nix warns of while evaluating (a lock file it does not write,
     // say) is the user's to see, as in a build.

@@ -265,6 +265,10 @@ export interface RunOutput {
   stderr: string;
 }
 
+/** What to do when building (or evaluating for a build) a profile failed. */
+export const BUILD_HINT = "name the flake's profile environment (FLAKE#profile, see " +
+  "'fprof switch' in the README), or run 'nix build' on it for Nix's whole output";
+
 /**
  * Runs Nix. One instance per fprof invocation; it caches what does not change
  * within one run, such as the Nix version.
@@ -403,8 +407,7 @@ export class Nix {
         progress: true,
         context: `cannot build '${label}'`,
         spin: `building ${label}`,
-        hint: "name the flake's profile environment (FLAKE#profile, see 'fprof switch' " +
-          "in the README), or run 'nix build' on it for Nix's whole output",
+        hint: BUILD_HINT,
       },
     );
     return parseBuildJson(stdout);
@@ -603,7 +606,7 @@ export class Nix {
      * How the user named it, a spinner message while it runs, and whether
      * Nix's own messages (its warnings) reach the user, as a build's do.
      */
-    label: { context?: string; spin?: string; progress?: boolean } = {},
+    label: { context?: string; spin?: string; progress?: boolean; hint?: string } = {},
   ): Promise<unknown> {
     const { stdout } = await this.run(
       nixArgv(["eval", "--json", installable, "--apply", apply, ...flakeArgs]),
@@ -611,6 +614,7 @@ export class Nix {
         context: label.context ?? `cannot evaluate '${installable}'`,
         spin: label.spin,
         progress: label.progress,
+        hint: label.hint,
       },
     );
     return JSON.parse(stdout);
