@@ -76,7 +76,9 @@ async function settledBytes(fleet: Fleet, host: string): Promise<number[]> {
   for (let i = 0; i < 50; i++) {
     await new Promise((r) => setTimeout(r, 100));
     const now = await fleet.relayedBytes(host);
-    if (JSON.stringify(now) === JSON.stringify(last) && now.every((b) => b > 0)) return now;
+    if (now.length > 0 && JSON.stringify(now) === JSON.stringify(last) && now.every((b) => b > 0)) {
+      return now;
+    }
     last = now;
   }
   return last;
@@ -302,11 +304,19 @@ Deno.test({
 
     // What a whole switch to the new content sends and receives.
     await write([HELLO, JQ, COWSAY]);
-    await fleet.cutAfter("lab-a", null);
-    assertEquals((await switchVia("lab-a-flaky")).code, 0);
-    const connections = await settledBytes(fleet, "lab-a");
-    const fresh = await listOf(sb, fleet, "lab-a");
-    await restore();
+    // A loaded machine can leave a relay uncounted for longer than
+    // settledBytes waits: such a measurement is taken again.
+    let connections: number[] = [];
+    let measured: ListJson | undefined;
+    for (let i = 0; i < 3 && !connections.some((b) => b >= 1024); i++) {
+      await fleet.cutAfter("lab-a", null);
+      assertEquals((await switchVia("lab-a-flaky")).code, 0);
+      connections = await settledBytes(fleet, "lab-a");
+      measured = await listOf(sb, fleet, "lab-a");
+      await restore();
+    }
+    const fresh = measured!;
+    assertOk(connections.some((b) => b >= 1024), `no whole switch counted: ${connections}`);
 
     // Cut each of its connections in the middle, one switch at a time, and
     // the biggest one at more places. fprof shares one connection per host
@@ -352,7 +362,9 @@ Deno.test({
     assertOk(cut >= cutAt.length - 2, `only ${cut} of ${cutAt.length} switches were cut`);
     assertOk(
       midway >= 1,
-      `no cut fell between the start of the copy and the set:\n${seen.join("\n")}`,
+      `no cut fell between the start of the copy and the set (connections ${connections}):\n${
+        seen.join("\n")
+      }`,
     );
 
     // A switch that is not cut finishes the job, whatever the cut ones left.
