@@ -123,10 +123,17 @@ const program = new Command()
   // both take --profile and -v, which run() merges.
   .enablePositionalOptions()
   .showHelpAfterError("Try 'fprof --help'.")
+  // `fprof help [COMMAND]`, as git and nix answer it.
+  .helpCommand("help [command]", "show help for fprof or for a command")
   .configureOutput({
     // One line per error: commander puts its did-you-mean on a line of its own.
     outputError: (text, write) =>
       write(text.replace(/\n\(Did you mean (.+)\?\)/, "; did you mean $1?")),
+    // Help is plain text. Commander would otherwise ask the environment
+    // (CLICOLOR_FORCE among others), which the declared permissions do not
+    // allow, and --help would fail wherever fprof runs as it is installed.
+    getOutHasColors: () => false,
+    getErrHasColors: () => false,
   })
   .exitOverride()
   .addHelpText(
@@ -494,7 +501,9 @@ const COMMANDS = {
 };
 
 /**
- * Rewrites two forms commander cannot read as written, before it parses. Pure.
+ * Rewrites three forms commander cannot read as written, before it parses. Pure.
+ * - A `--` before everything (`deno task fprof -- --help` passes one on) is
+ *   dropped.
  * - A bare `--manifest` means `auto`; commander would take the next word as
  *   its value (`--manifest .`), so a bare flag followed by anything but a
  *   kind becomes `--manifest=auto`.
@@ -507,7 +516,9 @@ export function normalizeArgv(argv: readonly string[]): string[] {
   // An input's name, or a path of them into inputs' inputs.
   const INPUT_PATH = /^[A-Za-z_][\w'-]*(\/[A-Za-z_][\w'-]*)*$/;
   const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
+  // `deno task fprof -- --help` passes its `--` on: before the command it
+  // means nothing to fprof, whose program takes no arguments of its own.
+  for (let i = argv[0] === "--" ? 1 : 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--") {
       out.push(...argv.slice(i));
@@ -608,6 +619,15 @@ function reportError(e: unknown): number {
     (e instanceof Error && e.name.startsWith("Manifest"))
   ) {
     log.error(e.message);
+    if (verbose) log.write(`${e.stack}\n`);
+    return 1;
+  }
+  if (e instanceof Deno.errors.NotCapable) {
+    log.error(`fprof lacks a permission: ${e.message.replace(/, run again with.*$/, "")}`);
+    log.hint(
+      "run fprof with the permissions it declares: 'deno run scripts/build.ts permissions' " +
+        "prints them, and 'What the binaries may do' in the README lists them",
+    );
     if (verbose) log.write(`${e.stack}\n`);
     return 1;
   }

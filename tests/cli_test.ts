@@ -192,7 +192,9 @@ Deno.test("commandsToDeclare() declares every command when argv names none", () 
 Deno.test("each command's help is the same declared alone as among all commands", async () => {
   const all = (await fprof(["--help"])).stdout;
   const commands = all.slice(all.indexOf("Commands:"), all.indexOf("Examples:"));
-  const names = [...commands.matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]);
+  // `help` is commander's own, and declared with the program.
+  const names = [...commands.matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1])
+    .filter((n) => n !== "help");
   assertOk(names.includes("list") && names.includes("upgrade"), all);
   for (const name of names) {
     // `-vv` is `-v` twice to commander, but not a form commandsToDeclare()
@@ -213,4 +215,9 @@ Deno.test("a command declared alone still refuses what it refused among all", as
   assertEquals(r.code, 2);
   assertStringIncludes(r.stderr, "unknown option '--bogus'");
   assertStringIncludes(r.stderr, "Try 'fprof list --help'.");
+});
+
+Deno.test("normalizeArgv() drops a -- before everything, and keeps one after a command", () => {
+  assertEquals(normalizeArgv(["--", "--help"]), ["--help"]);
+  assertEquals(normalizeArgv(["switch", "--", "--x"]), ["switch", "--", "--x"]);
 });
