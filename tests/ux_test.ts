@@ -5,7 +5,7 @@
 
 import { join } from "node:path";
 import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
-import { writeProfileFlake } from "./helpers/fixtures.ts";
+import { writeFleetFlake, writeProfileFlake } from "./helpers/fixtures.ts";
 import { fprof, fprofOk } from "./helpers/fprof.ts";
 import { makeNixSandbox } from "./helpers/sandbox.ts";
 
@@ -27,6 +27,23 @@ Deno.test("a missing attribute lists the ones the flake has and suggests one", a
     `hint: name the attribute to build, as in 'fprof switch path:${dir}#`,
   );
   assertEquals(r.stderr.split("\n").filter((l) => l.startsWith("error:")).length, 1, r.stderr);
+});
+
+Deno.test("FLAKE#NAME finds the machine NAME under profiles, as nixos-rebuild finds its configurations", async () => {
+  await using sb = await makeNixSandbox();
+  const dir = join(sb.work, "machines");
+  const pkg = (name: string) => ({ name, version: "1.0", bins: [name] });
+  await writeFleetFlake(dir, { laptop: [pkg("hello")], desktop: [pkg("cowsay")] }, {
+    system: sb.system,
+  });
+  const r = await fprofOk(sb, ["switch", "--profile", sb.profile, `path:${dir}#desktop`]);
+  assertStringIncludes(r.stderr, `built legacyPackages.${sb.system}.profiles.desktop`);
+  const list = JSON.parse((await fprofOk(sb, ["list", "--json", "--profile", sb.profile])).stdout);
+  assertEquals(list.packages.map((p: { name: string }) => p.name), ["cowsay"]);
+  // A name that is neither is named as typed.
+  const bad = await fprof(sb, ["switch", "--profile", sb.profile, `path:${dir}#server`]);
+  assertEquals(bad.code, 1, bad.stderr);
+  assertStringIncludes(bad.stderr, "does not provide attribute 'server'");
 });
 
 Deno.test("switch --dry-run --json prints the plan, and nothing changes", async () => {

@@ -32,6 +32,7 @@ import {
   defaultAttrs,
   type Installable,
   machineName,
+  namedAttrs,
   parseInstallable,
 } from "../nix/installable.ts";
 import { overrideInputArgs, parseRecordOrWarn, readEnvRecord } from "../nix/env_record.ts";
@@ -802,7 +803,9 @@ export async function buildEnv(
     await roots?.keep(installable.path);
     return { envPath: installable.path };
   }
-  const attrs = installable.attr ? [installable.attr] : defaultAttrs(machine.system, machine.host);
+  const attrs = installable.attr
+    ? namedAttrs(installable.attr, machine.system)
+    : defaultAttrs(machine.system, machine.host);
   // Lock the flake first, then name it by its locked URL: Nix finds a locked
   // flake in the store by its hash, where every call on the unlocked one
   // copies and hashes the whole source again (1.4 s for 30,000 files).
@@ -839,7 +842,7 @@ export async function buildEnv(
   await keepSource(meta, ctx, roots);
   for (const [i, attr] of attrs.entries()) {
     const target = `${installable.ref}#${attr}`;
-    if (!installable.attr) log.debug(`trying ${target}`);
+    if (attrs.length > 1) log.debug(`trying ${target}`);
     try {
       for (let attempt = 1;; attempt++) {
         const locked = lockedRef({ flake: { ref: installable.ref, attr: "" }, meta });
@@ -851,7 +854,7 @@ export async function buildEnv(
             storeArgs: source?.buildArgs ?? [],
             collected: collectedMeanwhile,
           }, ctx);
-          if (!installable.attr) log.step(`built ${attr}`);
+          if (!installable.attr || attr !== installable.attr) log.step(`built ${attr}`);
           const built = { envPath, flake: { ref: installable.ref, attr }, meta, record };
           if (cache) await remember(cache, built);
           return built;
@@ -865,8 +868,10 @@ export async function buildEnv(
       const missing = e instanceof NixError &&
         /does not provide attribute/.test(e.stderr);
       if (!missing) throw e;
-      if (installable.attr || i === attrs.length - 1) {
-        throw await missingAttrError(nix, installable.ref, attrs, machine.system, e);
+      if (i === attrs.length - 1) {
+        // Named by what the user typed; the machine of that name is a guess.
+        const wanted = installable.attr ? [installable.attr] : attrs;
+        throw await missingAttrError(nix, installable.ref, wanted, machine.system, e);
       }
     }
   }

@@ -70,3 +70,23 @@ export function defaultAttrs(system: string, host?: string): string[] {
     `packages.${system}.default`,
   ];
 }
+
+/**
+ * The attributes tried, in order, for an attribute the user named: the name
+ * as Nix finds it (`packages.<system>.NAME`, `legacyPackages.<system>.NAME`,
+ * `NAME`), then, for a bare name, the machine of that name,
+ * `legacyPackages.<system>.profiles.NAME`, as `nixos-rebuild --flake .#NAME`
+ * finds `nixosConfigurations.NAME`. Pure.
+ *
+ * @example
+ * ```ts
+ * import { namedAttrs } from "./installable.ts";
+ * namedAttrs("laptop", "x86_64-linux"); // ["laptop", "legacyPackages.x86_64-linux.profiles.laptop"]
+ * namedAttrs("packages.x86_64-linux.profile", "x86_64-linux"); // ["packages.x86_64-linux.profile"]
+ * ```
+ */
+export function namedAttrs(attr: string, system: string): string[] {
+  return machineName(attr) === attr && !attr.includes(".")
+    ? [attr, `legacyPackages.${system}.profiles.${attr}`]
+    : [attr];
+}

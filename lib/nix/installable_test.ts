@@ -1,5 +1,5 @@
 import { assertEquals } from "../testing.ts";
-import { defaultAttrs, machineName } from "./installable.ts";
+import { defaultAttrs, machineName, namedAttrs } from "./installable.ts";
 
 Deno.test("defaultAttrs() tries the machine's own profile first when there is a host name", () => {
   assertEquals(defaultAttrs("x86_64-linux", "laptop"), [
@@ -15,4 +15,13 @@ Deno.test("machineName() keeps the short host name, and refuses one that is no a
   assertEquals(machineName("my-box"), "my-box");
   assertEquals(machineName("42"), undefined);
   assertEquals(machineName(""), undefined);
+});
+
+Deno.test("namedAttrs() also tries profiles.NAME for a bare name, and only the name for a path", () => {
+  assertEquals(namedAttrs("laptop", "x86_64-linux"), [
+    "laptop",
+    "legacyPackages.x86_64-linux.profiles.laptop",
+  ]);
+  assertEquals(namedAttrs("profiles.laptop", "x86_64-linux"), ["profiles.laptop"]);
+  assertEquals(namedAttrs('"odd name"', "x86_64-linux"), ['"odd name"']);
 });
