@@ -828,7 +828,7 @@ export async function buildEnv(
   const cache = remote ? null : await cacheFor(meta, attrs, flakeArgs, ctx);
   const hit = cache && await cachedEnv(cache, roots, ctx);
   if (hit) {
-    if (!installable.attr) log.step(`built ${hit.attr}`);
+    if (hit.attr !== installable.attr) log.step(`built ${hit.attr}`);
     log.debug(`'${hit.envPath}' is what this locked flake built before: nothing to evaluate`);
     return {
       envPath: hit.envPath,
@@ -854,7 +854,7 @@ export async function buildEnv(
             storeArgs: source?.buildArgs ?? [],
             collected: collectedMeanwhile,
           }, ctx);
-          if (!installable.attr || attr !== installable.attr) log.step(`built ${attr}`);
+          if (attr !== installable.attr) log.step(`built ${attr}`);
           const built = { envPath, flake: { ref: installable.ref, attr }, meta, record };
           if (cache) await remember(cache, built);
           return built;
