@@ -369,3 +369,44 @@ Deno.test("pin --status asks Nix for the effective nix-path and names a later in
   assertEquals(row.inNixPath, false);
   assertEquals(row.nixPathOverride, "the NIX_CONFIG environment variable");
 });
+
+Deno.test("pin reports the nix.conf line Nix rejects, not a missing source, and writes nothing", async () => {
+  await using sb = await makeNixSandbox();
+  const flake = await profileFlake(sb, await fakeNixpkgs(sb, "pkgs-1", "1.0"));
+  const nixDir = join(sb.xdgConfig, "nix");
+  await Deno.mkdir(nixDir, { recursive: true });
+  const conf = join(nixDir, "nix.conf");
+  // Every Nix rejects both: a missing include, and `=` without spaces.
+  for (const bad of ["include missing.conf\n", "nix-path=x\n"]) {
+    await Deno.writeTextFile(conf, bad);
+    const r = await fprof(sb, ["pin", flake]);
+    assertEquals(r.code, 1, r.stderr);
+    const errors = r.stderr.split("\n").filter((l) => l.startsWith("error:"));
+    assertEquals(errors.length, 1, r.stderr);
+    assertOk(!r.stderr.includes("is not in the store"), r.stderr);
+    assertOk(/configuration line|missing\.conf/.test(errors[0]), errors[0]);
+    assertStringIncludes(r.stderr, "hint: fix that line");
+    assertEquals(await Deno.readTextFile(conf), bad);
+    assertEquals(await readOrNull(join(nixDir, "registry.json")), null);
+  }
+});
+
+Deno.test("a pin that fails after writing its temporary files removes them", async () => {
+  await using sb = await makeNixSandbox();
+  const flake = await profileFlake(sb, await fakeNixpkgs(sb, "pkgs-1", "1.0"));
+  const nixDir = join(sb.xdgConfig, "nix");
+  await Deno.mkdir(nixDir, { recursive: true });
+  const conf = join(nixDir, "nix.conf");
+  await Deno.writeTextFile(conf, "warn-dirty = false\n");
+  // The backup of nix.conf, taken just before it is replaced, cannot be
+  // written: a file stands where the backups directory goes.
+  const pins = dirname(pinStatePath("user", { get: (v) => sb.env[v] }));
+  await Deno.mkdir(pins, { recursive: true });
+  await Deno.writeTextFile(join(pins, "backups"), "");
+  const r = await fprof(sb, ["pin", flake]);
+  assertEquals(r.code, 1, r.stderr);
+  const left = [];
+  for await (const e of Deno.readDir(nixDir)) if (e.name.includes(".fprof-")) left.push(e.name);
+  assertEquals(left, []);
+  assertEquals(await Deno.readTextFile(conf), "warn-dirty = false\n");
+});

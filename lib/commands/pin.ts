@@ -422,8 +422,15 @@ async function applyPinsLocked(
     channels: null,
   };
   // The channels profile goes first: if nix-env fails, no file has changed yet.
-  await setChannelsProfile(plan, state, temps, ctx);
-  await moveTempsInPlace(temps, state, scope, ctx);
+  // A failure from here on removes the temporary files not yet in place.
+  const moved = new Set<PinTemp>();
+  try {
+    await setChannelsProfile(plan, state, ctx);
+    await moveTempsInPlace(temps, moved, state, scope, ctx);
+  } catch (e) {
+    await removeTemps(temps.filter((t) => !moved.has(t)));
+    throw e;
+  }
   crashPoint("pin:files-written");
 
   for (const p of plan.staleRoots) {
@@ -438,12 +445,35 @@ async function applyPinsLocked(
 /** Every pin's source must be in the store already: pin works offline. */
 async function checkSourcesInStore(pins: readonly Pin[], flakeDir: string, ctx: Context) {
   for (const p of pins) {
-    if (!(await ctx.nix.isValid(p.storePath))) {
+    if (!(await isValidOrConfigError(p.storePath, ctx))) {
       throw new FprofError(`the source of input '${p.id}' is not in the store: ${p.storePath}`, {
         hint: `fetch it with 'nix flake archive ${flakeDir || "FLAKE"}' while online`,
       });
     }
   }
+}
+
+/**
+ * Whether `path` is valid; a configuration Nix rejects (a line of nix.conf
+ * or NIX_CONFIG it cannot parse, a missing include) is reported as such.
+ */
+async function isValidOrConfigError(path: string, ctx: Context): Promise<boolean> {
+  try {
+    return await ctx.nix.isValid(path);
+  } catch (e) {
+    if (e instanceof NixError && isConfigError(e.reason)) {
+      throw new FprofError(`Nix rejects its configuration: ${e.reason}`, {
+        cause: e,
+        hint: "fix that line of nix.conf (or NIX_CONFIG); fprof changed nothing",
+      });
+    }
+    throw e;
+  }
+}
+
+/** Whether Nix's reason is about its configuration. Pure. */
+function isConfigError(reason: string): boolean {
+  return /configuration (line|setting)|included from .* not found/.test(reason);
 }
 
 /** A file pin will change: its path, the text it has (null: none) and the text it gets. */
@@ -633,7 +663,6 @@ function removeTemps(temps: readonly PinTemp[]): Promise<unknown> {
 async function setChannelsProfile(
   plan: PinPlan,
   state: PinState,
-  temps: readonly PinTemp[],
   ctx: Context,
 ) {
   const { channels } = plan;
@@ -642,12 +671,7 @@ async function setChannelsProfile(
     return;
   }
   if (!plan.channelsChange) return;
-  try {
-    await ctx.nix.setProfile(channels.profile, plan.channelsGen.storePath);
-  } catch (e) {
-    await removeTemps(temps);
-    throw e;
-  }
+  await ctx.nix.setProfile(channels.profile, plan.channelsGen.storePath);
   let createdLink = state.channels?.createdLink ?? null;
   if (!channels.exists) {
     await Deno.lstat(channels.link).catch(async () => {
@@ -672,10 +696,12 @@ async function setChannelsProfile(
 
 /**
  * Renames each temporary file over the file it replaces (through a link),
- * backing up each file, as private as it is, before fprof's first change.
+ * backing up each file, as private as it is, before fprof's first change;
+ * each one in place goes into `moved`.
  */
 async function moveTempsInPlace(
   temps: readonly PinTemp[],
+  moved: Set<PinTemp>,
   state: PinState,
   scope: PinScope,
   ctx: Context,
@@ -695,6 +721,7 @@ async function moveTempsInPlace(
     }
     entry.written = await hex(t.text);
     await Deno.rename(t.tmp, t.target);
+    moved.add(t);
     ctx.log.step(t.target === t.path ? `wrote ${t.path}` : `wrote ${t.target} (through ${t.path})`);
     if (t !== temps.at(-1)) crashPoint("pin:between-files");
   }

@@ -494,7 +494,11 @@ export class Nix {
       await this.run(["nix-store", "--check-validity", path]);
       return true;
     } catch (e) {
-      if (e instanceof NixError) return false;
+      // Only Nix's own "not valid" answers no: any other error (a nix.conf
+      // Nix rejects, say) is the real reason and goes up.
+      if (e instanceof NixError && /is not valid|is not in the Nix store/.test(e.reason)) {
+        return false;
+      }
       throw e;
     }
   }
