@@ -21,7 +21,7 @@ import { addGenerationToStore, contentAddressed } from "../profile/generation.ts
 import { RunRoots } from "../nix/gc_roots.ts";
 import { fileMode, replaceFile, writeNewFile } from "../safe_write.ts";
 import { writeOut } from "../term/log.ts";
-import { nixAtLeast, type NixVersion } from "../nix/nix.ts";
+import { isConfigReason, nixAtLeast, type NixVersion } from "../nix/nix.ts";
 import {
   overrideSource,
   planNixPath,
@@ -461,7 +461,7 @@ async function isValidOrConfigError(path: string, ctx: Context): Promise<boolean
   try {
     return await ctx.nix.isValid(path);
   } catch (e) {
-    if (e instanceof NixError && isConfigError(e.reason)) {
+    if (e instanceof NixError && isConfigReason(e.reason)) {
       throw new FprofError(`Nix rejects its configuration: ${e.reason}`, {
         cause: e,
         hint: "fix that line of nix.conf (or NIX_CONFIG); fprof changed nothing",
@@ -469,11 +469,6 @@ async function isValidOrConfigError(path: string, ctx: Context): Promise<boolean
     }
     throw e;
   }
-}
-
-/** Whether Nix's reason is about its configuration. Pure. */
-function isConfigError(reason: string): boolean {
-  return /configuration (line|setting)|included from .* not found/.test(reason);
 }
 
 /** A file pin will change: its path, the text it has (null: none) and the text it gets. */

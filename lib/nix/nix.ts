@@ -494,11 +494,8 @@ export class Nix {
       await this.run(["nix-store", "--check-validity", path]);
       return true;
     } catch (e) {
-      // Only Nix's own "not valid" answers no: any other error (a nix.conf
-      // Nix rejects, say) is the real reason and goes up.
-      if (e instanceof NixError && /is not valid|is not in the Nix store/.test(e.reason)) {
-        return false;
-      }
+      // A configuration Nix rejects is the real reason, not an answer.
+      if (e instanceof NixError && !isConfigReason(e.reason)) return false;
       throw e;
     }
   }
@@ -704,4 +701,12 @@ async function blockedPlace(program: string, cwd?: string): Promise<string | nul
     }
   }
   return null;
+}
+
+/**
+ * Whether Nix's reason is about its own configuration: a line of nix.conf or
+ * NIX_CONFIG it cannot parse, or an include it cannot find. Pure.
+ */
+export function isConfigReason(reason: string): boolean {
+  return /configuration (line|setting)|included from .* not found/.test(reason);
 }
