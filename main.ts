@@ -498,7 +498,76 @@ const COMMANDS = {
         await upgrade(flake, o, ctx);
       })
     ),
+  add: () =>
+    editCommand(
+      "add",
+      "Add packages to the list the flake declares, then switch to it.",
+      "attribute names of the flake's nixpkgs, such as ripgrep or python3Packages.black",
+    )
+      .option("--upgrade", "also update the flake's nixpkgs input, as 'upgrade --input nixpkgs'")
+      .addHelpText(
+        "after",
+        examples(
+          "fprof add ripgrep fd              # into the list every machine gets, then switch",
+          "fprof add --group cli ripgrep     # into this machine's group 'cli'",
+          "fprof add --dry-run jq            # the edit as a diff, and what would change",
+          "fprof add --no-switch jq          # edit flake.nix only",
+        ),
+      )
+      .action((names, opts) =>
+        run(opts, async (o, ctx) => {
+          const { editPackages } = await import("./lib/commands/add.ts");
+          await editPackages("add", names, o, ctx);
+        })
+      ),
+  remove: () =>
+    editCommand(
+      "remove",
+      "Remove packages from the list the flake declares, then switch to it.",
+      "names as the list declares them",
+    )
+      .addHelpText(
+        "after",
+        examples(
+          "fprof remove jq                   # from the list every machine gets, then switch",
+          "fprof remove --host desktop --group gui xterm",
+        ),
+      )
+      .action((names, opts) =>
+        run(opts, async (o, ctx) => {
+          const { editPackages } = await import("./lib/commands/add.ts");
+          await editPackages("remove", names, o, ctx);
+        })
+      ),
 };
+
+/** The options `add` and `remove` share. */
+function editCommand(name: string, description: string, names: string) {
+  return common(
+    program.command(name)
+      .description(description)
+      .argument("<names...>", names)
+      .option(
+        "--flake <flake>",
+        "the local flake to edit, with optional #attr (default: as for switch)",
+      )
+      .option(
+        "--group <name>",
+        "a group of this machine's profile, not the list every machine gets",
+      )
+      .option("--host <name>", "the entry of another machine under profiles")
+      .option("-n, --dry-run", "print the edit as a diff and what would change; write nothing")
+      .option("--no-switch", "edit the flake only")
+      .addOption(diffOption())
+      .option("-y, --yes", "drop packages that nix-env or nix profile added, without asking")
+      .option("--force", "switch even if the new generation drops bin/nix")
+      .option(
+        "--override-input <name=ref>",
+        "use REF for the flake's input NAME, as 'nix build --override-input' (repeatable)",
+        overrideInput,
+      ),
+  );
+}
 
 /**
  * Rewrites three forms commander cannot read as written, before it parses. Pure.

@@ -446,7 +446,10 @@ export function chooseList(located: Located, want: ListWanted): Choice {
     const hits = all.filter((b) =>
       b.binding.path.at(-1) === want.group && b.binding.path.at(-2) === host
     );
-    const near = all.filter((b) => b.binding.path.at(-2) === host && b.value.kind === "list");
+    // The group's lists under this host, else the hosts that have one of that name.
+    const mine = all.filter((b) => b.binding.path.at(-2) === host && b.value.kind === "list");
+    const elsewhere = all.filter((b) => b.binding.path.at(-1) === want.group);
+    const near = mine.length ? mine : elsewhere;
     return decide(hits.map((b) => resolve(all, b)), near.map((b) => b.binding));
   }
   if (want.host !== undefined) {

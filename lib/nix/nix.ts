@@ -477,6 +477,14 @@ export class Nix {
     });
   }
 
+  /** `nix flake lock REF`: records the inputs the lock file lacks, and changes no other. */
+  async lockFlake(flakeRef: string): Promise<void> {
+    await this.run(nixArgv(["flake", "lock", flakeRef]), {
+      progress: true,
+      context: `cannot lock the inputs of '${flakeRef}'`,
+    });
+  }
+
   /**
    * Deletes generations of a profile with `nix-env --delete-generations`,
    * which takes the profile lock itself: call it without holding that lock.
@@ -637,6 +645,22 @@ export class Nix {
       if (e instanceof NixError || e instanceof SyntaxError) return [];
       throw e;
     }
+  }
+
+  /**
+   * `nix eval --impure --json --expr EXPR`: an expression that reads a local
+   * flake with `builtins.getFlake`, which only an impure evaluation may do
+   * for a flake that is not locked.
+   */
+  async evalImpureJson(
+    expr: string,
+    label: { context: string; hint?: string; spin?: string },
+  ): Promise<unknown> {
+    const { stdout } = await this.run(
+      nixArgv(["eval", "--impure", "--json", "--expr", expr]),
+      label,
+    );
+    return JSON.parse(stdout);
   }
 
   /** Evaluates a Nix expression strictly and returns its JSON value. */

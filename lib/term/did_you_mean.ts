@@ -28,6 +28,27 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
   return best && best.distance <= Math.max(1, Math.floor(word.length / 3)) ? best.name : undefined;
 }
 
+/**
+ * Up to `count` candidates close to `word`, closest first: those it begins
+ * or that begin it, then those within a third of its length in edits (two at
+ * least), for a list of "did you mean" names. Pure.
+ *
+ * @example
+ * ```ts
+ * import { nearest } from "./did_you_mean.ts";
+ * nearest("ripgrp", ["ripgrep", "ripgrep-all", "grep", "jq"]); // ["ripgrep"]
+ * ```
+ */
+export function nearest(word: string, candidates: readonly string[], count = 3): string[] {
+  const limit = Math.max(2, Math.floor(word.length / 3));
+  return candidates
+    .map((name) => ({ name, distance: editDistance(word.toLowerCase(), name.toLowerCase()) }))
+    .filter((c) => c.distance <= limit)
+    .sort((a, b) => a.distance - b.distance || a.name.localeCompare(b.name))
+    .slice(0, count)
+    .map((c) => c.name);
+}
+
 /** Levenshtein distance, where swapping two neighbours counts as one edit. */
 function editDistance(a: string, b: string): number {
   const d = Array.from(
