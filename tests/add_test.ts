@@ -233,3 +233,22 @@ Deno.test("a computed list is refused with its place, and the file is left alone
   assertStringIncludes(r.stderr, "hint: edit it by hand, or declare");
   assertEquals(await Deno.readTextFile(join(dir, "flake.nix")), source);
 });
+
+Deno.test("add --upgrade of a declared name updates nixpkgs and switches to the new version", async () => {
+  await using sb = await makeNixSandbox();
+  const dir = await templateFlake(sb);
+  await fprofOk(sb, ["switch", dir]);
+  const file = join(dir, "flake.nix");
+  const before = await Deno.readTextFile(file);
+  const newer = PKGS.map((p) => p.name === "hello" ? { ...p, version: "2.13" } : p);
+  await writePackageSet(join(sb.work, "pkgs"), newer, { system: sb.system });
+  await sb.handOver(sb.work);
+  const r = await fprofOk(sb, ["add", "--flake", dir, "--upgrade", "hello"]);
+  assertStringIncludes(r.stderr, "hello is declared in flake.nix:");
+  assertEquals(await Deno.readTextFile(file), before);
+  const doc = JSON.parse((await fprofOk(sb, ["list", "--json"])).stdout);
+  assertEquals(
+    doc.packages.find((p: { name: string }) => p.name === "hello").version,
+    "2.13",
+  );
+});
