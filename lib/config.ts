@@ -9,24 +9,8 @@ import { join } from "./path.ts";
 import { FprofError } from "./errors.ts";
 import { configHome, type Env, homeDir } from "./xdg.ts";
 
-/** Manifest kinds `switch --manifest` accepts. */
-export const MANIFEST_CHOICES = ["auto", "nix", "json", "none"] as const;
-/** One of {@link MANIFEST_CHOICES}. */
-export type ManifestChoice = typeof MANIFEST_CHOICES[number];
-
-/** The settings the config file may hold. */
-export interface Config {
-  /** Default flake (and optional `#attr`) for `fprof switch`. */
-  flake?: string;
-  /** Default profile path. */
-  profile?: string;
-  /** Default `--manifest` kind. */
-  manifest?: ManifestChoice;
-  /** Run `fprof pin` after every successful `fprof switch`, as `--pin` does. */
-  pin?: boolean;
-  /** Named sets of hosts, for `--target-host @NAME`. */
-  hosts?: Record<string, string[]>;
-}
+export { type Config, MANIFEST_CHOICES, type ManifestChoice } from "./config_schema.ts";
+import type { Config } from "./config_schema.ts";
 
 /** Where the config file lives. */
 export function configPath(env: Env = Deno.env): string {

@@ -19,7 +19,7 @@ const OPEN = new Set([1, 3]); // `{`, `[`
 const CLOSE = new Set([2, 4]); // `}`, `]`
 const EOF = 17;
 import { FprofError } from "./errors.ts";
-import { type Config, MANIFEST_CHOICES, type ManifestChoice } from "./config.ts";
+import { type Config, MANIFEST_CHOICES, type ManifestChoice } from "./config_schema.ts";
 
 /** Line and column (both 1-based) of an offset in a text. */
 export function lineColumn(

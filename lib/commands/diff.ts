@@ -6,7 +6,7 @@
  */
 
 import type { Context } from "../context.ts";
-import { placeOf } from "../profile/place.ts";
+import { placeOf } from "../place.ts";
 import {
   type ClosureChange,
   diffPackages,

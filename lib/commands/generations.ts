@@ -8,26 +8,20 @@ import { type Context, profileOf } from "../context.ts";
 import { UsageError } from "../errors.ts";
 import { writeOut } from "../term/log.ts";
 import type { ProfileState } from "../profile/profile.ts";
-import { LocalPlace, placeOf, type ProfilePlace, withHost } from "../profile/place.ts";
+import { LocalPlace, type ProfilePlace, withHost } from "../profile/place.ts";
+import { placeOf } from "../place.ts";
 import { loadRecords, recordOf, type RecordsFile } from "../profile/records.ts";
 import { contentsCacheDir, countGenerationPackagesCached } from "../profile/contents_cache.ts";
 import { drawTree } from "../profile/generation_tree.ts";
+import type { DeleteOptions } from "./generations_delete.ts";
 
-/** Options of `fprof generations`. */
-export interface GenerationsOptions {
+/** Options of `fprof generations`; the deletion's are in `generations_delete.ts`. */
+export interface GenerationsOptions extends DeleteOptions {
   profile?: string;
   /** `[USER@]HOST` whose profile to show. */
   targetHost?: string;
-  json?: boolean;
   /** Draw the parent tree instead of the table. */
   tree?: boolean;
-  /** Delete these generations (see `generations_delete.ts`). */
-  delete?: number[];
-  /** Delete generations older than this age, such as `30d`. */
-  olderThan?: string;
-  /** Delete all but the newest N generations. */
-  keep?: number;
-  dryRun?: boolean;
 }
 
 /** One generation in `fprof generations --json`. */

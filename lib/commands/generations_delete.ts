@@ -12,10 +12,21 @@ import { writeOut } from "../term/log.ts";
 import { type DeleteRequest, parseAge, planDeletion, reparentRecords } from "../profile/prune.ts";
 import { readProfile, withProfileLock } from "../profile/profile.ts";
 import { loadRecords, saveRecords } from "../profile/records.ts";
-import type { GenerationsOptions } from "./generations.ts";
+
+/** The options of `fprof generations` that a deletion reads. */
+export interface DeleteOptions {
+  /** Delete these generations. */
+  delete?: number[];
+  /** Delete generations older than this age, such as `30d`. */
+  olderThan?: string;
+  /** Delete all but the newest N generations. */
+  keep?: number;
+  dryRun?: boolean;
+  json?: boolean;
+}
 
 /** Turns the three options into one request; exactly one may be given. Pure. */
-export function deleteRequest(opts: GenerationsOptions): DeleteRequest {
+export function deleteRequest(opts: DeleteOptions): DeleteRequest {
   const given = [opts.delete, opts.olderThan, opts.keep].filter((x) => x !== undefined);
   if (given.length !== 1) {
     throw new UsageError("give one of --delete, --older-than and --keep");
@@ -28,7 +39,7 @@ export function deleteRequest(opts: GenerationsOptions): DeleteRequest {
 /** Runs the deletion. */
 export async function deleteGenerations(
   profile: string,
-  opts: GenerationsOptions,
+  opts: DeleteOptions,
   ctx: Context,
 ): Promise<void> {
   const req = deleteRequest(opts);

@@ -8,7 +8,8 @@ import { FprofError, UsageError } from "../errors.ts";
 import { type Context, VERSION } from "../context.ts";
 import { contentsCacheDir, keepListing, readListingCached } from "../profile/contents_cache.ts";
 import type { Generation } from "../profile/profile.ts";
-import { LocalPlace, placeOf, withHost } from "../profile/place.ts";
+import { LocalPlace, withHost } from "../profile/place.ts";
+import { placeOf } from "../place.ts";
 import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
 import { writeOut } from "../term/log.ts";
 

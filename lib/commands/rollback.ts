@@ -6,7 +6,8 @@
  */
 
 import type { Context } from "../context.ts";
-import { placeOf, type ProfilePlace } from "../profile/place.ts";
+import type { ProfilePlace } from "../profile/place.ts";
+import { placeOf } from "../place.ts";
 import { FprofError, UsageError } from "../errors.ts";
 import { writeOut } from "../term/log.ts";
 import { currentOrMissing } from "../profile/profile.ts";

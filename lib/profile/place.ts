@@ -9,7 +9,6 @@
  */
 
 import type { Context } from "../context.ts";
-import { profileOf } from "../context.ts";
 import type { NixVersion } from "../nix/nix.ts";
 import { contentsCacheDir, readGenerationContentsCached } from "./contents_cache.ts";
 import type { GenerationContents } from "./generation.ts";
@@ -149,18 +148,4 @@ export function withHost<T extends { profile: string }>(
   if (place.host === undefined) return doc;
   const { profile, ...rest } = doc;
   return { profile, host: place.host, ...rest } as T & { host?: string };
-}
-
-/** Options that choose a profile. */
-export interface PlaceOptions {
-  profile?: string;
-  /** `[USER@]HOST` of a remote profile. */
-  targetHost?: string;
-}
-
-/** The profile a command works on: here, or on `--target-host`. */
-export async function placeOf(ctx: Context, opts: PlaceOptions): Promise<ProfilePlace> {
-  if (opts.targetHost === undefined) return new LocalPlace(await profileOf(ctx, opts.profile), ctx);
-  const { remotePlace } = await import("../remote/place.ts");
-  return await remotePlace(ctx, opts.targetHost, opts.profile);
 }
