@@ -24,7 +24,7 @@ import { DIFF_MODES } from "./lib/profile/diff.ts";
 import { type CommonOptions, makeContext } from "./lib/context.ts";
 import { didYouMean } from "./lib/term/did_you_mean.ts";
 import { FprofError, NixError, UsageError } from "./lib/errors.ts";
-import { Logger } from "./lib/term/log.ts";
+import { Logger } from "./lib/log/log.ts";
 import { HOST_GROUP, HOST_SPEC } from "./lib/remote/host_spec.ts";
 
 function generationNumber(value: string): number {

@@ -6,9 +6,8 @@
  */
 
 import { type Config, loadConfig } from "./config.ts";
-import { Logger } from "./term/log.ts";
+import { Logger } from "./log/log.ts";
 import { Nix } from "./nix/nix.ts";
-import { resolveProfilePath } from "./profile/profile.ts";
 import { cacheHome, type Env } from "./xdg.ts";
 import { join } from "./path.ts";
 
@@ -33,20 +32,6 @@ export interface CommonOptions {
 export async function makeContext(opts: CommonOptions): Promise<Context> {
   const log = new Logger({ verbose: opts.verbose });
   return { nix: new Nix(log), log, config: await loadConfig(), env: Deno.env };
-}
-
-/** The profile a command works on (`--profile`, config, or Nix's default). */
-export function profileOf(
-  ctx: Context,
-  explicit: string | undefined,
-): Promise<string> {
-  return resolveProfilePath(explicit, ctx.config.profile, {
-    env: ctx.env,
-    stateDir: ctx.nix.stateDir,
-    uid: Deno.uid() ?? 0,
-    user: ctx.env.get("USER") ?? ctx.env.get("LOGNAME") ?? "nobody",
-    nixVersion: () => ctx.nix.version(),
-  });
 }
 
 /** Where fprof puts short-lived files, such as the local cache of a switch. */

@@ -3,7 +3,7 @@
  * flake declares with one command, then switch to it, so that the list stays
  * the declaration and nothing is installed beside it.
  *
- * The plan is pure: find the list (see `lib/build/nix_locate.ts`), decide
+ * The plan is pure: find the list (see `lib/flake/nix_locate.ts`), decide
  * the edit, and refuse what cannot be edited surely. The apply, under a lock
  * on the file, checks the names against the flake's locked nixpkgs, writes
  * the file only if nobody changed it since it was read, switches, and puts
@@ -14,7 +14,7 @@
 
 import { basename, dirname, join } from "../path.ts";
 import type { Context } from "../context.ts";
-import { profileOf } from "../context.ts";
+import { profileOf } from "../place.ts";
 import { FprofError, UsageError } from "../errors.ts";
 import { machineName, parseInstallable } from "../nix/installable.ts";
 import { chooseFlake, localFlakeDir } from "../nix/flake_ref.ts";
@@ -33,12 +33,12 @@ import {
   locate,
   type PackageList,
   removeEntries,
-} from "../build/nix_locate.ts";
-import { NixLexError } from "../build/nix_lexer.ts";
-import { type NameCheck, packageCheckExpr, readPackageCheck } from "../build/package_check.ts";
+} from "../flake/nix_locate.ts";
+import { NixLexError } from "../flake/nix_lexer.ts";
+import { type NameCheck, packageCheckExpr, readPackageCheck } from "../flake/package_check.ts";
 import { nearest } from "../term/did_you_mean.ts";
 import { unifiedDiff } from "../term/unified_diff.ts";
-import { writeOut } from "../term/log.ts";
+import { writeOut } from "../log/log.ts";
 import { type SwitchOptions, switchProfile, type SwitchResult } from "./switch.ts";
 
 /** Options of `fprof add` and `fprof remove`. */

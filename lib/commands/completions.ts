@@ -9,9 +9,10 @@
 import { join } from "../path.ts";
 import type { Command } from "@commander-js/extra-typings";
 import { completionScript, lockInputNames, programSpec, type Shell } from "../term/completions.ts";
-import { type Context, profileOf } from "../context.ts";
+import type { Context } from "../context.ts";
+import { profileOf } from "../place.ts";
 import { chooseFlake, localFlakeDir } from "../nix/flake_ref.ts";
-import { writeOut } from "../term/log.ts";
+import { writeOut } from "../log/log.ts";
 import { readProfile } from "../profile/profile.ts";
 
 /** Prints the completion script of `program` for `shell`. */

@@ -18,7 +18,7 @@ import {
   packageDiffJson,
 } from "../profile/diff.ts";
 import { FprofError, UsageError } from "../errors.ts";
-import { writeOut } from "../term/log.ts";
+import { writeOut } from "../log/log.ts";
 import type { Generation, ProfileState } from "../profile/profile.ts";
 import { loadRecords, planRollback, type RecordsFile } from "../profile/records.ts";
 import type { ManifestKind } from "../../manifest/types.ts";

@@ -4,12 +4,12 @@
  * @module
  */
 
-import { type Context, profileOf } from "../context.ts";
+import type { Context } from "../context.ts";
 import { UsageError } from "../errors.ts";
-import { writeOut } from "../term/log.ts";
+import { writeOut } from "../log/log.ts";
 import type { ProfileState } from "../profile/profile.ts";
 import { LocalPlace, type ProfilePlace, withHost } from "../profile/place.ts";
-import { placeOf } from "../place.ts";
+import { placeOf, profileOf } from "../place.ts";
 import { loadRecords, recordOf, type RecordsFile } from "../profile/records.ts";
 import { contentsCacheDir, countGenerationPackagesCached } from "../profile/contents_cache.ts";
 import { drawTree } from "../profile/generation_tree.ts";

@@ -8,7 +8,7 @@
 
 import type { Context } from "../context.ts";
 import { UsageError } from "../errors.ts";
-import { writeOut } from "../term/log.ts";
+import { writeOut } from "../log/log.ts";
 import { type DeleteRequest, parseAge, planDeletion, reparentRecords } from "../profile/prune.ts";
 import { readProfile, withProfileLock } from "../profile/profile.ts";
 import { loadRecords, saveRecords } from "../profile/records.ts";

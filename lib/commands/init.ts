@@ -9,7 +9,8 @@
 import { exists } from "../fs.ts";
 import { replaceFile } from "../safe_write.ts";
 import { join, resolve } from "../path.ts";
-import { type Context, profileOf } from "../context.ts";
+import type { Context } from "../context.ts";
+import { profileOf } from "../place.ts";
 import { FprofError, UsageError } from "../errors.ts";
 import { readGenerationContents } from "../profile/generation.ts";
 import { readProfile } from "../profile/profile.ts";

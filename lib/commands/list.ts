@@ -11,7 +11,7 @@ import type { Generation } from "../profile/profile.ts";
 import { LocalPlace, withHost } from "../profile/place.ts";
 import { placeOf } from "../place.ts";
 import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
-import { writeOut } from "../term/log.ts";
+import { writeOut } from "../log/log.ts";
 
 /** Options of `fprof list`. */
 export interface ListOptions {

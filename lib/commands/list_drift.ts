@@ -6,7 +6,8 @@
  * @module
  */
 
-import { type Context, profileOf, tmpRoot } from "../context.ts";
+import { type Context, tmpRoot } from "../context.ts";
+import { profileOf } from "../place.ts";
 import {
   diffPackages,
   formatDiff,
@@ -17,7 +18,7 @@ import { FprofError } from "../errors.ts";
 import { RunRoots } from "../nix/gc_roots.ts";
 import { packagesFromReferences, readGenerationContents } from "../profile/generation.ts";
 import { parseInstallable } from "../nix/installable.ts";
-import { writeOut } from "../term/log.ts";
+import { writeOut } from "../log/log.ts";
 import { readProfile } from "../profile/profile.ts";
 import { type GenerationRecord, recordOf, type RecordsFile } from "../profile/records.ts";
 import { loadRecords } from "../profile/records.ts";

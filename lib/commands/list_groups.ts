@@ -8,7 +8,7 @@
 import type { Context } from "../context.ts";
 import type { GenerationContents } from "../profile/generation.ts";
 import { groupedText, groupPackages } from "../profile/groups.ts";
-import { writeOut } from "../term/log.ts";
+import { writeOut } from "../log/log.ts";
 import type { Generation } from "../profile/profile.ts";
 import { type ProfilePlace, withHost } from "../profile/place.ts";
 import { loadRecords, recordOf } from "../profile/records.ts";

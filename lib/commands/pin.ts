@@ -13,14 +13,15 @@
 
 import { readTextOrNull as readOrNull } from "../fs.ts";
 import { basename, dirname, join, resolve } from "../path.ts";
-import { type Context, profileOf, tmpRoot } from "../context.ts";
+import { type Context, tmpRoot } from "../context.ts";
+import { profileOf } from "../place.ts";
 import { FprofError, NixError, UsageError } from "../errors.ts";
 import { lockedInput, parseFlakeLock, sourceStorePath } from "../nix/flake_lock.ts";
 import { chooseFlake, localFlakeDir } from "../nix/flake_ref.ts";
 import { addGenerationToStore, contentAddressed } from "../profile/generation.ts";
 import { RunRoots } from "../nix/gc_roots.ts";
 import { fileMode, replaceFile, writeNewFile } from "../safe_write.ts";
-import { writeOut } from "../term/log.ts";
+import { writeOut } from "../log/log.ts";
 import { isConfigReason, nixAtLeast, type NixVersion } from "../nix/nix.ts";
 import {
   overrideSource,

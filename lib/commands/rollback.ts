@@ -9,7 +9,7 @@ import type { Context } from "../context.ts";
 import type { ProfilePlace } from "../profile/place.ts";
 import { placeOf } from "../place.ts";
 import { FprofError, UsageError } from "../errors.ts";
-import { writeOut } from "../term/log.ts";
+import { writeOut } from "../log/log.ts";
 import { currentOrMissing } from "../profile/profile.ts";
 import { loadRecords, planRollback, recordOf, type RollbackPlan } from "../profile/records.ts";
 import type { ProfileState } from "../profile/profile.ts";

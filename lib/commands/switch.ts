@@ -12,7 +12,8 @@
 import { exists } from "../fs.ts";
 import { join } from "../path.ts";
 import type { ManifestChoice } from "../config.ts";
-import { type Context, profileOf, tmpRoot, VERSION } from "../context.ts";
+import { type Context, tmpRoot, VERSION } from "../context.ts";
+import { profileOf } from "../place.ts";
 import { type DiffMode, diffPackages, isEmptyDiff, type PackageDiff } from "../profile/diff.ts";
 import { confirmDrift, driftedDrops } from "../profile/drift.ts";
 import { closureChange, showDiff } from "../term/show_diff.ts";
@@ -35,12 +36,12 @@ import {
   namedAttrs,
   parseInstallable,
 } from "../nix/installable.ts";
-import { overrideInputArgs, parseRecordOrWarn, readEnvRecord } from "../nix/env_record.ts";
-import { buildAttr, openEvalCache } from "../build/build_attr.ts";
-import { type EvalCache, type EvalEntry, type EvalFacts, evalKey } from "../build/eval_cache.ts";
+import { overrideInputArgs, parseRecordOrWarn, readEnvRecord } from "../flake/env_record.ts";
+import { buildAttr, openEvalCache } from "../flake/build_attr.ts";
+import { type EvalCache, type EvalEntry, type EvalFacts, evalKey } from "../flake/eval_cache.ts";
 import { chooseFlake } from "../nix/flake_ref.ts";
-import { type FprofRecord, packagesFromRecord } from "../nix/flake_info.ts";
-import { writeOut } from "../term/log.ts";
+import { type FprofRecord, packagesFromRecord } from "../flake/flake_info.ts";
+import { writeOut } from "../log/log.ts";
 import {
   type FlakeMetadata,
   manifestJsonVersionFor,
@@ -61,7 +62,7 @@ import { sameGroups, unchangedSince } from "../profile/unchanged.ts";
 import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
 import { homeDir, stateHome } from "../xdg.ts";
 import { crashPoint } from "../crash.ts";
-import { BuildHostSource, LocalSource, type PathSource } from "../nix/source.ts";
+import { BuildHostSource, LocalSource, type PathSource } from "../flake/source.ts";
 import { checkHostSpec } from "../remote/host_spec.ts";
 import { LocalPlace, type ProfilePlace } from "../profile/place.ts";
 import { contentsCacheDir, updateContentsCache } from "../profile/contents_cache.ts";

@@ -13,13 +13,13 @@ import { tmpRoot } from "../context.ts";
 import { FprofError, UsageError } from "../errors.ts";
 import type { ChosenFlake } from "../nix/flake_ref.ts";
 import { type Installable, machineName } from "../nix/installable.ts";
-import { overrideInputArgs } from "../nix/env_record.ts";
+import { overrideInputArgs } from "../flake/env_record.ts";
 import { Nix } from "../nix/nix.ts";
 import { RunRoots } from "../nix/gc_roots.ts";
 import { removeStaleTemps, tempPlaces } from "../profile/leftovers.ts";
 import { expandHosts } from "../remote/host_spec.ts";
 import { remotePlace } from "../remote/place.ts";
-import { Logger, writeOut } from "../term/log.ts";
+import { Logger, writeOut } from "../log/log.ts";
 import {
   buildAndGather,
   type BuiltEnv,

@@ -7,7 +7,7 @@
 
 import { VERSION } from "../context.ts";
 import { FprofError } from "../errors.ts";
-import { type Logger, writeOut } from "../term/log.ts";
+import { type Logger, writeOut } from "../log/log.ts";
 import { Nix, nixAtLeast, type NixVersion } from "../nix/nix.ts";
 
 /**

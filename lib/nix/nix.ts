@@ -11,7 +11,7 @@ import { readTextOrNull } from "../fs.ts";
 import { join } from "../path.ts";
 import { FprofError, NixError, NixNotFoundError } from "../errors.ts";
 import { escapeFlakeUrl, flakeReadContext, localFlakeDir } from "./flake_ref.ts";
-import type { Logger } from "../term/log.ts";
+import type { Logger } from "../log/log.ts";
 import { logFormatFor, type NixLogFormat, RelayFilter } from "./relay.ts";
 
 /** The experimental features every `nix` call enables, so that 2.8 works. */

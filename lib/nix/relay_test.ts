@@ -1,7 +1,7 @@
 import { assertEquals } from "../testing.ts";
 import { logFormatFor, RelayFilter } from "./relay.ts";
 import { buildArgv } from "./nix.ts";
-import { spinnerFrame } from "../term/spinner.ts";
+import { spinnerFrame } from "../log/spinner.ts";
 
 Deno.test("logFormatFor() asks for the bar on a terminal and plain logs off one", () => {
   assertEquals(logFormatFor(true), "bar-with-logs");

@@ -29,7 +29,7 @@
 import type { ProfilePackage } from "../../manifest/types.ts";
 import type { GenerationContents } from "./generation.ts";
 import type { Nix } from "../nix/nix.ts";
-import type { Logger } from "../term/log.ts";
+import type { Logger } from "../log/log.ts";
 import { basename, dirname, join } from "../path.ts";
 import { sha256 } from "../nix/store_path.ts";
 import { cacheHome, type Env } from "../xdg.ts";

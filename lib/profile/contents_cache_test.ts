@@ -11,7 +11,7 @@ import {
   readListingCached,
 } from "./contents_cache.ts";
 import { readGenerationContents } from "./generation.ts";
-import { Logger } from "../term/log.ts";
+import { Logger } from "../log/log.ts";
 import { Nix } from "../nix/nix.ts";
 import { join } from "../path.ts";
 

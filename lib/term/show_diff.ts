@@ -15,7 +15,7 @@ import {
 } from "../profile/diff.ts";
 import { FprofError } from "../errors.ts";
 import type { ProfilePlace } from "../profile/place.ts";
-import { writeOut } from "./log.ts";
+import { writeOut } from "../log/log.ts";
 
 /** Measures closures in one store: this machine's, or a profile's own. */
 export type ClosureSizer = (paths: readonly string[]) => Promise<Map<string, number>>;

@@ -11,8 +11,8 @@
 
 import { readDirNames } from "../fs.ts";
 import { FprofError } from "../errors.ts";
-import type { RunRoots } from "./gc_roots.ts";
-import { type Nix, nixArgv, type PathInfo } from "./nix.ts";
+import type { RunRoots } from "../nix/gc_roots.ts";
+import { type Nix, nixArgv, type PathInfo } from "../nix/nix.ts";
 import { providesNix } from "../profile/generation.ts";
 import type { ProfilePlace } from "../profile/place.ts";
 import type { RemoteHost } from "../remote/host.ts";

@@ -12,7 +12,7 @@
 
 import type { Context } from "../context.ts";
 import { FprofError } from "../errors.ts";
-import { FPROF_EVAL_APPLY } from "../nix/flake_info.ts";
+import { FPROF_EVAL_APPLY } from "./flake_info.ts";
 import { BUILD_HINT, type BuildResult, derivationOutputsInstallable } from "../nix/nix.ts";
 import { EvalCache, evalCacheDir } from "./eval_cache.ts";
 

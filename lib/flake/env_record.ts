@@ -1,13 +1,13 @@
 /**
  * Reads the `passthru.fprof` record of a flake's profile environment (see
- * lib/nix/flake_info.ts) with one `nix eval`.
+ * lib/flake/flake_info.ts) with one `nix eval`.
  *
  * @module
  */
 
 import type { Context } from "../context.ts";
 import { FprofError } from "../errors.ts";
-import type { Logger } from "../term/log.ts";
+import type { Logger } from "../log/log.ts";
 import {
   FPROF_RECORD_APPLY,
   type FprofRecord,
