@@ -45,7 +45,7 @@ import { writeOut } from "../log/log.ts";
 import {
   type FlakeMetadata,
   manifestJsonVersionFor,
-  nixAtLeast,
+  nixTraits,
   type NixVersion,
   type PathInfo,
 } from "../nix/nix.ts";
@@ -434,7 +434,7 @@ async function planLocked(run: SwitchRun, locked: LockedState): Promise<PlannedS
     packages: env.packages,
     manifest,
     jsonVersion: manifestJsonVersionFor(reader),
-    jsonPriorityAndOutputs: reader.implementation === "lix" || nixAtLeast(reader, 2, 9),
+    jsonPriorityAndOutputs: nixTraits(reader).jsonPriorityAndOutputs,
     storeDir: ctx.nix.storeDir,
   });
   const plan = planSwitch({

@@ -8,7 +8,8 @@
 import { VERSION } from "../context.ts";
 import { FprofError } from "../errors.ts";
 import { type Logger, writeOut } from "../log/log.ts";
-import { Nix, nixAtLeast, type NixVersion } from "../nix/nix.ts";
+import { Nix, type NixVersion } from "../nix/nix.ts";
+import { manifestJsonRead } from "../nix/versions.ts";
 
 /**
  * The profile manifests a Nix reads: manifest.nix always; manifest.json
@@ -23,12 +24,9 @@ import { Nix, nixAtLeast, type NixVersion } from "../nix/nix.ts";
  * ```
  */
 export function manifestFormatsRead(v: NixVersion): string {
-  if (v.implementation === "lix" || nixAtLeast(v, 2, 20)) {
-    return "manifest.nix and manifest.json versions 1–3";
-  }
-  if (nixAtLeast(v, 2, 8)) return "manifest.nix and manifest.json versions 1–2";
-  if (nixAtLeast(v, 2, 4)) return "manifest.nix and manifest.json version 1";
-  return "manifest.nix only";
+  const json = manifestJsonRead(v);
+  if (json === 0) return "manifest.nix only";
+  return `manifest.nix and manifest.json ${json === 1 ? "version 1" : `versions 1–${json}`}`;
 }
 
 /** Prints the version lines to stdout. */

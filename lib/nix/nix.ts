@@ -20,57 +20,14 @@ export const NIX_FEATURES = [
   "nix-command flakes",
 ];
 
-/** A parsed `nix --version`. */
-export interface NixVersion {
-  /** `"nix"` or `"lix"`. */
-  implementation: "nix" | "lix";
-  major: number;
-  minor: number;
-  patch: number;
-  /** The line Nix printed. */
-  raw: string;
-}
-
-/**
- * Parses the output of `nix --version`.
- *
- * @example
- * ```ts
- * import { parseNixVersion } from "./nix.ts";
- * parseNixVersion("nix (Nix) 2.8.0").minor; // 8
- * parseNixVersion("nix (Lix, like Nix) 2.91.1").implementation; // "lix"
- * ```
- */
-export function parseNixVersion(text: string): NixVersion {
-  const raw = text.trim().split("\n")[0] ?? "";
-  const m = /(\d+)\.(\d+)(?:\.(\d+))?/.exec(raw);
-  if (!m) throw new Error(`Cannot parse Nix version from '${raw}'`);
-  return {
-    implementation: /lix/i.test(raw) ? "lix" : "nix",
-    major: Number(m[1]),
-    minor: Number(m[2]),
-    patch: Number(m[3] ?? 0),
-    raw,
-  };
-}
-
-/** Whether `v` is at least `major.minor`. */
-export function nixAtLeast(
-  v: NixVersion,
-  major: number,
-  minor: number,
-): boolean {
-  return v.major > major || (v.major === major && v.minor >= minor);
-}
-
-/**
- * The manifest.json version this Nix writes and reads best: 3 from Nix 2.20
- * and on Lix, 2 before (2.8 reads 1 and 2).
- */
-export function manifestJsonVersionFor(v: NixVersion): 2 | 3 {
-  if (v.implementation === "lix") return 3;
-  return nixAtLeast(v, 2, 20) ? 3 : 2;
-}
+export {
+  manifestJsonVersionFor,
+  nixAtLeast,
+  nixTraits,
+  type NixVersion,
+  parseNixVersion,
+} from "./versions.ts";
+import { nixTraits, type NixVersion, parseNixVersion } from "./versions.ts";
 
 /**
  * The installable that builds every output of a derivation already in the
@@ -85,7 +42,7 @@ export function manifestJsonVersionFor(v: NixVersion): 2 | 3 {
  * ```
  */
 export function derivationOutputsInstallable(v: NixVersion, drvPath: string): string {
-  return v.implementation === "lix" || nixAtLeast(v, 2, 13) ? `${drvPath}^*` : drvPath;
+  return nixTraits(v).drvCaretStar ? `${drvPath}^*` : drvPath;
 }
 
 /** Builds the argv of a `nix` (new CLI) call. Pure. */
@@ -190,7 +147,7 @@ export function pathInfoArgv(
   flags: readonly string[],
   paths: readonly string[],
 ): string[] {
-  const format = v.implementation === "nix" && nixAtLeast(v, 2, 33) ? ["--json-format", "1"] : [];
+  const format = nixTraits(v).pathInfoJsonFormat ? ["--json-format", "1"] : [];
   return nixArgv(["path-info", "--json", ...format, ...flags, ...paths]);
 }
 
@@ -236,7 +193,7 @@ export function flakeUpdateArgv(
   flakeRef: string,
   inputs: readonly string[],
 ): string[] {
-  const positional = v.implementation === "nix" && nixAtLeast(v, 2, 19);
+  const positional = nixTraits(v).flakeUpdateTakesInputs;
   if (positional) return nixArgv(["flake", "update", ...inputs, "--flake", flakeRef]);
   if (inputs.length === 0) return nixArgv(["flake", "update", flakeRef]);
   return nixArgv(["flake", "lock", flakeRef, ...inputs.flatMap((i) => ["--update-input", i])]);

@@ -17,7 +17,7 @@ import { basename, dirname, join, resolve } from "../path.ts";
 import { FprofError } from "../errors.ts";
 import { type Env, homeDir, stateHome } from "../xdg.ts";
 import type { NixVersion } from "../nix/nix.ts";
-import { nixAtLeast } from "../nix/nix.ts";
+import { nixTraits } from "../nix/versions.ts";
 import { openNoFollow } from "../safe_write.ts";
 
 /** One generation of a profile. */
@@ -108,7 +108,7 @@ export function defaultProfileFor(
   v: NixVersion,
   ctx: Omit<ProfileContext, "nixVersion">,
 ): string {
-  const recent = v.implementation === "lix" || nixAtLeast(v, 2, 14);
+  const recent = nixTraits(v).xdgProfiles;
   if (ctx.uid === 0) {
     return recent
       ? join(ctx.stateDir, "profiles", "per-user", "root", "profile")
