@@ -3,6 +3,7 @@ import {
   diffPackages,
   diffReport,
   formatClosureChange,
+  formatDiff,
   formatSize,
   packageDiffJson,
 } from "./diff.ts";
@@ -60,4 +61,28 @@ Deno.test("diffReport() prints changes in auto, more in always, nothing in never
   const none = diffPackages([pkg("a", "1")], [pkg("a", "1")]);
   assertEquals(diffReport(none, "auto"), []);
   assertEquals(diffReport(none, "always"), ["no package changes"]);
+});
+
+Deno.test("diffPackages() reports added, removed and version changes", () => {
+  const d = diffPackages([
+    pkg("hello", "2.12.1"),
+    pkg("jq", "1.6"),
+    pkg("gone", "1"),
+  ], [
+    pkg("hello", "2.12.2"),
+    pkg("jq", "1.6"),
+    pkg("new", "0.1"),
+  ]);
+  assertEquals(formatDiff(d), [
+    "~ hello 2.12.1 → 2.12.2",
+    "+ new 0.1",
+    "- gone 1",
+  ]);
+});
+
+Deno.test("diffPackages() keeps two versions of one name apart", () => {
+  const d = diffPackages([pkg("py", "3.11"), pkg("py", "3.12")], [
+    pkg("py", "3.12"),
+  ]);
+  assertEquals(formatDiff(d), ["- py 3.11"]);
 });
