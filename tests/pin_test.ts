@@ -410,3 +410,59 @@ Deno.test("a pin that fails after writing its temporary files removes them", asy
   assertEquals(left, []);
   assertEquals(await Deno.readTextFile(conf), "warn-dirty = false\n");
 });
+
+Deno.test("a pin stopped half-way, killed or by a full disk, is reported by --status, finished by pin, and undone byte for byte by --unpin", async () => {
+  await using sb = await makeNixSandbox();
+  const flake = await profileFlake(sb, await fakeNixpkgs(sb, "pkgs-1", "1.0"));
+  const nixDir = join(sb.xdgConfig, "nix");
+  await Deno.mkdir(nixDir, { recursive: true });
+  const files = [join(nixDir, "registry.json"), join(nixDir, "nix.conf")];
+  await Deno.writeTextFile(files[0], '{"version":2,"flakes":[]}\n');
+  await Deno.writeTextFile(files[1], "# mine\nwarn-dirty = false\n");
+  await sb.runOk(["nix-env", "-q"]);
+  const channel = join(sb.home, ".nix-defexpr", "channels", "nixpkgs");
+  const read = () => Promise.all(files.map((f) => Deno.readFile(f)));
+  const before = await read();
+  const stops: Record<string, string>[] = [
+    { FPROF_TEST_CRASH: "pin:between-files" },
+    { FPROF_TEST_CRASH: "pin:files-written" },
+    { FPROF_TEST_CRASH: "pin:state-temp-written" },
+    { FPROF_TEST_FULL_DISK: sb.xdgState, FPROF_TEST_FULL_FROM: "pin:files-written" },
+  ];
+  for (const env of stops) {
+    for (const finish of [false, true]) {
+      const what = `${JSON.stringify(env)}, ${finish ? "finished" : "undone"}`;
+      const r = await fprof(sb, ["pin", flake], { env });
+      if (env.FPROF_TEST_CRASH) assertEquals(r.code, 137, r.stderr);
+      else {
+        assertEquals(r.code, 1, r.stderr);
+        assertOk(!r.stderr.includes("changed nothing"), r.stderr);
+        assertStringIncludes(r.stderr, "hint: the pin is half done");
+      }
+      const st = (await fprofOk(sb, ["pin", "--status"])).stdout;
+      assertStringIncludes(st, "a pin was stopped before it finished", what);
+      assertStringIncludes(st, "nixpkgs", what);
+      if (finish) {
+        assertStringIncludes((await fprofOk(sb, ["pin", flake])).stderr, "pinned nixpkgs", what);
+        const done = JSON.parse((await fprofOk(sb, ["pin", "--status", "--json"])).stdout);
+        assertEquals(done.pending, false, what);
+        assertEquals([done.pins[0].inRegistry, done.pins[0].rooted], [true, true], what);
+      }
+      assertStringIncludes((await fprofOk(sb, ["pin", "--unpin"])).stderr, "unpinned", what);
+      assertEquals(await read(), before, what);
+      assertEquals(await readOrNull(channel), null, what);
+      assertStringIncludes((await fprofOk(sb, ["pin", "--status"])).stdout, "nothing is pinned");
+    }
+  }
+
+  // Full from the start: nothing changes, no empty backup is left, and the hint says so.
+  const r = await fprof(sb, ["pin", flake], { env: { FPROF_TEST_FULL_DISK: sb.xdgState } });
+  assertEquals(r.code, 1, r.stderr);
+  assertStringIncludes(r.stderr, "fprof changed nothing");
+  assertEquals(await read(), before);
+  assertEquals(await readOrNull(channel), null);
+  const backups = join(sb.xdgState, "fprof", "pins", "backups");
+  assertEquals(await Array.fromAsync(Deno.readDir(backups)).catch(() => []), []);
+  for await (const e of Deno.readDir(nixDir)) assertOk(!e.name.includes(".fprof-"), e.name);
+  assertStringIncludes((await fprofOk(sb, ["pin", "--status"])).stdout, "nothing is pinned");
+});

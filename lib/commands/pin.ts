@@ -402,8 +402,9 @@ async function applyPinsLocked(
   await checkSourcesInStore(pins, flakeDir, ctx);
   const plan = await planPins(scope, pins, files, opts, ctx);
   warnAboutPinEnvironment(plan, opts, ctx);
+  // A pin that was stopped half-way is finished even when its files are in place.
   const nothing = plan.changes.length === 0 && !plan.channelsChange &&
-    plan.roots.every((r) => r.ok) && plan.staleRoots.length === 0;
+    plan.roots.every((r) => r.ok) && plan.staleRoots.length === 0 && !plan.previous?.pending;
   if (nothing) {
     log.step(`nothing changed: already pinned (${describePins(pins)})`);
     return;
@@ -412,7 +413,6 @@ async function applyPinsLocked(
 
   const temps = await prepareTemps(plan, opts, ctx, runRoots);
   crashPoint("pin:temps-written");
-  // One backup of each file, taken before fprof's first change to it.
   const state: PinState = plan.previous ?? {
     version: 1,
     scope,
@@ -421,15 +421,16 @@ async function applyPinsLocked(
     files: [],
     channels: null,
   };
+  await recordIntent(plan, temps, state, flakeDir, ctx);
   // The channels profile goes first: if nix-env fails, no file has changed yet.
   // A failure from here on removes the temporary files not yet in place.
   const moved = new Set<PinTemp>();
   try {
     await setChannelsProfile(plan, state, ctx);
-    await moveTempsInPlace(temps, moved, state, scope, ctx);
+    await moveTempsInPlace(temps, moved, ctx);
   } catch (e) {
     await removeTemps(temps.filter((t) => !moved.has(t)));
-    throw e;
+    throw halfDone(e, `pin stopped before every file was in place`);
   }
   crashPoint("pin:files-written");
 
@@ -437,9 +438,110 @@ async function applyPinsLocked(
     await Deno.remove(pinRootPath(scope, p.id, env)).catch(() => {});
   }
   state.pins = pins;
-  state.flake = flakeDir || state.flake;
-  await saveState(state, env);
+  try {
+    await settleState(state);
+    await saveState(state, env, true);
+  } catch (e) {
+    throw halfDone(e, `cannot note in '${pinStatePath(scope, env)}' that the pin finished`);
+  }
   log.step(`pinned ${describePins(pins)}`);
+}
+
+/**
+ * The error of a pin that stopped after its state noted it as pending:
+ * files may have changed, and both ways out are named.
+ */
+function halfDone(e: unknown, what: string): FprofError {
+  if (e instanceof FprofError) return e;
+  return new FprofError(`${what}: ${(e as Error).message}`, {
+    cause: e,
+    hint: "the pin is half done and noted as such: run 'fprof pin' again to finish it, " +
+      "or 'fprof pin --unpin' to undo it",
+  });
+}
+
+/**
+ * Notes in the state, before the first change, what the pin is about to
+ * change: a backup of each file fprof has not changed before, the hashes of
+ * the text each file has and will get, and the channels generation. A pin
+ * killed after this is reported by `--status`, finished by `pin` and undone
+ * by `--unpin`. A failure here (a full disk) leaves no backup it made and no
+ * temporary file, and nothing the user sees has changed.
+ */
+async function recordIntent(
+  plan: PinPlan,
+  temps: readonly PinTemp[],
+  state: PinState,
+  flakeDir: string,
+  ctx: Context,
+) {
+  const made: string[] = [];
+  try {
+    for (const t of temps) {
+      let entry: ChangedFile | undefined = state.files.find((f) => f.path === t.path);
+      if (!entry) {
+        const backup = t.old === null ? null : await writeBackup(state.scope, t, ctx.env);
+        if (backup) made.push(backup);
+        entry = { path: t.path, backup, written: "", ...(t.mode !== null ? { mode: t.mode } : {}) };
+        state.files.push(entry);
+      }
+      entry.before = await hex(t.old ?? "");
+      entry.written = await hex(t.text);
+    }
+    if (plan.channelsChange && plan.channels) {
+      const ch = plan.channels;
+      const kept = state.channels?.profile === ch.profile ? state.channels : null;
+      state.channels = {
+        profile: ch.profile,
+        previous: kept ? kept.previous : plan.channelsBefore,
+        generation: null,
+        storePath: plan.channelsGen.storePath,
+        before: plan.channelsBeforePath,
+        createdLink: ch.exists ? kept?.createdLink ?? null : ch.link,
+      };
+    }
+    state.pending = plan.pins;
+    state.flake = flakeDir || state.flake;
+    await saveState(state, ctx.env);
+  } catch (e) {
+    await removeTemps(temps);
+    await Promise.all(made.map((b) => Deno.remove(b).catch(() => {})));
+    if (e instanceof FprofError) throw e;
+    throw new FprofError(`cannot save the pin's state: ${(e as Error).message}`, {
+      cause: e,
+      hint: `make room under '${pinsDir(ctx.env)}' and run it again; fprof changed nothing`,
+    });
+  }
+}
+
+/** Keeps the file as it was before fprof's first change, as private as it is; returns where. */
+async function writeBackup(scope: PinScope, t: PinTemp, env: Env): Promise<string> {
+  const backups = join(pinsDir(env), "backups");
+  await Deno.mkdir(backups, { recursive: true, mode: 0o700 });
+  const backup = join(backups, `${scope}-${encodeURIComponent(t.path)}`);
+  await writeNewFile(backup, t.old!, t.mode ?? 0o600);
+  return backup;
+}
+
+/**
+ * Turns a pending state into a finished one: each file's hash is that of
+ * the text it now holds (of the two a pending pin allowed), and the channels
+ * generation gets its number.
+ */
+async function settleState(state: PinState) {
+  for (const f of state.files) {
+    if (f.before === undefined) continue;
+    const now = await readOrNull(f.path);
+    if (now !== null && await hex(now) === f.before) f.written = f.before;
+    delete f.before;
+  }
+  const ch = state.channels;
+  if (ch) {
+    const current = (await readProfile(ch.profile).catch(() => null))?.current;
+    if (current?.storePath === ch.storePath) ch.generation = current.number;
+    delete ch.before;
+  }
+  delete state.pending;
 }
 
 /** Every pin's source must be in the store already: pin works offline. */
@@ -489,6 +591,8 @@ interface PinPlan {
   channels: Awaited<ReturnType<typeof channelsProfile>>;
   channelsGen: Awaited<ReturnType<typeof contentAddressed>>;
   channelsBefore: number | null;
+  /** The store path the channels profile has now, or null. */
+  channelsBeforePath: string | null;
   channelsChange: boolean;
   roots: { link: string; path: string; ok: boolean }[];
   staleRoots: Pin[];
@@ -559,10 +663,12 @@ async function planPins(
     channels,
     channelsGen,
     channelsBefore: channelsState?.current?.number ?? null,
+    channelsBeforePath: channelsState?.current?.storePath ?? null,
     channelsChange: channels !== null &&
       channelsState?.current?.storePath !== channelsGen.storePath,
     roots,
-    staleRoots: (previous?.pins ?? []).filter((p) => !pins.some((q) => q.id === p.id)),
+    staleRoots: [...previous?.pins ?? [], ...previous?.pending ?? []]
+      .filter((p) => !pins.some((q) => q.id === p.id)),
     previous,
   };
 }
@@ -654,7 +760,7 @@ function removeTemps(temps: readonly PinTemp[]): Promise<unknown> {
   return Promise.all(temps.map((t) => Deno.remove(t.tmp).catch(() => {})));
 }
 
-/** Sets the channels profile to the pins' generation, noting in `state` how to undo it. */
+/** Sets the channels profile to the pins' generation, as {@link recordIntent} noted in `state`. */
 async function setChannelsProfile(
   plan: PinPlan,
   state: PinState,
@@ -667,54 +773,24 @@ async function setChannelsProfile(
   }
   if (!plan.channelsChange) return;
   await ctx.nix.setProfile(channels.profile, plan.channelsGen.storePath);
-  let createdLink = state.channels?.createdLink ?? null;
   if (!channels.exists) {
     await Deno.lstat(channels.link).catch(async () => {
       await Deno.mkdir(dirname(channels.link), { recursive: true });
       await Deno.symlink(channels.profile, channels.link);
-      createdLink = channels.link;
     });
   }
   const made = (await readProfile(channels.profile)).current!;
-  state.channels = {
-    profile: channels.profile,
-    previous: state.channels?.profile === channels.profile
-      ? state.channels.previous
-      : plan.channelsBefore,
-    generation: made.number,
-    storePath: made.storePath,
-    createdLink,
-  };
+  if (state.channels) state.channels.generation = made.number;
   ctx.log.step(`set channels profile '${channels.profile}' to generation ${made.number}`);
   crashPoint("pin:channels-set");
 }
 
 /**
- * Renames each temporary file over the file it replaces (through a link),
- * backing up each file, as private as it is, before fprof's first change;
+ * Renames each temporary file over the file it replaces (through a link);
  * each one in place goes into `moved`.
  */
-async function moveTempsInPlace(
-  temps: readonly PinTemp[],
-  moved: Set<PinTemp>,
-  state: PinState,
-  scope: PinScope,
-  ctx: Context,
-) {
-  const backups = join(pinsDir(ctx.env), "backups");
+async function moveTempsInPlace(temps: readonly PinTemp[], moved: Set<PinTemp>, ctx: Context) {
   for (const t of temps) {
-    let entry: ChangedFile | undefined = state.files.find((f) => f.path === t.path);
-    if (!entry) {
-      let backup: string | null = null;
-      if (t.old !== null) {
-        await Deno.mkdir(backups, { recursive: true, mode: 0o700 });
-        backup = join(backups, `${scope}-${encodeURIComponent(t.path)}`);
-        await writeNewFile(backup, t.old, t.mode ?? 0o600);
-      }
-      entry = { path: t.path, backup, written: "", ...(t.mode !== null ? { mode: t.mode } : {}) };
-      state.files.push(entry);
-    }
-    entry.written = await hex(t.text);
     await Deno.rename(t.tmp, t.target);
     moved.add(t);
     ctx.log.step(t.target === t.path ? `wrote ${t.path}` : `wrote ${t.target} (through ${t.path})`);
@@ -722,12 +798,18 @@ async function moveTempsInPlace(
   }
 }
 
-async function saveState(state: PinState, env: Env) {
+/** Saves the state; `finished` marks the save that ends a pin, where the crash point is. */
+async function saveState(state: PinState, env: Env, finished = false) {
   const file = pinStatePath(state.scope, env);
-  await replaceFile(file, JSON.stringify(state, null, 2) + "\n", {
-    tmp: `${file}.${Deno.pid}.tmp`,
-    beforeRename: () => crashPoint("pin:state-temp-written"),
-  });
+  try {
+    await replaceFile(file, JSON.stringify(state, null, 2) + "\n", {
+      tmp: `${file}.${Deno.pid}.tmp`,
+      beforeRename: () => finished && crashPoint("pin:state-temp-written"),
+    });
+  } catch (e) {
+    await Deno.remove(`${file}.${Deno.pid}.tmp`).catch(() => {});
+    throw e;
+  }
 }
 
 /** Puts back what was there before fprof's first pin. */
@@ -738,8 +820,9 @@ async function unpin(scope: PinScope, opts: PinOptions, ctx: Context) {
     log.step("nothing changed: nothing is pinned");
     return;
   }
+  const pinned = shownPins(state);
   if (opts.dryRun) {
-    const lines = [`would unpin ${describePins(state.pins)}`];
+    const lines = [`would unpin ${describePins(pinned)}`];
     for (const f of state.files) lines.push(`  restore ${f.path}`);
     if (state.channels) lines.push(`  restore channels profile ${state.channels.profile}`);
     await writeOut(lines.join("\n") + "\n");
@@ -750,7 +833,9 @@ async function unpin(scope: PinScope, opts: PinOptions, ctx: Context) {
   for (const f of state.files) {
     const original = f.backup === null ? null : await Deno.readTextFile(f.backup);
     const now = await readOrNull(f.path);
-    if (now === null || await hex(now) === f.written) {
+    // A pending pin may have left either text; both are fprof's.
+    const own = [f.written, ...f.before !== undefined ? [f.before] : []];
+    if (now === null || own.includes(await hex(now))) {
       restores.push({ path: f.path, text: original, mode: f.mode });
       continue;
     }
@@ -772,10 +857,17 @@ async function unpin(scope: PinScope, opts: PinOptions, ctx: Context) {
     log.step(`restored ${r.path}`);
   }
   if (state.channels) await restoreChannels(state.channels, ctx);
-  for (const p of state.pins) await Deno.remove(pinRootPath(scope, p.id, env)).catch(() => {});
+  for (const p of [...state.pins, ...state.pending ?? []]) {
+    await Deno.remove(pinRootPath(scope, p.id, env)).catch(() => {});
+  }
   await Promise.all(state.files.map((f) => f.backup && Deno.remove(f.backup).catch(() => {})));
   await Deno.remove(pinStatePath(scope, env));
-  log.step(`unpinned ${describePins(state.pins)}`);
+  log.step(`unpinned ${describePins(pinned)}`);
+}
+
+/** The pins the files hold, or are being given by a pin that has not finished. */
+function shownPins(state: PinState): Pin[] {
+  return state.pending ?? state.pins;
 }
 
 /** A file's text with fprof's entries replaced by what the original had. Pure. */
@@ -800,23 +892,32 @@ function undoOwnChanges(path: string, now: string, original: string, state: PinS
   return text;
 }
 
+/**
+ * Switches the channels profile back, when it still holds fprof's
+ * generation (by store path: a pin killed after nix-env never noted the
+ * number), or the one a pending pin had not replaced yet.
+ */
 async function restoreChannels(ch: ChannelsChange, ctx: Context) {
   const state = await readProfile(ch.profile).catch(() => null);
-  if (state?.current?.number !== ch.generation) {
+  const now = state?.current?.storePath ?? null;
+  if (now !== ch.storePath && (ch.before === undefined || now !== ch.before)) {
     ctx.log.warn(`channels profile '${ch.profile}' changed since fprof set it; left it alone`);
     return;
   }
-  const prev = state.generations.find((g) => g.number === ch.previous);
-  if (prev) {
-    await switchProfileLink(ch.profile, prev);
-    ctx.log.step(`switched channels profile '${ch.profile}' back to generation ${prev.number}`);
-  } else {
-    // It had no generation before: remove the profile fprof made.
-    await Deno.remove(ch.profile);
-    await Deno.remove(state.current.link).catch(() => {});
-    ctx.log.step(`removed channels profile '${ch.profile}'`);
+  if (state?.current && now === ch.storePath) {
+    const prev = state.generations.find((g) => g.number === ch.previous);
+    if (prev) {
+      await switchProfileLink(ch.profile, prev);
+      ctx.log.step(`switched channels profile '${ch.profile}' back to generation ${prev.number}`);
+    } else {
+      // It had no generation before: remove the profile fprof made.
+      await Deno.remove(ch.profile);
+      await Deno.remove(state.current.link).catch(() => {});
+      ctx.log.step(`removed channels profile '${ch.profile}'`);
+    }
   }
-  if (ch.createdLink) await Deno.remove(ch.createdLink).catch(() => {});
+  const link = ch.createdLink;
+  if (link && (await Deno.readLink(link).catch(() => null)) === ch.profile) await Deno.remove(link);
 }
 
 /**
@@ -854,13 +955,15 @@ async function status(scope: PinScope, opts: PinOptions, ctx: Context) {
   const files = pinFiles(scope, env);
   if (!state) {
     if (opts.json) {
-      await writeOut(JSON.stringify({ scope, flake: null, pins: [] }, null, 2) + "\n");
+      await writeOut(
+        JSON.stringify({ scope, flake: null, pending: false, pins: [] }, null, 2) + "\n",
+      );
     } else await writeOut("nothing is pinned\n");
     return;
   }
   let lockPins: Pin[] | null = null;
   try {
-    lockPins = (await readPins(state.flake, state.pins.map((p) => p.id), ctx)).pins;
+    lockPins = (await readPins(state.flake, shownPins(state).map((p) => p.id), ctx)).pins;
   } catch (e) {
     if (!(e instanceof FprofError)) throw e;
     ctx.log.warn(`cannot compare with the lock file: ${e.message}`);
@@ -883,29 +986,42 @@ async function status(scope: PinScope, opts: PinOptions, ctx: Context) {
     env: { NIX_CONFIG: env.get("NIX_CONFIG"), NIX_PATH: env.get("NIX_PATH") },
     nixPathVariableWins: nixAtLeast(version, 2, 24),
   });
-  const rows: PinStatus[] = await Promise.all(state.pins.map(async (p) => {
-    const lock = lockPins?.find((l) => l.id === p.id) ?? null;
-    const entry = registry ? findEntry(registry, p.id) : undefined;
-    const inNixPath = nixPath === null
-      ? null
-      : [p.storePath, `flake:${p.id}`].includes(nixPath.find((e) => e.prefix === p.id)?.path ?? "");
-    return {
-      inNixPath,
-      nixPathOverride: inNixPath === false ? override : null,
-      ...p,
-      lockStorePath: lock?.storePath ?? null,
-      stale: lock?.storePath !== p.storePath,
-      inStore: await nix.isValid(p.storePath),
-      rooted: (await Deno.readLink(pinRootPath(scope, p.id, env)).catch(() => null)) ===
-        p.storePath,
-      inRegistry: entry !== undefined && sameTarget(entry.to, pathTarget(p)),
-    };
-  }));
+  const rows: PinStatus[] = await Promise.all(
+    shownPins(state).map(async (p) => {
+      const lock = lockPins?.find((l) => l.id === p.id) ?? null;
+      const entry = registry ? findEntry(registry, p.id) : undefined;
+      const inNixPath = nixPath === null ? null : [p.storePath, `flake:${p.id}`].includes(
+        nixPath.find((e) => e.prefix === p.id)?.path ?? "",
+      );
+      return {
+        inNixPath,
+        nixPathOverride: inNixPath === false ? override : null,
+        ...p,
+        lockStorePath: lock?.storePath ?? null,
+        stale: lock?.storePath !== p.storePath,
+        inStore: await nix.isValid(p.storePath),
+        rooted: (await Deno.readLink(pinRootPath(scope, p.id, env)).catch(() => null)) ===
+          p.storePath,
+        inRegistry: entry !== undefined && sameTarget(entry.to, pathTarget(p)),
+      };
+    }),
+  );
+  const pending = state.pending !== undefined;
   if (opts.json) {
-    await writeOut(JSON.stringify({ scope, flake: state.flake, pins: rows }, null, 2) + "\n");
+    await writeOut(
+      JSON.stringify({ scope, flake: state.flake, pending, pins: rows }, null, 2) + "\n",
+    );
     return;
   }
-  const lines = [`pins from ${join(state.flake, "flake.lock")}:`];
+  const lines = [
+    ...pending
+      ? [
+        "a pin was stopped before it finished: run 'fprof pin' to finish it, " +
+        "or 'fprof pin --unpin' to undo it",
+      ]
+      : [],
+    `pins from ${join(state.flake, "flake.lock")}:`,
+  ];
   for (const r of rows) {
     const notes = [
       r.stale
@@ -913,7 +1029,9 @@ async function status(scope: PinScope, opts: PinOptions, ctx: Context) {
         : "up to date with the lock",
       ...(r.inStore ? [] : ["missing from the store"]),
       ...(r.rooted ? [] : ["no GC root"]),
-      ...(r.inRegistry ? [] : ["registry entry changed outside fprof"]),
+      ...(r.inRegistry
+        ? []
+        : [pending ? "not in the registry yet" : "registry entry changed outside fprof"]),
       ...(r.inNixPath === false
         ? [
           `<${r.id}> does not resolve to it: ${
