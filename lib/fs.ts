@@ -27,6 +27,16 @@ export async function readTextOrNull(path: string): Promise<string | null> {
   }
 }
 
+/** Reads a file's bytes, for a file whose bytes must be kept as they are; `null` when it does not exist. */
+export async function readBytesOrNull(path: string): Promise<Uint8Array | null> {
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw new FprofError(`cannot read '${path}': ${(e as Error).message}`, { cause: e });
+  }
+}
+
 /** The names in a directory, in no particular order. */
 export async function readDirNames(path: string): Promise<string[]> {
   const names: string[] = [];

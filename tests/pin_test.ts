@@ -466,3 +466,30 @@ Deno.test("a pin stopped half-way, killed or by a full disk, is reported by --st
   for await (const e of Deno.readDir(nixDir)) assertOk(!e.name.includes(".fprof-"), e.name);
   assertStringIncludes((await fprofOk(sb, ["pin", "--status"])).stdout, "nothing is pinned");
 });
+
+Deno.test("pin keeps the bytes of nix.conf it does not own, and --unpin says restored only of a file as it was", async () => {
+  await using sb = await makeNixSandbox();
+  const flake = await profileFlake(sb, await fakeNixpkgs(sb, "pkgs-1", "1.0"));
+  const nixDir = join(sb.xdgConfig, "nix");
+  await Deno.mkdir(nixDir, { recursive: true });
+  const conf = join(nixDir, "nix.conf");
+  const ascii = (s: string) => [...new TextEncoder().encode(s)];
+  // A Latin-1 comment, which is not UTF-8, and CRLF lines.
+  const before = new Uint8Array([...ascii("# caf"), 0xe9, ...ascii("\r\nwarn-dirty = false\r\n")]);
+  await Deno.writeFile(conf, before);
+  await fprofOk(sb, ["pin", flake]);
+  const pinned = await Deno.readFile(conf);
+  assertEquals(pinned.subarray(0, before.length), before);
+  assertStringIncludes(new TextDecoder().decode(pinned.subarray(before.length)), "\r\n");
+  let u = await fprofOk(sb, ["pin", "--unpin"]);
+  assertStringIncludes(u.stderr, `restored ${conf}`);
+  assertEquals(await Deno.readFile(conf), before);
+
+  // Changed since: only fprof's line goes, and the file is not called restored.
+  await fprofOk(sb, ["pin", flake]);
+  await Deno.writeTextFile(conf, "max-jobs = 2\n", { append: true });
+  u = await fprofOk(sb, ["pin", "--unpin"]);
+  assertOk(!u.stderr.includes(`restored ${conf}`), u.stderr);
+  assertStringIncludes(u.stderr, `took fprof's entries out of ${conf}`);
+  assertEquals(await Deno.readFile(conf), new Uint8Array([...before, ...ascii("max-jobs = 2\n")]));
+});

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { readTextOrNull as readOrNull } from "../fs.ts";
+import { readBytesOrNull, readTextOrNull as readOrNull } from "../fs.ts";
 import { basename, dirname, join, resolve } from "../path.ts";
 import { type Context, profileOf, tmpRoot } from "../context.ts";
 import { FprofError, NixError, UsageError } from "../errors.ts";
@@ -23,6 +23,9 @@ import { fileMode, replaceFile, writeNewFile } from "../safe_write.ts";
 import { writeOut } from "../term/log.ts";
 import { isConfigReason, nixAtLeast, type NixVersion } from "../nix/nix.ts";
 import {
+  confFromBytes,
+  confString,
+  confToBytes,
   overrideSource,
   planNixPath,
   planNixPathEnv,
@@ -116,19 +119,23 @@ export function registryIsRemote(value: string): boolean {
   return value !== "" && !value.startsWith("/") && !/^(path|file):/.test(value);
 }
 
-/** The new texts of the registry and nix.conf; unchanged ones are returned as they were. */
+/**
+ * The new texts of the registry and nix.conf; unchanged ones are returned as
+ * they were. nix.conf stays bytes: only the lines pin owns change, and every
+ * other byte (a comment that is not UTF-8, a CRLF line) is kept.
+ */
 export function planPinFiles(args: {
   pins: readonly Pin[];
   registryText: string;
   registryFile: string;
-  nixConfText: string;
+  nixConf: Uint8Array;
   /** What each pin's NIX_PATH entry points to: `flake:<id>` or the store path. */
   nixPathTarget: (pin: Pin) => string;
   /** Nix's default `nix-path`, used when the file sets none. */
   nixPathDefault: readonly string[];
   /** Set to point `flake-registry` at a local file, or undefined to leave it. */
   flakeRegistry?: string;
-}): { registry: string; nixConf: string } {
+}): { registry: string; nixConf: Uint8Array } {
   let registry: Registry = parseRegistry(args.registryText, args.registryFile);
   let registryChanged = false;
   for (const p of args.pins) {
@@ -138,24 +145,23 @@ export function planPinFiles(args: {
     registry = setEntry(registry, p.id, target);
     registryChanged = true;
   }
-  const current = settingValue(args.nixConfText, "nix-path");
+  const conf = confFromBytes(args.nixConf);
+  const current = settingValue(conf, "nix-path");
   const wanted = planNixPath(
     current,
-    args.nixPathDefault,
-    Object.fromEntries(args.pins.map((p) => [p.id, args.nixPathTarget(p)])),
+    args.nixPathDefault.map(confString),
+    Object.fromEntries(args.pins.map((p) => [p.id, confString(args.nixPathTarget(p))])),
   );
-  let nixConf = current === wanted
-    ? args.nixConfText
-    : setSetting(args.nixConfText, "nix-path", wanted);
-  if (
-    args.flakeRegistry !== undefined &&
-    settingValue(nixConf, "flake-registry") !== args.flakeRegistry
-  ) {
-    nixConf = setSetting(nixConf, "flake-registry", args.flakeRegistry);
+  let nixConf = current === wanted ? conf : setSetting(conf, "nix-path", wanted);
+  const flakeRegistry = args.flakeRegistry === undefined
+    ? undefined
+    : confString(args.flakeRegistry);
+  if (flakeRegistry !== undefined && settingValue(nixConf, "flake-registry") !== flakeRegistry) {
+    nixConf = setSetting(nixConf, "flake-registry", flakeRegistry);
   }
   return {
     registry: registryChanged ? printRegistry(registry) : args.registryText,
-    nixConf,
+    nixConf: nixConf === conf ? args.nixConf : confToBytes(nixConf),
   };
 }
 
@@ -243,7 +249,7 @@ async function readPins(
   return { dir, pins };
 }
 
-const hex = async (text: string) =>
+const hex = async (text: string | Uint8Array) =>
   Array.from(await sha256(text), (b) => b.toString(16).padStart(2, "0")).join("");
 
 /** The settings of Nix that pin looks at, asked once. */
@@ -343,7 +349,7 @@ async function editTarget(path: string, storeDir: string): Promise<EditTarget> {
  */
 async function writeTemp(
   path: string,
-  text: string,
+  text: Uint8Array,
   storeDir: string,
   mode?: number,
 ): Promise<EditTarget & { tmp: string }> {
@@ -485,7 +491,7 @@ async function recordIntent(
         entry = { path: t.path, backup, written: "", ...(t.mode !== null ? { mode: t.mode } : {}) };
         state.files.push(entry);
       }
-      entry.before = await hex(t.old ?? "");
+      entry.before = await hex(t.old ?? new Uint8Array());
       entry.written = await hex(t.text);
     }
     if (plan.channelsChange && plan.channels) {
@@ -531,7 +537,7 @@ async function writeBackup(scope: PinScope, t: PinTemp, env: Env): Promise<strin
 async function settleState(state: PinState) {
   for (const f of state.files) {
     if (f.before === undefined) continue;
-    const now = await readOrNull(f.path);
+    const now = await readBytesOrNull(f.path);
     if (now !== null && await hex(now) === f.before) f.written = f.before;
     delete f.before;
   }
@@ -573,11 +579,11 @@ async function isValidOrConfigError(path: string, ctx: Context): Promise<boolean
   }
 }
 
-/** A file pin will change: its path, the text it has (null: none) and the text it gets. */
+/** A file pin will change: its path, the bytes it has (null: none) and the bytes it gets. */
 interface FileChange {
   path: string;
-  old: string | null;
-  text: string;
+  old: Uint8Array | null;
+  text: Uint8Array;
 }
 
 /** Everything a pin will change, worked out before anything changes. */
@@ -608,30 +614,35 @@ async function planPins(
   ctx: Context,
 ): Promise<PinPlan> {
   const { nix, env } = ctx;
-  const [version, settings, registryText, nixConfText, previous] = await Promise.all([
+  const [version, settings, registryBytes, nixConfBytes, previous] = await Promise.all([
     nix.version(),
     nixSettings(ctx),
-    readOrNull(files.registry),
-    readOrNull(files.nixConf),
+    readBytesOrNull(files.registry),
+    readBytesOrNull(files.nixConf),
     loadPinState(scope, env),
   ]);
+  const registryText = registryBytes && new TextDecoder().decode(registryBytes);
   const useFlakeRef = flakeNixPathWorks(version, settings.features);
   const emptyRegistry = join(pinsDir(env), "empty-registry.json");
   const planned = planPinFiles({
     pins,
     registryText: registryText ?? "",
     registryFile: files.registry,
-    nixConfText: nixConfText ?? "",
+    nixConf: nixConfBytes ?? new Uint8Array(),
     nixPathTarget: (p) => useFlakeRef ? `flake:${p.id}` : p.storePath,
     nixPathDefault: settings.nixPathDefault,
     flakeRegistry: opts.globalRegistry === false ? emptyRegistry : undefined,
   });
   const changes: FileChange[] = [];
   if (planned.registry !== (registryText ?? "")) {
-    changes.push({ path: files.registry, old: registryText, text: planned.registry });
+    changes.push({
+      path: files.registry,
+      old: registryBytes,
+      text: new TextEncoder().encode(planned.registry),
+    });
   }
-  if (planned.nixConf !== (nixConfText ?? "")) {
-    changes.push({ path: files.nixConf, old: nixConfText, text: planned.nixConf });
+  if (nixConfBytes === null ? planned.nixConf.length > 0 : planned.nixConf !== nixConfBytes) {
+    changes.push({ path: files.nixConf, old: nixConfBytes, text: planned.nixConf });
   }
 
   // The channels profile gets a generation holding `<id> -> <source>`.
@@ -828,34 +839,23 @@ async function unpin(scope: PinScope, opts: PinOptions, ctx: Context) {
     await writeOut(lines.join("\n") + "\n");
     return;
   }
-  // Work out every file's old text first, so a surprise stops before any write.
-  const restores: { path: string; text: string | null; mode?: number }[] = [];
+  // Work out every file's old bytes first, so a surprise stops before any write.
+  const restores: Restore[] = [];
   for (const f of state.files) {
-    const original = f.backup === null ? null : await Deno.readTextFile(f.backup);
-    const now = await readOrNull(f.path);
+    const original = f.backup === null ? null : await Deno.readFile(f.backup);
+    const now = await readBytesOrNull(f.path);
     // A pending pin may have left either text; both are fprof's.
     const own = [f.written, ...f.before !== undefined ? [f.before] : []];
     if (now === null || own.includes(await hex(now))) {
-      restores.push({ path: f.path, text: original, mode: f.mode });
+      restores.push({ path: f.path, bytes: original, mode: f.mode, whole: true });
       continue;
     }
     // Changed since fprof wrote it: take back only fprof's own changes.
     log.warn(`'${f.path}' changed since fprof wrote it; restoring only what fprof changed`);
-    restores.push({
-      path: f.path,
-      text: undoOwnChanges(f.path, now, original ?? "", state),
-      mode: f.mode,
-    });
+    const bytes = undoOwnChanges(f.path, now, original ?? new Uint8Array(), state);
+    restores.push({ path: f.path, bytes, mode: f.mode, whole: sameBytes(bytes, original) });
   }
-  for (const r of restores) {
-    if (r.text === null) await Deno.remove(r.path).catch(() => {});
-    else {
-      // Through a link, as pin wrote it, and with the mode it had before.
-      const t = await writeTemp(r.path, r.text, ctx.nix.storeDir, r.mode);
-      await Deno.rename(t.tmp, t.target);
-    }
-    log.step(`restored ${r.path}`);
-  }
+  for (const r of restores) await restoreFile(r, ctx);
   if (state.channels) await restoreChannels(state.channels, ctx);
   for (const p of [...state.pins, ...state.pending ?? []]) {
     await Deno.remove(pinRootPath(scope, p.id, env)).catch(() => {});
@@ -865,20 +865,56 @@ async function unpin(scope: PinScope, opts: PinOptions, ctx: Context) {
   log.step(`unpinned ${describePins(pinned)}`);
 }
 
+/** A file as unpin puts it back; `whole` when that is byte for byte the file before fprof. */
+interface Restore {
+  path: string;
+  bytes: Uint8Array | null;
+  mode?: number;
+  whole: boolean;
+}
+
+/** Writes a file back (through a link, as pin wrote it, with the mode it had before). */
+async function restoreFile(r: Restore, ctx: Context) {
+  if (r.bytes === null) await Deno.remove(r.path).catch(() => {});
+  else {
+    const t = await writeTemp(r.path, r.bytes, ctx.nix.storeDir, r.mode);
+    await Deno.rename(t.tmp, t.target);
+  }
+  ctx.log.step(
+    r.whole
+      ? `restored ${r.path}`
+      : `took fprof's entries out of ${r.path}; the rest is as you changed it`,
+  );
+}
+
+function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
 /** The pins the files hold, or are being given by a pin that has not finished. */
 function shownPins(state: PinState): Pin[] {
   return state.pending ?? state.pins;
 }
 
-/** A file's text with fprof's entries replaced by what the original had. Pure. */
-function undoOwnChanges(path: string, now: string, original: string, state: PinState): string {
+/** A file's bytes with fprof's entries replaced by what the original had. Pure. */
+function undoOwnChanges(
+  path: string,
+  nowBytes: Uint8Array,
+  originalBytes: Uint8Array,
+  state: PinState,
+): Uint8Array {
   if (path.endsWith("registry.json")) {
-    const before = parseRegistry(original, path);
-    let reg = parseRegistry(now, path);
-    for (const p of state.pins) reg = restoreEntry(reg, p.id, findEntry(before, p.id));
-    return printRegistry(reg);
+    const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+    const before = parseRegistry(decode(originalBytes), path);
+    let reg = parseRegistry(decode(nowBytes), path);
+    for (const p of [...state.pins, ...state.pending ?? []]) {
+      reg = restoreEntry(reg, p.id, findEntry(before, p.id));
+    }
+    return new TextEncoder().encode(printRegistry(reg));
   }
-  let text = now;
+  const original = confFromBytes(originalBytes);
+  let text = confFromBytes(nowBytes);
   for (const name of ["nix-path", "flake-registry"]) {
     const old = settingValue(original, name);
     if (old !== undefined) text = setSetting(text, name, old);
@@ -889,7 +925,7 @@ function undoOwnChanges(path: string, now: string, original: string, state: PinS
       text = lines.join("\n");
     }
   }
-  return text;
+  return confToBytes(text);
 }
 
 /**

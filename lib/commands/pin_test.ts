@@ -39,19 +39,41 @@ Deno.test("planPinFiles() changes nothing the second time", () => {
     pins: [pin],
     registryText: "",
     registryFile: "r",
-    nixConfText: "cores = 2\n",
+    nixConf: new TextEncoder().encode("cores = 2\n"),
     nixPathTarget: () => pin.storePath,
     nixPathDefault: ["/home/u/.nix-defexpr/channels"],
   };
   const once = planPinFiles(args);
   assertEquals(
-    once.nixConf,
+    new TextDecoder().decode(once.nixConf),
     "cores = 2\nnix-path = nixpkgs=/nix/store/a-source /home/u/.nix-defexpr/channels\n",
   );
-  const twice = planPinFiles({ ...args, registryText: once.registry, nixConfText: once.nixConf });
+  const twice = planPinFiles({ ...args, registryText: once.registry, nixConf: once.nixConf });
   assertEquals(twice, once);
   const offline = planPinFiles({ ...args, flakeRegistry: "/s/empty.json" });
-  assertEquals(offline.nixConf.endsWith("flake-registry = /s/empty.json\n"), true);
+  assertEquals(
+    new TextDecoder().decode(offline.nixConf).endsWith("flake-registry = /s/empty.json\n"),
+    true,
+  );
+});
+
+Deno.test("planPinFiles() keeps every byte of nix.conf it does not own", () => {
+  // A Latin-1 comment (not UTF-8) and CRLF lines; the new line ends as the file's last.
+  const head = [...new TextEncoder().encode("# caf"), 0xe9, ...new TextEncoder().encode("\r\n")];
+  const nixConf = new Uint8Array([...head, ...new TextEncoder().encode("cores = 2\r\n")]);
+  const planned = planPinFiles({
+    pins: [pin],
+    registryText: "",
+    registryFile: "r",
+    nixConf,
+    nixPathTarget: () => pin.storePath,
+    nixPathDefault: ["/home/é/.nix-defexpr/channels"],
+  });
+  assertEquals(planned.nixConf.subarray(0, nixConf.length), nixConf);
+  assertEquals(
+    new TextDecoder().decode(planned.nixConf.subarray(nixConf.length)),
+    "nix-path = nixpkgs=/nix/store/a-source /home/é/.nix-defexpr/channels\r\n",
+  );
 });
 
 Deno.test("defaultChannelsProfile() follows the installed Nix's default", () => {

@@ -5,6 +5,45 @@
  * @module
  */
 
+/**
+ * nix.conf's bytes as a string of one character per byte (U+0000 to U+00FF),
+ * which every edit here keeps byte for byte: a comment that is not UTF-8, or
+ * a CRLF line, comes out as it went in through {@link confToBytes}.
+ *
+ * @example
+ * ```ts
+ * import { confFromBytes, confToBytes } from "./nix_conf.ts";
+ * const bytes = new Uint8Array([0x23, 0xff, 0x0d, 0x0a]); // "#", a stray byte, CRLF
+ * confToBytes(confFromBytes(bytes)); // => the same four bytes
+ * ```
+ */
+export function confFromBytes(bytes: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return text;
+}
+
+/** The bytes of a string made by {@link confFromBytes}. */
+export function confToBytes(text: string): Uint8Array {
+  return Uint8Array.from(text, (c) => c.charCodeAt(0));
+}
+
+/**
+ * A value (a path, say, which may not be ASCII) as it stands in a string
+ * made by {@link confFromBytes}: its UTF-8 bytes, one character each.
+ *
+ * @example
+ * ```ts
+ * import { confString } from "./nix_conf.ts";
+ * confString("/home/é"); // => "/home/\u00c3\u00a9"
+ * ```
+ */
+export function confString(value: string): string {
+  return confFromBytes(new TextEncoder().encode(value));
+}
+
 /** A `name = value` line; `#` starts a comment, as Nix reads it. */
 function assignment(line: string): { name: string; value: string } | undefined {
   const code = line.replace(/#.*$/, "");
@@ -33,7 +72,8 @@ export function settingValue(text: string, name: string): string | undefined {
 
 /**
  * `text` with `name` set to `value`. The last line that assigns `name` (the
- * one Nix obeys) is replaced; without one, a line is appended. Every other
+ * one Nix obeys) is replaced, keeping its CRLF ending if it had one; without
+ * one, a line is appended, ending as the file's last line does. Every other
  * line is kept byte for byte.
  *
  * @example
@@ -48,11 +88,12 @@ export function setSetting(text: string, name: string, value: string): string {
   const lines = text.split("\n");
   const at = lines.findLastIndex((l) => assignment(l)?.name === name);
   if (at >= 0) {
-    lines[at] = line;
+    lines[at] = lines[at].endsWith("\r") ? `${line}\r` : line;
     return lines.join("\n");
   }
   if (text === "") return `${line}\n`;
-  return `${text}${text.endsWith("\n") ? "" : "\n"}${line}\n`;
+  const eol = text.endsWith("\r\n") ? "\r\n" : "\n";
+  return `${text}${text.endsWith("\n") ? "" : eol}${line}${eol}`;
 }
 
 /**

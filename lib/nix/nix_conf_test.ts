@@ -1,5 +1,13 @@
 import { assertEquals } from "../testing.ts";
-import { overrideSource, planNixPath, setSetting, settingValue } from "./nix_conf.ts";
+import {
+  confFromBytes,
+  confString,
+  confToBytes,
+  overrideSource,
+  planNixPath,
+  setSetting,
+  settingValue,
+} from "./nix_conf.ts";
 
 Deno.test("settingValue() takes the last assignment and ignores comments", () => {
   assertEquals(settingValue("nix-path = a\n#nix-path = b\nnix-path = c # why\n", "nix-path"), "c");
@@ -14,6 +22,17 @@ Deno.test("setSetting() replaces the line Nix obeys and keeps every other byte",
   );
   assertEquals(setSetting("cores = 2", "nix-path", "x"), "cores = 2\nnix-path = x\n");
   assertEquals(setSetting("", "nix-path", "x"), "nix-path = x\n");
+});
+
+Deno.test("setSetting() keeps CRLF lines CRLF, and confFromBytes() keeps bytes that are not UTF-8", () => {
+  assertEquals(
+    setSetting("a = 1\r\nnix-path = b\r\n", "nix-path", "x"),
+    "a = 1\r\nnix-path = x\r\n",
+  );
+  assertEquals(setSetting("a = 1\r\n", "nix-path", "x"), "a = 1\r\nnix-path = x\r\n");
+  const bytes = new Uint8Array([0x23, 0x20, 0xe9, 0xff, 0x0d, 0x0a]);
+  assertEquals(confToBytes(setSetting(confFromBytes(bytes), "a", "1")).subarray(0, 6), bytes);
+  assertEquals(confToBytes(confString("é")), new TextEncoder().encode("é"));
 });
 
 Deno.test("planNixPath() puts the pins first and keeps other entries, or Nix's default", () => {
