@@ -493,3 +493,30 @@ Deno.test("pin keeps the bytes of nix.conf it does not own, and --unpin says res
   assertStringIncludes(u.stderr, `took fprof's entries out of ${conf}`);
   assertEquals(await Deno.readFile(conf), new Uint8Array([...before, ...ascii("max-jobs = 2\n")]));
 });
+
+Deno.test("pin keeps a nix-path set in an included file, and refuses one included after nix.conf's own line", async () => {
+  await using sb = await makeNixSandbox();
+  const flake = await profileFlake(sb, await fakeNixpkgs(sb, "pkgs-1", "1.0"));
+  const nixDir = join(sb.xdgConfig, "nix");
+  await Deno.mkdir(nixDir, { recursive: true });
+  const conf = join(nixDir, "nix.conf");
+  await Deno.writeTextFile(join(nixDir, "more.conf"), `nix-path = mine=${sb.work}\n`);
+  await Deno.writeTextFile(conf, "!include more.conf\n");
+  await fprofOk(sb, ["pin", flake]);
+  const nixPath = JSON.parse(
+    (await sb.runOk(["nix-instantiate", "--eval", "--json", "-E", "builtins.nixPath"])).stdout,
+  );
+  assertEquals(nixPath.find((e: { prefix: string }) => e.prefix === "mine")?.path, sb.work);
+  assertEquals((await resolved(sb)).path, "hello-1.0");
+  await fprofOk(sb, ["pin", "--unpin"]);
+  assertEquals(await Deno.readTextFile(conf), "!include more.conf\n");
+
+  const later = `nix-path = a=${sb.work}\ninclude more.conf\n`;
+  await Deno.writeTextFile(conf, later);
+  const r = await fprof(sb, ["pin", flake]);
+  assertEquals(r.code, 1, r.stderr);
+  assertStringIncludes(r.stderr, "includes after its own nix-path line");
+  assertStringIncludes(r.stderr, "hint: move that nix-path line");
+  assertEquals(await Deno.readTextFile(conf), later);
+  assertEquals(await readOrNull(join(nixDir, "registry.json")), null);
+});

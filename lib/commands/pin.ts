@@ -26,10 +26,12 @@ import {
   confFromBytes,
   confString,
   confToBytes,
+  includedFiles,
   overrideSource,
   planNixPath,
   planNixPathEnv,
   setSetting,
+  settingOrigin,
   settingValue,
 } from "../nix/nix_conf.ts";
 import {
@@ -129,6 +131,9 @@ export function planPinFiles(args: {
   registryText: string;
   registryFile: string;
   nixConf: Uint8Array;
+  nixConfFile: string;
+  /** The texts (see `confFromBytes`) of the files nix.conf includes, by path; null: missing. */
+  included?: ReadonlyMap<string, string | null>;
   /** What each pin's NIX_PATH entry points to: `flake:<id>` or the store path. */
   nixPathTarget: (pin: Pin) => string;
   /** Nix's default `nix-path`, used when the file sets none. */
@@ -146,7 +151,7 @@ export function planPinFiles(args: {
     registryChanged = true;
   }
   const conf = confFromBytes(args.nixConf);
-  const current = settingValue(conf, "nix-path");
+  const current = includedNixPath(conf, args.nixConfFile, args.included ?? new Map());
   const wanted = planNixPath(
     current,
     args.nixPathDefault.map(confString),
@@ -163,6 +168,44 @@ export function planPinFiles(args: {
     registry: registryChanged ? printRegistry(registry) : args.registryText,
     nixConf: nixConf === conf ? args.nixConf : confToBytes(nixConf),
   };
+}
+
+/**
+ * The `nix-path` that nix.conf, with the files it includes, gives, which
+ * pin's line keeps after the pins. One set in an include after nix.conf's
+ * own line would override pin's line, so that is refused. Pure.
+ */
+function includedNixPath(
+  conf: string,
+  file: string,
+  included: ReadonlyMap<string, string | null>,
+): string | undefined {
+  const origin = settingOrigin(conf, file, "nix-path", (f) => included.get(f) ?? null);
+  if (origin?.from && origin.ownLineBefore) {
+    throw new FprofError(
+      `nix-path is set in '${origin.from}', which '${file}' includes after its own nix-path line, so the pins would not take effect`,
+      {
+        hint: `move that nix-path line into '${file}', or the include above its nix-path line; ` +
+          "fprof changed nothing",
+      },
+    );
+  }
+  return origin?.value;
+}
+
+/** The texts of the files a nix.conf includes, and those they include, by path (null: missing). */
+async function readIncludes(conf: string, file: string): Promise<Map<string, string | null>> {
+  const texts = new Map<string, string | null>();
+  const queue = includedFiles(conf, file);
+  while (queue.length > 0 && texts.size < 64) {
+    const path = queue.shift()!;
+    if (texts.has(path)) continue;
+    const bytes = await readBytesOrNull(path);
+    const text = bytes && confFromBytes(bytes);
+    texts.set(path, text);
+    if (text !== null) queue.push(...includedFiles(text, path));
+  }
+  return texts;
 }
 
 /** Runs `fprof pin`. */
@@ -629,6 +672,8 @@ async function planPins(
     registryText: registryText ?? "",
     registryFile: files.registry,
     nixConf: nixConfBytes ?? new Uint8Array(),
+    nixConfFile: files.nixConf,
+    included: await readIncludes(confFromBytes(nixConfBytes ?? new Uint8Array()), files.nixConf),
     nixPathTarget: (p) => useFlakeRef ? `flake:${p.id}` : p.storePath,
     nixPathDefault: settings.nixPathDefault,
     flakeRegistry: opts.globalRegistry === false ? emptyRegistry : undefined,

@@ -7,7 +7,7 @@ import {
   registryIsRemote,
 } from "./pin.ts";
 import { parseNixVersion } from "../nix/nix.ts";
-import { UsageError } from "../errors.ts";
+import { FprofError, UsageError } from "../errors.ts";
 
 const env = new Map([["HOME", "/home/u"]]);
 const pin = { id: "nixpkgs", storePath: "/nix/store/a-source", narHash: "sha256-a" };
@@ -39,6 +39,7 @@ Deno.test("planPinFiles() changes nothing the second time", () => {
     pins: [pin],
     registryText: "",
     registryFile: "r",
+    nixConfFile: "/c/nix.conf",
     nixConf: new TextEncoder().encode("cores = 2\n"),
     nixPathTarget: () => pin.storePath,
     nixPathDefault: ["/home/u/.nix-defexpr/channels"],
@@ -65,6 +66,7 @@ Deno.test("planPinFiles() keeps every byte of nix.conf it does not own", () => {
     pins: [pin],
     registryText: "",
     registryFile: "r",
+    nixConfFile: "/c/nix.conf",
     nixConf,
     nixPathTarget: () => pin.storePath,
     nixPathDefault: ["/home/é/.nix-defexpr/channels"],
@@ -73,6 +75,29 @@ Deno.test("planPinFiles() keeps every byte of nix.conf it does not own", () => {
   assertEquals(
     new TextDecoder().decode(planned.nixConf.subarray(nixConf.length)),
     "nix-path = nixpkgs=/nix/store/a-source /home/é/.nix-defexpr/channels\r\n",
+  );
+});
+
+Deno.test("planPinFiles() keeps a nix-path from an include, and refuses one that overrides its line", () => {
+  const args = {
+    pins: [pin],
+    registryText: "",
+    registryFile: "r",
+    nixConf: new TextEncoder().encode("include more.conf\n"),
+    nixConfFile: "/c/nix.conf",
+    included: new Map([["/c/more.conf", "nix-path = hm=/h\n"]]),
+    nixPathTarget: () => pin.storePath,
+    nixPathDefault: ["/ignored"],
+  };
+  assertEquals(
+    new TextDecoder().decode(planPinFiles(args).nixConf),
+    "include more.conf\nnix-path = nixpkgs=/nix/store/a-source hm=/h\n",
+  );
+  const later = new TextEncoder().encode("nix-path = a=/a\ninclude more.conf\n");
+  assertThrows(
+    () => planPinFiles({ ...args, nixConf: later }),
+    FprofError,
+    "includes after its own nix-path line",
   );
 });
 

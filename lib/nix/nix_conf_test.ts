@@ -3,9 +3,11 @@ import {
   confFromBytes,
   confString,
   confToBytes,
+  includedFiles,
   overrideSource,
   planNixPath,
   setSetting,
+  settingOrigin,
   settingValue,
 } from "./nix_conf.ts";
 
@@ -74,4 +76,28 @@ Deno.test("overrideSource() names NIX_CONFIG, NIX_PATH or a later include", () =
     overrideSource({ name: "nix-path", nixConf: conf + "!include b.conf\n", env: {} }),
     "a later include in nix.conf ('b.conf')",
   );
+});
+
+Deno.test("settingOrigin() follows includes in the order Nix reads them", () => {
+  const files: Record<string, string> = {
+    "/c/a.conf": "include sub/b.conf\n",
+    "/c/sub/b.conf": "nix-path = b=/b\n",
+  };
+  const read = (f: string) => files[f] ?? null;
+  assertEquals(settingOrigin("!include a.conf\n", "/c/nix.conf", "nix-path", read), {
+    value: "b=/b",
+    from: "/c/sub/b.conf",
+    ownLineBefore: false,
+  });
+  assertEquals(
+    settingOrigin("include a.conf\nnix-path = own\n", "/c/nix.conf", "nix-path", read)?.from,
+    null,
+  );
+  assertEquals(
+    settingOrigin("nix-path = own\ninclude a.conf\n", "/c/nix.conf", "nix-path", read)
+      ?.ownLineBefore,
+    true,
+  );
+  assertEquals(settingOrigin("!include gone.conf\n", "/c/nix.conf", "nix-path", read), undefined);
+  assertEquals(includedFiles("include  x.conf # why\ninclude\n", "/c/nix.conf"), ["/c/x.conf"]);
 });
