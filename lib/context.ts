@@ -9,6 +9,7 @@ import { type Config, loadConfig } from "./config.ts";
 import { Logger } from "./term/log.ts";
 import { Nix } from "./nix/nix.ts";
 import { resolveProfilePath } from "./profile/profile.ts";
+import { sweepStaleTemps } from "./profile/leftovers.ts";
 import { cacheHome, type Env } from "./xdg.ts";
 import { join } from "./path.ts";
 
@@ -29,10 +30,12 @@ export interface CommonOptions {
   verbose?: boolean;
 }
 
-/** Builds the context for a command. */
+/** Builds the context for a command, after tidying what a killed fprof left (see `sweepStaleTemps`). */
 export async function makeContext(opts: CommonOptions): Promise<Context> {
   const log = new Logger({ verbose: opts.verbose });
-  return { nix: new Nix(log), log, config: await loadConfig(), env: Deno.env };
+  const ctx = { nix: new Nix(log), log, config: await loadConfig(), env: Deno.env };
+  await sweepStaleTemps(tmpRoot(ctx), ctx.env);
+  return ctx;
 }
 
 /** The profile a command works on (`--profile`, config, or Nix's default). */

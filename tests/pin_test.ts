@@ -520,3 +520,21 @@ Deno.test("pin keeps a nix-path set in an included file, and refuses one include
   assertEquals(await Deno.readTextFile(conf), later);
   assertEquals(await readOrNull(join(nixDir, "registry.json")), null);
 });
+
+Deno.test("the temporary files of a killed pin are removed by the next fprof command of any kind", async () => {
+  await using sb = await makeNixSandbox();
+  const flake = await profileFlake(sb, await fakeNixpkgs(sb, "pkgs-1", "1.0"));
+  const nixDir = join(sb.xdgConfig, "nix");
+  await Deno.mkdir(nixDir, { recursive: true });
+  await Deno.writeTextFile(join(nixDir, "nix.conf"), "warn-dirty = false\n");
+  const temps = async () => {
+    const names = [];
+    for await (const e of Deno.readDir(nixDir)) if (e.name.includes(".fprof-")) names.push(e.name);
+    return names;
+  };
+  const r = await fprof(sb, ["pin", flake], { env: { FPROF_TEST_CRASH: "pin:temps-written" } });
+  assertEquals(r.code, 137, r.stderr);
+  assertOk((await temps()).length > 0, "the killed pin left no temporary file to remove");
+  await fprof(sb, ["generations", "--profile", sb.profile]);
+  assertEquals(await temps(), []);
+});

@@ -40,6 +40,8 @@ import {
   describePins,
   loadPinState,
   type Pin,
+  type PinFiles,
+  pinFiles,
   pinRootPath,
   type PinScope,
   pinsDir,
@@ -65,9 +67,8 @@ import {
   setEntry,
 } from "../nix/registry.ts";
 import { sha256 } from "../nix/store_path.ts";
-import { configHome, type Env, homeDir, stateHome } from "../xdg.ts";
+import { type Env, homeDir, stateHome } from "../xdg.ts";
 import { crashPoint } from "../crash.ts";
-import { removeStaleTemps, tempPlaces } from "../profile/leftovers.ts";
 
 /** Options of `fprof pin`. */
 export interface PinOptions {
@@ -82,23 +83,6 @@ export interface PinOptions {
   fromGeneration?: number | true;
   /** `false` with `--no-global-registry`. */
   globalRegistry?: boolean;
-}
-
-/** The files a scope's pins live in. */
-export interface PinFiles {
-  registry: string;
-  nixConf: string;
-}
-
-/**
- * The user's files (`$XDG_CONFIG_HOME/nix/…`), or the system's
- * (`$NIX_CONF_DIR`, by default `/etc/nix`), where Nix reads them.
- */
-export function pinFiles(scope: PinScope, env: Env): PinFiles {
-  const dir = scope === "system"
-    ? (env.get("NIX_CONF_DIR") ?? "/etc/nix").replace(/\/+$/, "")
-    : join(configHome(env), "nix");
-  return { registry: join(dir, "registry.json"), nixConf: join(dir, "nix.conf") };
 }
 
 /** The directory of the local flake whose lock `fprof pin` reads; a remote flake is refused. */
@@ -440,12 +424,7 @@ async function applyPinsLocked(
 ) {
   const { nix, log, env } = ctx;
   const files = pinFiles(scope, env);
-  // What an earlier, killed fprof left half-done goes first.
-  await removeStaleTemps(tempPlaces({
-    own: [pinsDir(env), tmpRoot(ctx)],
-    shared: [dirname(files.registry), dirname(files.nixConf)],
-    env,
-  }));
+  // What an earlier, killed fprof left half-done went first, in makeContext.
   // The channels generation stays rooted until its profile holds it.
   await using runRoots = await RunRoots.open(nix, tmpRoot(ctx));
   await checkSourcesInStore(pins, flakeDir, ctx);

@@ -10,7 +10,7 @@
 
 import { join } from "../path.ts";
 import { FprofError } from "../errors.ts";
-import { type Env, stateHome } from "../xdg.ts";
+import { configHome, type Env, stateHome } from "../xdg.ts";
 
 /** Where pins go: the user's own files, or the system-wide ones. */
 export type PinScope = "user" | "system";
@@ -74,6 +74,23 @@ export interface PinState {
    * and undone by `--unpin`. Absent once every file is in place.
    */
   pending?: Pin[];
+}
+
+/** The files a scope's pins live in. */
+export interface PinFiles {
+  registry: string;
+  nixConf: string;
+}
+
+/**
+ * The user's files (`$XDG_CONFIG_HOME/nix/…`), or the system's
+ * (`$NIX_CONF_DIR`, by default `/etc/nix`), where Nix reads them.
+ */
+export function pinFiles(scope: PinScope, env: Env): PinFiles {
+  const dir = scope === "system"
+    ? (env.get("NIX_CONF_DIR") ?? "/etc/nix").replace(/\/+$/, "")
+    : join(configHome(env), "nix");
+  return { registry: join(dir, "registry.json"), nixConf: join(dir, "nix.conf") };
 }
 
 /** fprof's directory for pin state, GC roots and backups. */
