@@ -45,6 +45,21 @@ async function resolved(sb: NixSandbox): Promise<{ flake: string; path: string }
   return { flake, path };
 }
 
+/** A locked profile flake and the user's nix config directory, made. */
+async function pinScene(sb: NixSandbox): Promise<{ flake: string; nixDir: string }> {
+  const flake = await profileFlake(sb, await fakeNixpkgs(sb, "pkgs-1", "1.0"));
+  const nixDir = join(sb.xdgConfig, "nix");
+  await Deno.mkdir(nixDir, { recursive: true });
+  return { flake, nixDir };
+}
+
+/** The names of fprof's temporary files in `dir`. */
+async function fprofTemps(dir: string): Promise<string[]> {
+  const names = [];
+  for await (const e of Deno.readDir(dir)) if (e.name.includes(".fprof-")) names.push(e.name);
+  return names;
+}
+
 async function readOrNull(path: string): Promise<string | null> {
   return await Deno.readTextFile(path).catch(() => null);
 }
@@ -269,9 +284,7 @@ Deno.test("pins run at once take turns, and leave whole files", async () => {
 
 Deno.test("pin keeps a 0600 nix.conf private, edits a linked one through its link, and unpin restores link, mode and bytes", async () => {
   await using sb = await makeNixSandbox();
-  const flake = await profileFlake(sb, await fakeNixpkgs(sb, "pkgs-1", "1.0"));
-  const nixDir = join(sb.xdgConfig, "nix");
-  await Deno.mkdir(nixDir, { recursive: true });
+  const { flake, nixDir } = await pinScene(sb);
   // nix.conf is a link into a dotfiles repository, and private (it holds tokens).
   const dotfiles = join(sb.work, "dotfiles");
   await Deno.mkdir(dotfiles);
@@ -309,9 +322,7 @@ Deno.test("pin keeps a 0600 nix.conf private, edits a linked one through its lin
 
 Deno.test("pin refuses a nix.conf linked into the store, and follows no link planted at its temporary names", async () => {
   await using sb = await makeNixSandbox();
-  const flake = await profileFlake(sb, await fakeNixpkgs(sb, "pkgs-1", "1.0"));
-  const nixDir = join(sb.xdgConfig, "nix");
-  await Deno.mkdir(nixDir, { recursive: true });
+  const { flake, nixDir } = await pinScene(sb);
   await Deno.writeTextFile(join(sb.work, "nix.conf"), "max-jobs = 2\n");
   const storeConf = (await sb.runOk(["nix-store", "--add", join(sb.work, "nix.conf")])).stdout
     .trim();
@@ -372,9 +383,7 @@ Deno.test("pin --status asks Nix for the effective nix-path and names a later in
 
 Deno.test("pin reports the nix.conf line Nix rejects, not a missing source, and writes nothing", async () => {
   await using sb = await makeNixSandbox();
-  const flake = await profileFlake(sb, await fakeNixpkgs(sb, "pkgs-1", "1.0"));
-  const nixDir = join(sb.xdgConfig, "nix");
-  await Deno.mkdir(nixDir, { recursive: true });
+  const { flake, nixDir } = await pinScene(sb);
   const conf = join(nixDir, "nix.conf");
   // Every Nix rejects both: a missing include, and `=` without spaces.
   for (const bad of ["include missing.conf\n", "nix-path=x\n"]) {
@@ -393,9 +402,7 @@ Deno.test("pin reports the nix.conf line Nix rejects, not a missing source, and 
 
 Deno.test("a pin that fails after writing its temporary files removes them", async () => {
   await using sb = await makeNixSandbox();
-  const flake = await profileFlake(sb, await fakeNixpkgs(sb, "pkgs-1", "1.0"));
-  const nixDir = join(sb.xdgConfig, "nix");
-  await Deno.mkdir(nixDir, { recursive: true });
+  const { flake, nixDir } = await pinScene(sb);
   const conf = join(nixDir, "nix.conf");
   await Deno.writeTextFile(conf, "warn-dirty = false\n");
   // The backup of nix.conf, taken just before it is replaced, cannot be
@@ -405,17 +412,13 @@ Deno.test("a pin that fails after writing its temporary files removes them", asy
   await Deno.writeTextFile(join(pins, "backups"), "");
   const r = await fprof(sb, ["pin", flake]);
   assertEquals(r.code, 1, r.stderr);
-  const left = [];
-  for await (const e of Deno.readDir(nixDir)) if (e.name.includes(".fprof-")) left.push(e.name);
-  assertEquals(left, []);
+  assertEquals(await fprofTemps(nixDir), []);
   assertEquals(await Deno.readTextFile(conf), "warn-dirty = false\n");
 });
 
 Deno.test("a pin stopped half-way, killed or by a full disk, is reported by --status, finished by pin, and undone byte for byte by --unpin", async () => {
   await using sb = await makeNixSandbox();
-  const flake = await profileFlake(sb, await fakeNixpkgs(sb, "pkgs-1", "1.0"));
-  const nixDir = join(sb.xdgConfig, "nix");
-  await Deno.mkdir(nixDir, { recursive: true });
+  const { flake, nixDir } = await pinScene(sb);
   const files = [join(nixDir, "registry.json"), join(nixDir, "nix.conf")];
   await Deno.writeTextFile(files[0], '{"version":2,"flakes":[]}\n');
   await Deno.writeTextFile(files[1], "# mine\nwarn-dirty = false\n");
@@ -463,15 +466,13 @@ Deno.test("a pin stopped half-way, killed or by a full disk, is reported by --st
   assertEquals(await readOrNull(channel), null);
   const backups = join(sb.xdgState, "fprof", "pins", "backups");
   assertEquals(await Array.fromAsync(Deno.readDir(backups)).catch(() => []), []);
-  for await (const e of Deno.readDir(nixDir)) assertOk(!e.name.includes(".fprof-"), e.name);
+  assertEquals(await fprofTemps(nixDir), []);
   assertStringIncludes((await fprofOk(sb, ["pin", "--status"])).stdout, "nothing is pinned");
 });
 
 Deno.test("pin keeps the bytes of nix.conf it does not own, and --unpin says restored only of a file as it was", async () => {
   await using sb = await makeNixSandbox();
-  const flake = await profileFlake(sb, await fakeNixpkgs(sb, "pkgs-1", "1.0"));
-  const nixDir = join(sb.xdgConfig, "nix");
-  await Deno.mkdir(nixDir, { recursive: true });
+  const { flake, nixDir } = await pinScene(sb);
   const conf = join(nixDir, "nix.conf");
   const ascii = (s: string) => [...new TextEncoder().encode(s)];
   // A Latin-1 comment, which is not UTF-8, and CRLF lines.
@@ -496,9 +497,7 @@ Deno.test("pin keeps the bytes of nix.conf it does not own, and --unpin says res
 
 Deno.test("pin keeps a nix-path set in an included file, and refuses one included after nix.conf's own line", async () => {
   await using sb = await makeNixSandbox();
-  const flake = await profileFlake(sb, await fakeNixpkgs(sb, "pkgs-1", "1.0"));
-  const nixDir = join(sb.xdgConfig, "nix");
-  await Deno.mkdir(nixDir, { recursive: true });
+  const { flake, nixDir } = await pinScene(sb);
   const conf = join(nixDir, "nix.conf");
   await Deno.writeTextFile(join(nixDir, "more.conf"), `nix-path = mine=${sb.work}\n`);
   await Deno.writeTextFile(conf, "!include more.conf\n");
@@ -523,18 +522,14 @@ Deno.test("pin keeps a nix-path set in an included file, and refuses one include
 
 Deno.test("the temporary files of a killed pin are removed by the next fprof command of any kind", async () => {
   await using sb = await makeNixSandbox();
-  const flake = await profileFlake(sb, await fakeNixpkgs(sb, "pkgs-1", "1.0"));
-  const nixDir = join(sb.xdgConfig, "nix");
-  await Deno.mkdir(nixDir, { recursive: true });
+  const { flake, nixDir } = await pinScene(sb);
   await Deno.writeTextFile(join(nixDir, "nix.conf"), "warn-dirty = false\n");
-  const temps = async () => {
-    const names = [];
-    for await (const e of Deno.readDir(nixDir)) if (e.name.includes(".fprof-")) names.push(e.name);
-    return names;
-  };
   const r = await fprof(sb, ["pin", flake], { env: { FPROF_TEST_CRASH: "pin:temps-written" } });
   assertEquals(r.code, 137, r.stderr);
-  assertOk((await temps()).length > 0, "the killed pin left no temporary file to remove");
+  assertOk(
+    (await fprofTemps(nixDir)).length > 0,
+    "the killed pin left no temporary file to remove",
+  );
   await fprof(sb, ["generations", "--profile", sb.profile]);
-  assertEquals(await temps(), []);
+  assertEquals(await fprofTemps(nixDir), []);
 });
