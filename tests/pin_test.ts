@@ -523,13 +523,16 @@ Deno.test("pin keeps a nix-path set in an included file, and refuses one include
 Deno.test("the temporary files of a killed pin are removed by the next fprof command of any kind", async () => {
   await using sb = await makeNixSandbox();
   const { flake, nixDir } = await pinScene(sb);
-  await Deno.writeTextFile(join(nixDir, "nix.conf"), "warn-dirty = false\n");
+  // nix.conf is a link, so its temporary file goes beside the file it links to.
+  const dotfiles = join(sb.work, "dotfiles");
+  await Deno.mkdir(dotfiles);
+  await Deno.writeTextFile(join(dotfiles, "nix.conf"), "warn-dirty = false\n");
+  await Deno.symlink(join(dotfiles, "nix.conf"), join(nixDir, "nix.conf"));
   const r = await fprof(sb, ["pin", flake], { env: { FPROF_TEST_CRASH: "pin:temps-written" } });
   assertEquals(r.code, 137, r.stderr);
-  assertOk(
-    (await fprofTemps(nixDir)).length > 0,
-    "the killed pin left no temporary file to remove",
-  );
+  for (const dir of [nixDir, dotfiles]) {
+    assertEquals((await fprofTemps(dir)).length, 1, `the killed pin left nothing in ${dir}`);
+  }
   await fprof(sb, ["generations", "--profile", sb.profile]);
-  assertEquals(await fprofTemps(nixDir), []);
+  assertEquals([...await fprofTemps(nixDir), ...await fprofTemps(dotfiles)], []);
 });
