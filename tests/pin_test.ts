@@ -459,10 +459,15 @@ Deno.test("a pin stopped half-way, killed or by a full disk, is reported by --st
   }
 
   // Full from the start: nothing changes, no empty backup is left, and the hint says so.
-  const r = await fprof(sb, ["pin", flake], { env: { FPROF_TEST_FULL_DISK: sb.xdgState } });
-  assertEquals(r.code, 1, r.stderr);
-  assertStringIncludes(r.stderr, "fprof changed nothing");
-  assertEquals(await read(), before);
+  for (const extra of [[], ["--no-global-registry"]]) {
+    const r = await fprof(sb, ["pin", ...extra, flake], {
+      env: { FPROF_TEST_FULL_DISK: sb.xdgState },
+    });
+    assertEquals(r.code, 1, r.stderr);
+    assertEquals(r.stderr.split("\n").filter((l) => l.startsWith("error:")).length, 1, r.stderr);
+    assertStringIncludes(r.stderr, "fprof changed nothing");
+    assertEquals(await read(), before);
+  }
   assertEquals(await readOrNull(channel), null);
   const backups = join(sb.xdgState, "fprof", "pins", "backups");
   assertEquals(await Array.fromAsync(Deno.readDir(backups)).catch(() => []), []);

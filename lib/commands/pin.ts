@@ -69,6 +69,7 @@ import {
 import { sha256 } from "../nix/store_path.ts";
 import { type Env, homeDir, stateHome } from "../xdg.ts";
 import { crashPoint } from "../crash.ts";
+import { osErrorReport } from "../os_error.ts";
 
 /** Options of `fprof pin`. */
 export interface PinOptions {
@@ -534,12 +535,18 @@ async function recordIntent(
   } catch (e) {
     await removeTemps(temps);
     await Promise.all(made.map((b) => Deno.remove(b).catch(() => {})));
-    if (e instanceof FprofError) throw e;
-    throw new FprofError(`cannot save the pin's state: ${(e as Error).message}`, {
-      cause: e,
-      hint: `make room under '${pinsDir(ctx.env)}' and run it again; fprof changed nothing`,
-    });
+    throw changedNothing(e, "cannot save the pin's state");
   }
+}
+
+/** The error of a pin that stopped before its first change, which says so. */
+function changedNothing(e: unknown, what: string): FprofError {
+  if (e instanceof FprofError) return e;
+  const advice = osErrorReport(e)?.hint;
+  return new FprofError(`${what}: ${(e as Error).message}`, {
+    cause: e,
+    hint: `${advice ? `${advice}; ` : ""}fprof changed nothing`,
+  });
 }
 
 /** Keeps the file as it was before fprof's first change, as private as it is; returns where. */
@@ -786,7 +793,7 @@ async function prepareTemps(
     }
   } catch (e) {
     await removeTemps(temps);
-    throw e;
+    throw changedNothing(e, "cannot prepare the pin");
   }
   return temps;
 }
