@@ -21,7 +21,8 @@ import {
 import { SHELLS } from "./lib/term/completions.ts";
 import { MANIFEST_CHOICES } from "./lib/config.ts";
 import { DIFF_MODES } from "./lib/profile/diff.ts";
-import { type CommonOptions, makeContext } from "./lib/context.ts";
+import { type CommonOptions, makeContext, tmpRoot } from "./lib/context.ts";
+import { sweepStaleTemps } from "./lib/profile/leftovers.ts";
 import { didYouMean } from "./lib/term/did_you_mean.ts";
 import { FprofError, NixError, UsageError } from "./lib/errors.ts";
 import { Logger } from "./lib/log/log.ts";
@@ -109,7 +110,10 @@ async function run<T extends CommonOptions>(
 ) {
   verbose ||= opts.verbose ?? false;
   const all = { ...opts, profile: opts.profile ?? program.opts().profile, verbose };
-  await fn(all, await makeContext(all));
+  const ctx = await makeContext(all);
+  // What a killed fprof left goes first, whatever the command.
+  await sweepStaleTemps(tmpRoot(ctx), ctx.env);
+  await fn(all, ctx);
 }
 
 const program = new Command()

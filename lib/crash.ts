@@ -4,6 +4,8 @@
  * `FPROF_TEST_CRASH=<point>` makes fprof send itself SIGKILL on reaching that
  * point, as an OOM kill or a closed terminal would: no `finally` block, no
  * clean-up. Unset (always, outside the tests), a point costs one lookup.
+ * `FPROF_TEST_FULL_DISK=<dir>` makes the writes under a directory fail as on
+ * a full disk (see {@link diskFullPoint}).
  *
  * @module
  */
@@ -39,4 +41,27 @@ export type CrashPoint = typeof CRASH_POINTS[number];
  */
 export function crashPoint(point: CrashPoint): void {
   if (Deno.env.get("FPROF_TEST_CRASH") === point) Deno.kill(Deno.pid, "SIGKILL");
+  if (Deno.env.get("FPROF_TEST_FULL_FROM") === point) diskFilled = true;
+}
+
+let diskFilled = false;
+
+/**
+ * Throws the error a full disk gives when `FPROF_TEST_FULL_DISK` names a
+ * directory that `path` is in, from the start or, with
+ * `FPROF_TEST_FULL_FROM=<point>`, once that point is reached. It is called
+ * after a new file is created and before its bytes are written, where a real
+ * full disk stops a write: the file is there, empty.
+ *
+ * @example
+ * ```ts
+ * import { diskFullPoint } from "./crash.ts";
+ * diskFullPoint("/tmp/x"); // returns: FPROF_TEST_FULL_DISK is not set
+ * ```
+ */
+export function diskFullPoint(path: string): void {
+  const dir = Deno.env.get("FPROF_TEST_FULL_DISK");
+  if (dir === undefined || !path.startsWith(dir.replace(/\/*$/, "/"))) return;
+  if (Deno.env.get("FPROF_TEST_FULL_FROM") !== undefined && !diskFilled) return;
+  throw new Error(`No space left on device (os error 28): '${path}'`);
 }

@@ -19,8 +19,14 @@ export async function exists(path: string): Promise<boolean> {
 
 /** Reads a file that may not exist; `null` when it does not. */
 export async function readTextOrNull(path: string): Promise<string | null> {
+  const bytes = await readBytesOrNull(path);
+  return bytes && new TextDecoder().decode(bytes);
+}
+
+/** Reads a file's bytes, for a file whose bytes must be kept as they are; `null` when it does not exist. */
+export async function readBytesOrNull(path: string): Promise<Uint8Array | null> {
   try {
-    return await Deno.readTextFile(path);
+    return await Deno.readFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return null;
     throw new FprofError(`cannot read '${path}': ${(e as Error).message}`, { cause: e });

@@ -7,11 +7,13 @@
  */
 
 import { dirname } from "./path.ts";
+import { diskFullPoint } from "./crash.ts";
 
 /**
  * Creates `path` as a new file holding `text` (a string, as UTF-8, or bytes). Anything already at that name
  * (a killed run's temporary file, or a link someone planted) is removed
- * first, never written through. With `mode`, the file gets exactly that mode;
+ * first, never written through. A write that fails (a full disk) removes
+ * the file, so no empty or partial file is left. With `mode`, the file gets exactly that mode;
  * without, the process's umask applies to 0666, as for any new file.
  *
  * @example
@@ -38,11 +40,16 @@ export async function writeNewFile(
   });
   try {
     if (mode !== undefined) await Deno.chmod(path, mode);
+    diskFullPoint(path);
     const bytes = typeof text === "string" ? new TextEncoder().encode(text) : text;
     for (let done = 0; done < bytes.length;) done += await file.write(bytes.subarray(done));
-  } finally {
+  } catch (e) {
+    // A file cut short (a full disk) must not pass for a whole one.
     file.close();
+    await Deno.remove(path).catch(() => {});
+    throw e;
   }
+  file.close();
 }
 
 /** The permission bits of the file at `path` (links followed), or null when there is none. */

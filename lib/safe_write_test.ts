@@ -59,3 +59,15 @@ Deno.test("openNoFollow() creates or opens a regular file and refuses a link", a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("writeNewFile() leaves no empty file behind when the disk is full", async () => {
+  const dir = await Deno.makeTempDir();
+  Deno.env.set("FPROF_TEST_FULL_DISK", dir);
+  try {
+    await assertRejects(() => writeNewFile(join(dir, "backup"), "bytes\n"), Error, "os error 28");
+    assertEquals(await Array.fromAsync(Deno.readDir(dir)), []);
+  } finally {
+    Deno.env.delete("FPROF_TEST_FULL_DISK");
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -52,9 +52,12 @@ export const ENV_VARS = [
   "NIX_SSHOPTS",
   // Where the private directory of shared ssh connections goes.
   "XDG_RUNTIME_DIR",
-  // The fault suite's crash switch (lib/crash.ts); reading it is harmless,
-  // and without it the shipped program could not be crash-tested as shipped.
+  // The fault suite's crash switch and full disk (lib/crash.ts); reading
+  // them is harmless, and without them the shipped program could not be
+  // crash-tested as shipped.
   "FPROF_TEST_CRASH",
+  "FPROF_TEST_FULL_DISK",
+  "FPROF_TEST_FULL_FROM",
 ];
 
 /**

@@ -45,6 +45,21 @@ async function resolved(sb: NixSandbox): Promise<{ flake: string; path: string }
   return { flake, path };
 }
 
+/** A locked profile flake and the user's nix config directory, made. */
+async function pinScene(sb: NixSandbox): Promise<{ flake: string; nixDir: string }> {
+  const flake = await profileFlake(sb, await fakeNixpkgs(sb, "pkgs-1", "1.0"));
+  const nixDir = join(sb.xdgConfig, "nix");
+  await Deno.mkdir(nixDir, { recursive: true });
+  return { flake, nixDir };
+}
+
+/** The names of fprof's temporary files in `dir`. */
+async function fprofTemps(dir: string): Promise<string[]> {
+  const names = [];
+  for await (const e of Deno.readDir(dir)) if (e.name.includes(".fprof-")) names.push(e.name);
+  return names;
+}
+
 async function readOrNull(path: string): Promise<string | null> {
   return await Deno.readTextFile(path).catch(() => null);
 }
@@ -269,9 +284,7 @@ Deno.test("pins run at once take turns, and leave whole files", async () => {
 
 Deno.test("pin keeps a 0600 nix.conf private, edits a linked one through its link, and unpin restores link, mode and bytes", async () => {
   await using sb = await makeNixSandbox();
-  const flake = await profileFlake(sb, await fakeNixpkgs(sb, "pkgs-1", "1.0"));
-  const nixDir = join(sb.xdgConfig, "nix");
-  await Deno.mkdir(nixDir, { recursive: true });
+  const { flake, nixDir } = await pinScene(sb);
   // nix.conf is a link into a dotfiles repository, and private (it holds tokens).
   const dotfiles = join(sb.work, "dotfiles");
   await Deno.mkdir(dotfiles);
@@ -309,9 +322,7 @@ Deno.test("pin keeps a 0600 nix.conf private, edits a linked one through its lin
 
 Deno.test("pin refuses a nix.conf linked into the store, and follows no link planted at its temporary names", async () => {
   await using sb = await makeNixSandbox();
-  const flake = await profileFlake(sb, await fakeNixpkgs(sb, "pkgs-1", "1.0"));
-  const nixDir = join(sb.xdgConfig, "nix");
-  await Deno.mkdir(nixDir, { recursive: true });
+  const { flake, nixDir } = await pinScene(sb);
   await Deno.writeTextFile(join(sb.work, "nix.conf"), "max-jobs = 2\n");
   const storeConf = (await sb.runOk(["nix-store", "--add", join(sb.work, "nix.conf")])).stdout
     .trim();
@@ -372,9 +383,7 @@ Deno.test("pin --status asks Nix for the effective nix-path and names a later in
 
 Deno.test("pin reports the nix.conf line Nix rejects, not a missing source, and writes nothing", async () => {
   await using sb = await makeNixSandbox();
-  const flake = await profileFlake(sb, await fakeNixpkgs(sb, "pkgs-1", "1.0"));
-  const nixDir = join(sb.xdgConfig, "nix");
-  await Deno.mkdir(nixDir, { recursive: true });
+  const { flake, nixDir } = await pinScene(sb);
   const conf = join(nixDir, "nix.conf");
   // Every Nix rejects both: a missing include, and `=` without spaces.
   for (const bad of ["include missing.conf\n", "nix-path=x\n"]) {
@@ -393,9 +402,7 @@ Deno.test("pin reports the nix.conf line Nix rejects, not a missing source, and 
 
 Deno.test("a pin that fails after writing its temporary files removes them", async () => {
   await using sb = await makeNixSandbox();
-  const flake = await profileFlake(sb, await fakeNixpkgs(sb, "pkgs-1", "1.0"));
-  const nixDir = join(sb.xdgConfig, "nix");
-  await Deno.mkdir(nixDir, { recursive: true });
+  const { flake, nixDir } = await pinScene(sb);
   const conf = join(nixDir, "nix.conf");
   await Deno.writeTextFile(conf, "warn-dirty = false\n");
   // The backup of nix.conf, taken just before it is replaced, cannot be
@@ -405,8 +412,132 @@ Deno.test("a pin that fails after writing its temporary files removes them", asy
   await Deno.writeTextFile(join(pins, "backups"), "");
   const r = await fprof(sb, ["pin", flake]);
   assertEquals(r.code, 1, r.stderr);
-  const left = [];
-  for await (const e of Deno.readDir(nixDir)) if (e.name.includes(".fprof-")) left.push(e.name);
-  assertEquals(left, []);
+  assertEquals(await fprofTemps(nixDir), []);
   assertEquals(await Deno.readTextFile(conf), "warn-dirty = false\n");
+});
+
+Deno.test("a pin stopped half-way, killed or by a full disk, is reported by --status, finished by pin, and undone byte for byte by --unpin", async () => {
+  await using sb = await makeNixSandbox();
+  const { flake, nixDir } = await pinScene(sb);
+  const files = [join(nixDir, "registry.json"), join(nixDir, "nix.conf")];
+  await Deno.writeTextFile(files[0], '{"version":2,"flakes":[]}\n');
+  await Deno.writeTextFile(files[1], "# mine\nwarn-dirty = false\n");
+  await sb.runOk(["nix-env", "-q"]);
+  const channel = join(sb.home, ".nix-defexpr", "channels", "nixpkgs");
+  const read = () => Promise.all(files.map((f) => Deno.readFile(f)));
+  const before = await read();
+  const stops: Record<string, string>[] = [
+    { FPROF_TEST_CRASH: "pin:between-files" },
+    { FPROF_TEST_CRASH: "pin:files-written" },
+    { FPROF_TEST_CRASH: "pin:state-temp-written" },
+    { FPROF_TEST_FULL_DISK: sb.xdgState, FPROF_TEST_FULL_FROM: "pin:files-written" },
+  ];
+  for (const env of stops) {
+    for (const finish of [false, true]) {
+      const what = `${JSON.stringify(env)}, ${finish ? "finished" : "undone"}`;
+      const r = await fprof(sb, ["pin", flake], { env });
+      if (env.FPROF_TEST_CRASH) assertEquals(r.code, 137, r.stderr);
+      else {
+        assertEquals(r.code, 1, r.stderr);
+        assertOk(!r.stderr.includes("changed nothing"), r.stderr);
+        assertStringIncludes(r.stderr, "hint: the pin is half done");
+      }
+      const st = (await fprofOk(sb, ["pin", "--status"])).stdout;
+      assertStringIncludes(st, "a pin was stopped before it finished", what);
+      assertStringIncludes(st, "nixpkgs", what);
+      if (finish) {
+        assertStringIncludes((await fprofOk(sb, ["pin", flake])).stderr, "pinned nixpkgs", what);
+        const done = JSON.parse((await fprofOk(sb, ["pin", "--status", "--json"])).stdout);
+        assertEquals(done.pending, false, what);
+        assertEquals([done.pins[0].inRegistry, done.pins[0].rooted], [true, true], what);
+      }
+      assertStringIncludes((await fprofOk(sb, ["pin", "--unpin"])).stderr, "unpinned", what);
+      assertEquals(await read(), before, what);
+      assertEquals(await readOrNull(channel), null, what);
+      assertStringIncludes((await fprofOk(sb, ["pin", "--status"])).stdout, "nothing is pinned");
+    }
+  }
+
+  // Full from the start: nothing changes, no empty backup is left, and the hint says so.
+  for (const extra of [[], ["--no-global-registry"]]) {
+    const r = await fprof(sb, ["pin", ...extra, flake], {
+      env: { FPROF_TEST_FULL_DISK: sb.xdgState },
+    });
+    assertEquals(r.code, 1, r.stderr);
+    assertEquals(r.stderr.split("\n").filter((l) => l.startsWith("error:")).length, 1, r.stderr);
+    assertStringIncludes(r.stderr, "fprof changed nothing");
+    assertEquals(await read(), before);
+  }
+  assertEquals(await readOrNull(channel), null);
+  const backups = join(sb.xdgState, "fprof", "pins", "backups");
+  assertEquals(await Array.fromAsync(Deno.readDir(backups)).catch(() => []), []);
+  assertEquals(await fprofTemps(nixDir), []);
+  assertStringIncludes((await fprofOk(sb, ["pin", "--status"])).stdout, "nothing is pinned");
+});
+
+Deno.test("pin keeps the bytes of nix.conf it does not own, and --unpin says restored only of a file as it was", async () => {
+  await using sb = await makeNixSandbox();
+  const { flake, nixDir } = await pinScene(sb);
+  const conf = join(nixDir, "nix.conf");
+  const ascii = (s: string) => [...new TextEncoder().encode(s)];
+  // A Latin-1 comment, which is not UTF-8, and CRLF lines.
+  const before = new Uint8Array([...ascii("# caf"), 0xe9, ...ascii("\r\nwarn-dirty = false\r\n")]);
+  await Deno.writeFile(conf, before);
+  await fprofOk(sb, ["pin", flake]);
+  const pinned = await Deno.readFile(conf);
+  assertEquals(pinned.subarray(0, before.length), before);
+  assertStringIncludes(new TextDecoder().decode(pinned.subarray(before.length)), "\r\n");
+  let u = await fprofOk(sb, ["pin", "--unpin"]);
+  assertStringIncludes(u.stderr, `restored ${conf}`);
+  assertEquals(await Deno.readFile(conf), before);
+
+  // Changed since: only fprof's line goes, and the file is not called restored.
+  await fprofOk(sb, ["pin", flake]);
+  await Deno.writeTextFile(conf, "max-jobs = 2\n", { append: true });
+  u = await fprofOk(sb, ["pin", "--unpin"]);
+  assertOk(!u.stderr.includes(`restored ${conf}`), u.stderr);
+  assertStringIncludes(u.stderr, `took fprof's entries out of ${conf}`);
+  assertEquals(await Deno.readFile(conf), new Uint8Array([...before, ...ascii("max-jobs = 2\n")]));
+});
+
+Deno.test("pin keeps a nix-path set in an included file, and refuses one included after nix.conf's own line", async () => {
+  await using sb = await makeNixSandbox();
+  const { flake, nixDir } = await pinScene(sb);
+  const conf = join(nixDir, "nix.conf");
+  await Deno.writeTextFile(join(nixDir, "more.conf"), `nix-path = mine=${sb.work}\n`);
+  await Deno.writeTextFile(conf, "!include more.conf\n");
+  await fprofOk(sb, ["pin", flake]);
+  const nixPath = JSON.parse(
+    (await sb.runOk(["nix-instantiate", "--eval", "--json", "-E", "builtins.nixPath"])).stdout,
+  );
+  assertEquals(nixPath.find((e: { prefix: string }) => e.prefix === "mine")?.path, sb.work);
+  assertEquals((await resolved(sb)).path, "hello-1.0");
+  await fprofOk(sb, ["pin", "--unpin"]);
+  assertEquals(await Deno.readTextFile(conf), "!include more.conf\n");
+
+  const later = `nix-path = a=${sb.work}\ninclude more.conf\n`;
+  await Deno.writeTextFile(conf, later);
+  const r = await fprof(sb, ["pin", flake]);
+  assertEquals(r.code, 1, r.stderr);
+  assertStringIncludes(r.stderr, "includes after its own nix-path line");
+  assertStringIncludes(r.stderr, "hint: move that nix-path line");
+  assertEquals(await Deno.readTextFile(conf), later);
+  assertEquals(await readOrNull(join(nixDir, "registry.json")), null);
+});
+
+Deno.test("the temporary files of a killed pin are removed by the next fprof command of any kind", async () => {
+  await using sb = await makeNixSandbox();
+  const { flake, nixDir } = await pinScene(sb);
+  // nix.conf is a link, so its temporary file goes beside the file it links to.
+  const dotfiles = join(sb.work, "dotfiles");
+  await Deno.mkdir(dotfiles);
+  await Deno.writeTextFile(join(dotfiles, "nix.conf"), "warn-dirty = false\n");
+  await Deno.symlink(join(dotfiles, "nix.conf"), join(nixDir, "nix.conf"));
+  const r = await fprof(sb, ["pin", flake], { env: { FPROF_TEST_CRASH: "pin:temps-written" } });
+  assertEquals(r.code, 137, r.stderr);
+  for (const dir of [nixDir, dotfiles]) {
+    assertEquals((await fprofTemps(dir)).length, 1, `the killed pin left nothing in ${dir}`);
+  }
+  await fprof(sb, ["generations", "--profile", sb.profile]);
+  assertEquals([...await fprofTemps(nixDir), ...await fprofTemps(dotfiles)], []);
 });

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { readTextOrNull as readOrNull } from "../fs.ts";
+import { readBytesOrNull, readTextOrNull as readOrNull } from "../fs.ts";
 import { basename, dirname, join, resolve } from "../path.ts";
 import { type Context, tmpRoot } from "../context.ts";
 import { profileOf } from "../place.ts";
@@ -24,10 +24,15 @@ import { fileMode, replaceFile, writeNewFile } from "../safe_write.ts";
 import { writeOut } from "../log/log.ts";
 import { isConfigReason, nixAtLeast, type NixVersion } from "../nix/nix.ts";
 import {
+  confFromBytes,
+  confString,
+  confToBytes,
+  includedFiles,
   overrideSource,
   planNixPath,
   planNixPathEnv,
   setSetting,
+  settingOrigin,
   settingValue,
 } from "../nix/nix_conf.ts";
 import {
@@ -36,6 +41,8 @@ import {
   describePins,
   loadPinState,
   type Pin,
+  type PinFiles,
+  pinFiles,
   pinRootPath,
   type PinScope,
   pinsDir,
@@ -61,9 +68,9 @@ import {
   setEntry,
 } from "../nix/registry.ts";
 import { sha256 } from "../nix/store_path.ts";
-import { configHome, type Env, homeDir, stateHome } from "../xdg.ts";
+import { type Env, homeDir, stateHome } from "../xdg.ts";
 import { crashPoint } from "../crash.ts";
-import { removeStaleTemps, tempPlaces } from "../profile/leftovers.ts";
+import { osErrorReport } from "../os_error.ts";
 
 /** Options of `fprof pin`. */
 export interface PinOptions {
@@ -78,23 +85,6 @@ export interface PinOptions {
   fromGeneration?: number | true;
   /** `false` with `--no-global-registry`. */
   globalRegistry?: boolean;
-}
-
-/** The files a scope's pins live in. */
-export interface PinFiles {
-  registry: string;
-  nixConf: string;
-}
-
-/**
- * The user's files (`$XDG_CONFIG_HOME/nix/…`), or the system's
- * (`$NIX_CONF_DIR`, by default `/etc/nix`), where Nix reads them.
- */
-export function pinFiles(scope: PinScope, env: Env): PinFiles {
-  const dir = scope === "system"
-    ? (env.get("NIX_CONF_DIR") ?? "/etc/nix").replace(/\/+$/, "")
-    : join(configHome(env), "nix");
-  return { registry: join(dir, "registry.json"), nixConf: join(dir, "nix.conf") };
 }
 
 /** The directory of the local flake whose lock `fprof pin` reads; a remote flake is refused. */
@@ -117,19 +107,26 @@ export function registryIsRemote(value: string): boolean {
   return value !== "" && !value.startsWith("/") && !/^(path|file):/.test(value);
 }
 
-/** The new texts of the registry and nix.conf; unchanged ones are returned as they were. */
+/**
+ * The new texts of the registry and nix.conf; unchanged ones are returned as
+ * they were. nix.conf stays bytes: only the lines pin owns change, and every
+ * other byte (a comment that is not UTF-8, a CRLF line) is kept.
+ */
 export function planPinFiles(args: {
   pins: readonly Pin[];
   registryText: string;
   registryFile: string;
-  nixConfText: string;
+  nixConf: Uint8Array;
+  nixConfFile: string;
+  /** The texts (see `confFromBytes`) of the files nix.conf includes, by path; null: missing. */
+  included?: ReadonlyMap<string, string | null>;
   /** What each pin's NIX_PATH entry points to: `flake:<id>` or the store path. */
   nixPathTarget: (pin: Pin) => string;
   /** Nix's default `nix-path`, used when the file sets none. */
   nixPathDefault: readonly string[];
   /** Set to point `flake-registry` at a local file, or undefined to leave it. */
   flakeRegistry?: string;
-}): { registry: string; nixConf: string } {
+}): { registry: string; nixConf: Uint8Array } {
   let registry: Registry = parseRegistry(args.registryText, args.registryFile);
   let registryChanged = false;
   for (const p of args.pins) {
@@ -139,25 +136,62 @@ export function planPinFiles(args: {
     registry = setEntry(registry, p.id, target);
     registryChanged = true;
   }
-  const current = settingValue(args.nixConfText, "nix-path");
+  const conf = confFromBytes(args.nixConf);
+  const current = includedNixPath(conf, args.nixConfFile, args.included ?? new Map());
   const wanted = planNixPath(
     current,
-    args.nixPathDefault,
-    Object.fromEntries(args.pins.map((p) => [p.id, args.nixPathTarget(p)])),
+    args.nixPathDefault.map(confString),
+    Object.fromEntries(args.pins.map((p) => [p.id, confString(args.nixPathTarget(p))])),
   );
-  let nixConf = current === wanted
-    ? args.nixConfText
-    : setSetting(args.nixConfText, "nix-path", wanted);
-  if (
-    args.flakeRegistry !== undefined &&
-    settingValue(nixConf, "flake-registry") !== args.flakeRegistry
-  ) {
-    nixConf = setSetting(nixConf, "flake-registry", args.flakeRegistry);
+  let nixConf = current === wanted ? conf : setSetting(conf, "nix-path", wanted);
+  const flakeRegistry = args.flakeRegistry === undefined
+    ? undefined
+    : confString(args.flakeRegistry);
+  if (flakeRegistry !== undefined && settingValue(nixConf, "flake-registry") !== flakeRegistry) {
+    nixConf = setSetting(nixConf, "flake-registry", flakeRegistry);
   }
   return {
     registry: registryChanged ? printRegistry(registry) : args.registryText,
-    nixConf,
+    nixConf: nixConf === conf ? args.nixConf : confToBytes(nixConf),
   };
+}
+
+/**
+ * The `nix-path` that nix.conf, with the files it includes, gives, which
+ * pin's line keeps after the pins. One set in an include after nix.conf's
+ * own line would override pin's line, so that is refused. Pure.
+ */
+function includedNixPath(
+  conf: string,
+  file: string,
+  included: ReadonlyMap<string, string | null>,
+): string | undefined {
+  const origin = settingOrigin(conf, file, "nix-path", (f) => included.get(f) ?? null);
+  if (origin?.from && origin.ownLineBefore) {
+    throw new FprofError(
+      `nix-path is set in '${origin.from}', which '${file}' includes after its own nix-path line, so the pins would not take effect`,
+      {
+        hint: `move that nix-path line into '${file}', or the include above its nix-path line; ` +
+          "fprof changed nothing",
+      },
+    );
+  }
+  return origin?.value;
+}
+
+/** The texts of the files a nix.conf includes, and those they include, by path (null: missing). */
+async function readIncludes(conf: string, file: string): Promise<Map<string, string | null>> {
+  const texts = new Map<string, string | null>();
+  const queue = includedFiles(conf, file);
+  while (queue.length > 0 && texts.size < 64) {
+    const path = queue.shift()!;
+    if (texts.has(path)) continue;
+    const bytes = await readBytesOrNull(path);
+    const text = bytes && confFromBytes(bytes);
+    texts.set(path, text);
+    if (text !== null) queue.push(...includedFiles(text, path));
+  }
+  return texts;
 }
 
 /** Runs `fprof pin`. */
@@ -244,7 +278,7 @@ async function readPins(
   return { dir, pins };
 }
 
-const hex = async (text: string) =>
+const hex = async (text: string | Uint8Array) =>
   Array.from(await sha256(text), (b) => b.toString(16).padStart(2, "0")).join("");
 
 /** The settings of Nix that pin looks at, asked once. */
@@ -344,7 +378,7 @@ async function editTarget(path: string, storeDir: string): Promise<EditTarget> {
  */
 async function writeTemp(
   path: string,
-  text: string,
+  text: Uint8Array,
   storeDir: string,
   mode?: number,
 ): Promise<EditTarget & { tmp: string }> {
@@ -392,19 +426,15 @@ async function applyPinsLocked(
 ) {
   const { nix, log, env } = ctx;
   const files = pinFiles(scope, env);
-  // What an earlier, killed fprof left half-done goes first.
-  await removeStaleTemps(tempPlaces({
-    own: [pinsDir(env), tmpRoot(ctx)],
-    shared: [dirname(files.registry), dirname(files.nixConf)],
-    env,
-  }));
+  // What an earlier, killed fprof left half-done went first, in makeContext.
   // The channels generation stays rooted until its profile holds it.
   await using runRoots = await RunRoots.open(nix, tmpRoot(ctx));
   await checkSourcesInStore(pins, flakeDir, ctx);
   const plan = await planPins(scope, pins, files, opts, ctx);
   warnAboutPinEnvironment(plan, opts, ctx);
+  // A pin that was stopped half-way is finished even when its files are in place.
   const nothing = plan.changes.length === 0 && !plan.channelsChange &&
-    plan.roots.every((r) => r.ok) && plan.staleRoots.length === 0;
+    plan.roots.every((r) => r.ok) && plan.staleRoots.length === 0 && !plan.previous?.pending;
   if (nothing) {
     log.step(`nothing changed: already pinned (${describePins(pins)})`);
     return;
@@ -413,7 +443,6 @@ async function applyPinsLocked(
 
   const temps = await prepareTemps(plan, opts, ctx, runRoots);
   crashPoint("pin:temps-written");
-  // One backup of each file, taken before fprof's first change to it.
   const state: PinState = plan.previous ?? {
     version: 1,
     scope,
@@ -422,15 +451,16 @@ async function applyPinsLocked(
     files: [],
     channels: null,
   };
+  await recordIntent(plan, temps, state, flakeDir, ctx);
   // The channels profile goes first: if nix-env fails, no file has changed yet.
   // A failure from here on removes the temporary files not yet in place.
   const moved = new Set<PinTemp>();
   try {
     await setChannelsProfile(plan, state, ctx);
-    await moveTempsInPlace(temps, moved, state, scope, ctx);
+    await moveTempsInPlace(temps, moved, ctx);
   } catch (e) {
     await removeTemps(temps.filter((t) => !moved.has(t)));
-    throw e;
+    throw halfDone(e, `pin stopped before every file was in place`);
   }
   crashPoint("pin:files-written");
 
@@ -438,9 +468,116 @@ async function applyPinsLocked(
     await Deno.remove(pinRootPath(scope, p.id, env)).catch(() => {});
   }
   state.pins = pins;
-  state.flake = flakeDir || state.flake;
-  await saveState(state, env);
+  try {
+    await settleState(state);
+    await saveState(state, env, true);
+  } catch (e) {
+    throw halfDone(e, `cannot note in '${pinStatePath(scope, env)}' that the pin finished`);
+  }
   log.step(`pinned ${describePins(pins)}`);
+}
+
+/**
+ * The error of a pin that stopped after its state noted it as pending:
+ * files may have changed, and both ways out are named.
+ */
+function halfDone(e: unknown, what: string): FprofError {
+  if (e instanceof FprofError) return e;
+  return new FprofError(`${what}: ${(e as Error).message}`, {
+    cause: e,
+    hint: "the pin is half done and noted as such: run 'fprof pin' again to finish it, " +
+      "or 'fprof pin --unpin' to undo it",
+  });
+}
+
+/**
+ * Notes in the state, before the first change, what the pin is about to
+ * change: a backup of each file fprof has not changed before, the hashes of
+ * the text each file has and will get, and the channels generation. A pin
+ * killed after this is reported by `--status`, finished by `pin` and undone
+ * by `--unpin`. A failure here (a full disk) leaves no backup it made and no
+ * temporary file, and nothing the user sees has changed.
+ */
+async function recordIntent(
+  plan: PinPlan,
+  temps: readonly PinTemp[],
+  state: PinState,
+  flakeDir: string,
+  ctx: Context,
+) {
+  const made: string[] = [];
+  try {
+    for (const t of temps) {
+      let entry: ChangedFile | undefined = state.files.find((f) => f.path === t.path);
+      if (!entry) {
+        const backup = t.old === null ? null : await writeBackup(state.scope, t, ctx.env);
+        if (backup) made.push(backup);
+        entry = { path: t.path, backup, written: "", ...(t.mode !== null ? { mode: t.mode } : {}) };
+        state.files.push(entry);
+      }
+      entry.before = await hex(t.old ?? new Uint8Array());
+      entry.written = await hex(t.text);
+    }
+    if (plan.channelsChange && plan.channels) {
+      const ch = plan.channels;
+      const kept = state.channels?.profile === ch.profile ? state.channels : null;
+      state.channels = {
+        profile: ch.profile,
+        previous: kept ? kept.previous : plan.channelsBefore,
+        generation: null,
+        storePath: plan.channelsGen.storePath,
+        before: plan.channelsBeforePath,
+        createdLink: ch.exists ? kept?.createdLink ?? null : ch.link,
+      };
+    }
+    state.pending = plan.pins;
+    state.flake = flakeDir || state.flake;
+    await saveState(state, ctx.env);
+  } catch (e) {
+    await removeTemps(temps);
+    await Promise.all(made.map((b) => Deno.remove(b).catch(() => {})));
+    throw changedNothing(e, "cannot save the pin's state");
+  }
+}
+
+/** The error of a pin that stopped before its first change, which says so. */
+function changedNothing(e: unknown, what: string): FprofError {
+  if (e instanceof FprofError) return e;
+  const advice = osErrorReport(e)?.hint;
+  return new FprofError(`${what}: ${(e as Error).message}`, {
+    cause: e,
+    hint: `${advice ? `${advice}; ` : ""}fprof changed nothing`,
+  });
+}
+
+/** Keeps the file as it was before fprof's first change, as private as it is; returns where. */
+async function writeBackup(scope: PinScope, t: PinTemp, env: Env): Promise<string> {
+  const backups = join(pinsDir(env), "backups");
+  await Deno.mkdir(backups, { recursive: true, mode: 0o700 });
+  const backup = join(backups, `${scope}-${encodeURIComponent(t.path)}`);
+  await writeNewFile(backup, t.old!, t.mode ?? 0o600);
+  return backup;
+}
+
+/**
+ * Turns a pending state into a finished one: each file's hash is that of
+ * the text it now holds (of the two a pending pin allowed), and the channels
+ * generation gets its number.
+ */
+async function settleState(state: PinState) {
+  for (const f of state.files) {
+    if (f.before === undefined) continue;
+    const now = await readBytesOrNull(f.path);
+    if (now !== null && await hex(now) === f.before) f.written = f.before;
+    delete f.before;
+  }
+  const ch = state.channels;
+  if (ch) {
+    const current = (await readProfile(ch.profile).catch(() => null))?.current;
+    if (current?.storePath === ch.storePath) ch.generation = current.number;
+    delete ch.before;
+  }
+  delete state.pending;
 }
 
 /** Every pin's source must be in the store already: pin works offline. */
@@ -472,11 +609,11 @@ async function isValidOrConfigError(path: string, ctx: Context): Promise<boolean
   }
 }
 
-/** A file pin will change: its path, the text it has (null: none) and the text it gets. */
+/** A file pin will change: its path, the bytes it has (null: none) and the bytes it gets. */
 interface FileChange {
   path: string;
-  old: string | null;
-  text: string;
+  old: Uint8Array | null;
+  text: Uint8Array;
 }
 
 /** Everything a pin will change, worked out before anything changes. */
@@ -490,6 +627,8 @@ interface PinPlan {
   channels: Awaited<ReturnType<typeof channelsProfile>>;
   channelsGen: Awaited<ReturnType<typeof contentAddressed>>;
   channelsBefore: number | null;
+  /** The store path the channels profile has now, or null. */
+  channelsBeforePath: string | null;
   channelsChange: boolean;
   roots: { link: string; path: string; ok: boolean }[];
   staleRoots: Pin[];
@@ -505,30 +644,37 @@ async function planPins(
   ctx: Context,
 ): Promise<PinPlan> {
   const { nix, env } = ctx;
-  const [version, settings, registryText, nixConfText, previous] = await Promise.all([
+  const [version, settings, registryBytes, nixConfBytes, previous] = await Promise.all([
     nix.version(),
     nixSettings(ctx),
-    readOrNull(files.registry),
-    readOrNull(files.nixConf),
+    readBytesOrNull(files.registry),
+    readBytesOrNull(files.nixConf),
     loadPinState(scope, env),
   ]);
+  const registryText = registryBytes && new TextDecoder().decode(registryBytes);
   const useFlakeRef = flakeNixPathWorks(version, settings.features);
   const emptyRegistry = join(pinsDir(env), "empty-registry.json");
   const planned = planPinFiles({
     pins,
     registryText: registryText ?? "",
     registryFile: files.registry,
-    nixConfText: nixConfText ?? "",
+    nixConf: nixConfBytes ?? new Uint8Array(),
+    nixConfFile: files.nixConf,
+    included: await readIncludes(confFromBytes(nixConfBytes ?? new Uint8Array()), files.nixConf),
     nixPathTarget: (p) => useFlakeRef ? `flake:${p.id}` : p.storePath,
     nixPathDefault: settings.nixPathDefault,
     flakeRegistry: opts.globalRegistry === false ? emptyRegistry : undefined,
   });
   const changes: FileChange[] = [];
   if (planned.registry !== (registryText ?? "")) {
-    changes.push({ path: files.registry, old: registryText, text: planned.registry });
+    changes.push({
+      path: files.registry,
+      old: registryBytes,
+      text: new TextEncoder().encode(planned.registry),
+    });
   }
-  if (planned.nixConf !== (nixConfText ?? "")) {
-    changes.push({ path: files.nixConf, old: nixConfText, text: planned.nixConf });
+  if (nixConfBytes === null ? planned.nixConf.length > 0 : planned.nixConf !== nixConfBytes) {
+    changes.push({ path: files.nixConf, old: nixConfBytes, text: planned.nixConf });
   }
 
   // The channels profile gets a generation holding `<id> -> <source>`.
@@ -560,10 +706,12 @@ async function planPins(
     channels,
     channelsGen,
     channelsBefore: channelsState?.current?.number ?? null,
+    channelsBeforePath: channelsState?.current?.storePath ?? null,
     channelsChange: channels !== null &&
       channelsState?.current?.storePath !== channelsGen.storePath,
     roots,
-    staleRoots: (previous?.pins ?? []).filter((p) => !pins.some((q) => q.id === p.id)),
+    staleRoots: [...previous?.pins ?? [], ...previous?.pending ?? []]
+      .filter((p) => !pins.some((q) => q.id === p.id)),
     previous,
   };
 }
@@ -646,7 +794,7 @@ async function prepareTemps(
     }
   } catch (e) {
     await removeTemps(temps);
-    throw e;
+    throw changedNothing(e, "cannot prepare the pin");
   }
   return temps;
 }
@@ -655,7 +803,7 @@ function removeTemps(temps: readonly PinTemp[]): Promise<unknown> {
   return Promise.all(temps.map((t) => Deno.remove(t.tmp).catch(() => {})));
 }
 
-/** Sets the channels profile to the pins' generation, noting in `state` how to undo it. */
+/** Sets the channels profile to the pins' generation, as {@link recordIntent} noted in `state`. */
 async function setChannelsProfile(
   plan: PinPlan,
   state: PinState,
@@ -668,54 +816,24 @@ async function setChannelsProfile(
   }
   if (!plan.channelsChange) return;
   await ctx.nix.setProfile(channels.profile, plan.channelsGen.storePath);
-  let createdLink = state.channels?.createdLink ?? null;
   if (!channels.exists) {
     await Deno.lstat(channels.link).catch(async () => {
       await Deno.mkdir(dirname(channels.link), { recursive: true });
       await Deno.symlink(channels.profile, channels.link);
-      createdLink = channels.link;
     });
   }
   const made = (await readProfile(channels.profile)).current!;
-  state.channels = {
-    profile: channels.profile,
-    previous: state.channels?.profile === channels.profile
-      ? state.channels.previous
-      : plan.channelsBefore,
-    generation: made.number,
-    storePath: made.storePath,
-    createdLink,
-  };
+  if (state.channels) state.channels.generation = made.number;
   ctx.log.step(`set channels profile '${channels.profile}' to generation ${made.number}`);
   crashPoint("pin:channels-set");
 }
 
 /**
- * Renames each temporary file over the file it replaces (through a link),
- * backing up each file, as private as it is, before fprof's first change;
+ * Renames each temporary file over the file it replaces (through a link);
  * each one in place goes into `moved`.
  */
-async function moveTempsInPlace(
-  temps: readonly PinTemp[],
-  moved: Set<PinTemp>,
-  state: PinState,
-  scope: PinScope,
-  ctx: Context,
-) {
-  const backups = join(pinsDir(ctx.env), "backups");
+async function moveTempsInPlace(temps: readonly PinTemp[], moved: Set<PinTemp>, ctx: Context) {
   for (const t of temps) {
-    let entry: ChangedFile | undefined = state.files.find((f) => f.path === t.path);
-    if (!entry) {
-      let backup: string | null = null;
-      if (t.old !== null) {
-        await Deno.mkdir(backups, { recursive: true, mode: 0o700 });
-        backup = join(backups, `${scope}-${encodeURIComponent(t.path)}`);
-        await writeNewFile(backup, t.old, t.mode ?? 0o600);
-      }
-      entry = { path: t.path, backup, written: "", ...(t.mode !== null ? { mode: t.mode } : {}) };
-      state.files.push(entry);
-    }
-    entry.written = await hex(t.text);
     await Deno.rename(t.tmp, t.target);
     moved.add(t);
     ctx.log.step(t.target === t.path ? `wrote ${t.path}` : `wrote ${t.target} (through ${t.path})`);
@@ -723,12 +841,18 @@ async function moveTempsInPlace(
   }
 }
 
-async function saveState(state: PinState, env: Env) {
+/** Saves the state; `finished` marks the save that ends a pin, where the crash point is. */
+async function saveState(state: PinState, env: Env, finished = false) {
   const file = pinStatePath(state.scope, env);
-  await replaceFile(file, JSON.stringify(state, null, 2) + "\n", {
-    tmp: `${file}.${Deno.pid}.tmp`,
-    beforeRename: () => crashPoint("pin:state-temp-written"),
-  });
+  try {
+    await replaceFile(file, JSON.stringify(state, null, 2) + "\n", {
+      tmp: `${file}.${Deno.pid}.tmp`,
+      beforeRename: () => finished && crashPoint("pin:state-temp-written"),
+    });
+  } catch (e) {
+    await Deno.remove(`${file}.${Deno.pid}.tmp`).catch(() => {});
+    throw e;
+  }
 }
 
 /** Puts back what was there before fprof's first pin. */
@@ -739,55 +863,90 @@ async function unpin(scope: PinScope, opts: PinOptions, ctx: Context) {
     log.step("nothing changed: nothing is pinned");
     return;
   }
+  const pinned = shownPins(state);
   if (opts.dryRun) {
-    const lines = [`would unpin ${describePins(state.pins)}`];
+    const lines = [`would unpin ${describePins(pinned)}`];
     for (const f of state.files) lines.push(`  restore ${f.path}`);
     if (state.channels) lines.push(`  restore channels profile ${state.channels.profile}`);
     await writeOut(lines.join("\n") + "\n");
     return;
   }
-  // Work out every file's old text first, so a surprise stops before any write.
-  const restores: { path: string; text: string | null; mode?: number }[] = [];
+  // Work out every file's old bytes first, so a surprise stops before any write.
+  const restores: Restore[] = [];
   for (const f of state.files) {
-    const original = f.backup === null ? null : await Deno.readTextFile(f.backup);
-    const now = await readOrNull(f.path);
-    if (now === null || await hex(now) === f.written) {
-      restores.push({ path: f.path, text: original, mode: f.mode });
+    const original = f.backup === null ? null : await Deno.readFile(f.backup);
+    const now = await readBytesOrNull(f.path);
+    // A pending pin may have left either text; both are fprof's.
+    const own = [f.written, ...f.before !== undefined ? [f.before] : []];
+    if (now === null || own.includes(await hex(now))) {
+      restores.push({ path: f.path, bytes: original, mode: f.mode, whole: true });
       continue;
     }
     // Changed since fprof wrote it: take back only fprof's own changes.
     log.warn(`'${f.path}' changed since fprof wrote it; restoring only what fprof changed`);
-    restores.push({
-      path: f.path,
-      text: undoOwnChanges(f.path, now, original ?? "", state),
-      mode: f.mode,
-    });
+    const bytes = undoOwnChanges(f.path, now, original ?? new Uint8Array(), state);
+    restores.push({ path: f.path, bytes, mode: f.mode, whole: sameBytes(bytes, original) });
   }
-  for (const r of restores) {
-    if (r.text === null) await Deno.remove(r.path).catch(() => {});
-    else {
-      // Through a link, as pin wrote it, and with the mode it had before.
-      const t = await writeTemp(r.path, r.text, ctx.nix.storeDir, r.mode);
-      await Deno.rename(t.tmp, t.target);
-    }
-    log.step(`restored ${r.path}`);
-  }
+  for (const r of restores) await restoreFile(r, ctx);
   if (state.channels) await restoreChannels(state.channels, ctx);
-  for (const p of state.pins) await Deno.remove(pinRootPath(scope, p.id, env)).catch(() => {});
+  for (const p of [...state.pins, ...state.pending ?? []]) {
+    await Deno.remove(pinRootPath(scope, p.id, env)).catch(() => {});
+  }
   await Promise.all(state.files.map((f) => f.backup && Deno.remove(f.backup).catch(() => {})));
   await Deno.remove(pinStatePath(scope, env));
-  log.step(`unpinned ${describePins(state.pins)}`);
+  log.step(`unpinned ${describePins(pinned)}`);
 }
 
-/** A file's text with fprof's entries replaced by what the original had. Pure. */
-function undoOwnChanges(path: string, now: string, original: string, state: PinState): string {
-  if (path.endsWith("registry.json")) {
-    const before = parseRegistry(original, path);
-    let reg = parseRegistry(now, path);
-    for (const p of state.pins) reg = restoreEntry(reg, p.id, findEntry(before, p.id));
-    return printRegistry(reg);
+/** A file as unpin puts it back; `whole` when that is byte for byte the file before fprof. */
+interface Restore {
+  path: string;
+  bytes: Uint8Array | null;
+  mode?: number;
+  whole: boolean;
+}
+
+/** Writes a file back (through a link, as pin wrote it, with the mode it had before). */
+async function restoreFile(r: Restore, ctx: Context) {
+  if (r.bytes === null) await Deno.remove(r.path).catch(() => {});
+  else {
+    const t = await writeTemp(r.path, r.bytes, ctx.nix.storeDir, r.mode);
+    await Deno.rename(t.tmp, t.target);
   }
-  let text = now;
+  ctx.log.step(
+    r.whole
+      ? `restored ${r.path}`
+      : `took fprof's entries out of ${r.path}; the rest is as you changed it`,
+  );
+}
+
+function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** The pins the files hold, or are being given by a pin that has not finished. */
+function shownPins(state: PinState): Pin[] {
+  return state.pending ?? state.pins;
+}
+
+/** A file's bytes with fprof's entries replaced by what the original had. Pure. */
+function undoOwnChanges(
+  path: string,
+  nowBytes: Uint8Array,
+  originalBytes: Uint8Array,
+  state: PinState,
+): Uint8Array {
+  if (path.endsWith("registry.json")) {
+    const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+    const before = parseRegistry(decode(originalBytes), path);
+    let reg = parseRegistry(decode(nowBytes), path);
+    for (const p of [...state.pins, ...state.pending ?? []]) {
+      reg = restoreEntry(reg, p.id, findEntry(before, p.id));
+    }
+    return new TextEncoder().encode(printRegistry(reg));
+  }
+  const original = confFromBytes(originalBytes);
+  let text = confFromBytes(nowBytes);
   for (const name of ["nix-path", "flake-registry"]) {
     const old = settingValue(original, name);
     if (old !== undefined) text = setSetting(text, name, old);
@@ -798,26 +957,35 @@ function undoOwnChanges(path: string, now: string, original: string, state: PinS
       text = lines.join("\n");
     }
   }
-  return text;
+  return confToBytes(text);
 }
 
+/**
+ * Switches the channels profile back, when it still holds fprof's
+ * generation (by store path: a pin killed after nix-env never noted the
+ * number), or the one a pending pin had not replaced yet.
+ */
 async function restoreChannels(ch: ChannelsChange, ctx: Context) {
   const state = await readProfile(ch.profile).catch(() => null);
-  if (state?.current?.number !== ch.generation) {
+  const now = state?.current?.storePath ?? null;
+  if (now !== ch.storePath && (ch.before === undefined || now !== ch.before)) {
     ctx.log.warn(`channels profile '${ch.profile}' changed since fprof set it; left it alone`);
     return;
   }
-  const prev = state.generations.find((g) => g.number === ch.previous);
-  if (prev) {
-    await switchProfileLink(ch.profile, prev);
-    ctx.log.step(`switched channels profile '${ch.profile}' back to generation ${prev.number}`);
-  } else {
-    // It had no generation before: remove the profile fprof made.
-    await Deno.remove(ch.profile);
-    await Deno.remove(state.current.link).catch(() => {});
-    ctx.log.step(`removed channels profile '${ch.profile}'`);
+  if (state?.current && now === ch.storePath) {
+    const prev = state.generations.find((g) => g.number === ch.previous);
+    if (prev) {
+      await switchProfileLink(ch.profile, prev);
+      ctx.log.step(`switched channels profile '${ch.profile}' back to generation ${prev.number}`);
+    } else {
+      // It had no generation before: remove the profile fprof made.
+      await Deno.remove(ch.profile);
+      await Deno.remove(state.current.link).catch(() => {});
+      ctx.log.step(`removed channels profile '${ch.profile}'`);
+    }
   }
-  if (ch.createdLink) await Deno.remove(ch.createdLink).catch(() => {});
+  const link = ch.createdLink;
+  if (link && (await Deno.readLink(link).catch(() => null)) === ch.profile) await Deno.remove(link);
 }
 
 /**
@@ -855,13 +1023,15 @@ async function status(scope: PinScope, opts: PinOptions, ctx: Context) {
   const files = pinFiles(scope, env);
   if (!state) {
     if (opts.json) {
-      await writeOut(JSON.stringify({ scope, flake: null, pins: [] }, null, 2) + "\n");
+      await writeOut(
+        JSON.stringify({ scope, flake: null, pending: false, pins: [] }, null, 2) + "\n",
+      );
     } else await writeOut("nothing is pinned\n");
     return;
   }
   let lockPins: Pin[] | null = null;
   try {
-    lockPins = (await readPins(state.flake, state.pins.map((p) => p.id), ctx)).pins;
+    lockPins = (await readPins(state.flake, shownPins(state).map((p) => p.id), ctx)).pins;
   } catch (e) {
     if (!(e instanceof FprofError)) throw e;
     ctx.log.warn(`cannot compare with the lock file: ${e.message}`);
@@ -884,29 +1054,42 @@ async function status(scope: PinScope, opts: PinOptions, ctx: Context) {
     env: { NIX_CONFIG: env.get("NIX_CONFIG"), NIX_PATH: env.get("NIX_PATH") },
     nixPathVariableWins: nixAtLeast(version, 2, 24),
   });
-  const rows: PinStatus[] = await Promise.all(state.pins.map(async (p) => {
-    const lock = lockPins?.find((l) => l.id === p.id) ?? null;
-    const entry = registry ? findEntry(registry, p.id) : undefined;
-    const inNixPath = nixPath === null
-      ? null
-      : [p.storePath, `flake:${p.id}`].includes(nixPath.find((e) => e.prefix === p.id)?.path ?? "");
-    return {
-      inNixPath,
-      nixPathOverride: inNixPath === false ? override : null,
-      ...p,
-      lockStorePath: lock?.storePath ?? null,
-      stale: lock?.storePath !== p.storePath,
-      inStore: await nix.isValid(p.storePath),
-      rooted: (await Deno.readLink(pinRootPath(scope, p.id, env)).catch(() => null)) ===
-        p.storePath,
-      inRegistry: entry !== undefined && sameTarget(entry.to, pathTarget(p)),
-    };
-  }));
+  const rows: PinStatus[] = await Promise.all(
+    shownPins(state).map(async (p) => {
+      const lock = lockPins?.find((l) => l.id === p.id) ?? null;
+      const entry = registry ? findEntry(registry, p.id) : undefined;
+      const inNixPath = nixPath === null ? null : [p.storePath, `flake:${p.id}`].includes(
+        nixPath.find((e) => e.prefix === p.id)?.path ?? "",
+      );
+      return {
+        inNixPath,
+        nixPathOverride: inNixPath === false ? override : null,
+        ...p,
+        lockStorePath: lock?.storePath ?? null,
+        stale: lock?.storePath !== p.storePath,
+        inStore: await nix.isValid(p.storePath),
+        rooted: (await Deno.readLink(pinRootPath(scope, p.id, env)).catch(() => null)) ===
+          p.storePath,
+        inRegistry: entry !== undefined && sameTarget(entry.to, pathTarget(p)),
+      };
+    }),
+  );
+  const pending = state.pending !== undefined;
   if (opts.json) {
-    await writeOut(JSON.stringify({ scope, flake: state.flake, pins: rows }, null, 2) + "\n");
+    await writeOut(
+      JSON.stringify({ scope, flake: state.flake, pending, pins: rows }, null, 2) + "\n",
+    );
     return;
   }
-  const lines = [`pins from ${join(state.flake, "flake.lock")}:`];
+  const lines = [
+    ...pending
+      ? [
+        "a pin was stopped before it finished: run 'fprof pin' to finish it, " +
+        "or 'fprof pin --unpin' to undo it",
+      ]
+      : [],
+    `pins from ${join(state.flake, "flake.lock")}:`,
+  ];
   for (const r of rows) {
     const notes = [
       r.stale
@@ -914,7 +1097,9 @@ async function status(scope: PinScope, opts: PinOptions, ctx: Context) {
         : "up to date with the lock",
       ...(r.inStore ? [] : ["missing from the store"]),
       ...(r.rooted ? [] : ["no GC root"]),
-      ...(r.inRegistry ? [] : ["registry entry changed outside fprof"]),
+      ...(r.inRegistry
+        ? []
+        : [pending ? "not in the registry yet" : "registry entry changed outside fprof"]),
       ...(r.inNixPath === false
         ? [
           `<${r.id}> does not resolve to it: ${

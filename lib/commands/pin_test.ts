@@ -7,7 +7,7 @@ import {
   registryIsRemote,
 } from "./pin.ts";
 import { parseNixVersion } from "../nix/nix.ts";
-import { UsageError } from "../errors.ts";
+import { FprofError, UsageError } from "../errors.ts";
 
 const env = new Map([["HOME", "/home/u"]]);
 const pin = { id: "nixpkgs", storePath: "/nix/store/a-source", narHash: "sha256-a" };
@@ -39,19 +39,66 @@ Deno.test("planPinFiles() changes nothing the second time", () => {
     pins: [pin],
     registryText: "",
     registryFile: "r",
-    nixConfText: "cores = 2\n",
+    nixConfFile: "/c/nix.conf",
+    nixConf: new TextEncoder().encode("cores = 2\n"),
     nixPathTarget: () => pin.storePath,
     nixPathDefault: ["/home/u/.nix-defexpr/channels"],
   };
   const once = planPinFiles(args);
   assertEquals(
-    once.nixConf,
+    new TextDecoder().decode(once.nixConf),
     "cores = 2\nnix-path = nixpkgs=/nix/store/a-source /home/u/.nix-defexpr/channels\n",
   );
-  const twice = planPinFiles({ ...args, registryText: once.registry, nixConfText: once.nixConf });
+  const twice = planPinFiles({ ...args, registryText: once.registry, nixConf: once.nixConf });
   assertEquals(twice, once);
   const offline = planPinFiles({ ...args, flakeRegistry: "/s/empty.json" });
-  assertEquals(offline.nixConf.endsWith("flake-registry = /s/empty.json\n"), true);
+  assertEquals(
+    new TextDecoder().decode(offline.nixConf).endsWith("flake-registry = /s/empty.json\n"),
+    true,
+  );
+});
+
+Deno.test("planPinFiles() keeps every byte of nix.conf it does not own", () => {
+  // A Latin-1 comment (not UTF-8) and CRLF lines; the new line ends as the file's last.
+  const head = [...new TextEncoder().encode("# caf"), 0xe9, ...new TextEncoder().encode("\r\n")];
+  const nixConf = new Uint8Array([...head, ...new TextEncoder().encode("cores = 2\r\n")]);
+  const planned = planPinFiles({
+    pins: [pin],
+    registryText: "",
+    registryFile: "r",
+    nixConfFile: "/c/nix.conf",
+    nixConf,
+    nixPathTarget: () => pin.storePath,
+    nixPathDefault: ["/home/é/.nix-defexpr/channels"],
+  });
+  assertEquals(planned.nixConf.subarray(0, nixConf.length), nixConf);
+  assertEquals(
+    new TextDecoder().decode(planned.nixConf.subarray(nixConf.length)),
+    "nix-path = nixpkgs=/nix/store/a-source /home/é/.nix-defexpr/channels\r\n",
+  );
+});
+
+Deno.test("planPinFiles() keeps a nix-path from an include, and refuses one that overrides its line", () => {
+  const args = {
+    pins: [pin],
+    registryText: "",
+    registryFile: "r",
+    nixConf: new TextEncoder().encode("include more.conf\n"),
+    nixConfFile: "/c/nix.conf",
+    included: new Map([["/c/more.conf", "nix-path = hm=/h\n"]]),
+    nixPathTarget: () => pin.storePath,
+    nixPathDefault: ["/ignored"],
+  };
+  assertEquals(
+    new TextDecoder().decode(planPinFiles(args).nixConf),
+    "include more.conf\nnix-path = nixpkgs=/nix/store/a-source hm=/h\n",
+  );
+  const later = new TextEncoder().encode("nix-path = a=/a\ninclude more.conf\n");
+  assertThrows(
+    () => planPinFiles({ ...args, nixConf: later }),
+    FprofError,
+    "includes after its own nix-path line",
+  );
 });
 
 Deno.test("defaultChannelsProfile() follows the installed Nix's default", () => {

@@ -10,7 +10,7 @@
 
 import { join } from "../path.ts";
 import { FprofError } from "../errors.ts";
-import { type Env, stateHome } from "../xdg.ts";
+import { configHome, type Env, stateHome } from "../xdg.ts";
 
 /** Where pins go: the user's own files, or the system-wide ones. */
 export type PinScope = "user" | "system";
@@ -35,6 +35,12 @@ export interface ChangedFile {
   written: string;
   /** The file's permission bits before fprof's first change, which `--unpin` puts back. */
   mode?: number;
+  /**
+   * SHA-256 (hex) of the text the file had when a pin that has not finished
+   * began to replace it with `written`: while the pin is pending the file
+   * holds either, and both are fprof's to undo.
+   */
+  before?: string;
 }
 
 /** The channels generation fprof made. */
@@ -43,9 +49,11 @@ export interface ChannelsChange {
   profile: string;
   /** Its generation before fprof's first pin, or null if it had none. */
   previous: number | null;
-  /** The generation fprof made last, and its store path. */
-  generation: number;
+  /** The generation fprof made last (null until a pending pin makes it), and its store path. */
+  generation: number | null;
   storePath: string;
+  /** The store path the profile had when a pin that has not finished began to change it. */
+  before?: string | null;
   /** `~/.nix-defexpr/channels`, when fprof had to create it. */
   createdLink: string | null;
 }
@@ -59,6 +67,30 @@ export interface PinState {
   pins: Pin[];
   files: ChangedFile[];
   channels: ChannelsChange | null;
+  /**
+   * The pins of a pin that began to change the files and has not finished:
+   * saved before its first change, so that a pin killed half-way (or stopped
+   * by a full disk) is reported by `--status`, finished by the next `pin`
+   * and undone by `--unpin`. Absent once every file is in place.
+   */
+  pending?: Pin[];
+}
+
+/** The files a scope's pins live in. */
+export interface PinFiles {
+  registry: string;
+  nixConf: string;
+}
+
+/**
+ * The user's files (`$XDG_CONFIG_HOME/nix/…`), or the system's
+ * (`$NIX_CONF_DIR`, by default `/etc/nix`), where Nix reads them.
+ */
+export function pinFiles(scope: PinScope, env: Env): PinFiles {
+  const dir = scope === "system"
+    ? (env.get("NIX_CONF_DIR") ?? "/etc/nix").replace(/\/+$/, "")
+    : join(configHome(env), "nix");
+  return { registry: join(dir, "registry.json"), nixConf: join(dir, "nix.conf") };
 }
 
 /** fprof's directory for pin state, GC roots and backups. */

@@ -24,6 +24,7 @@ import { basename, dirname, join } from "../path.ts";
 import type { ProfileState } from "./profile.ts";
 import { type GenerationRecord, loadRecords, recordsPath, saveRecords } from "./records.ts";
 import type { Env } from "../xdg.ts";
+import { pinFiles, type PinScope, pinsDir } from "../nix/pins.ts";
 
 /**
  * Where a killed fprof may have left temporary files, and the names they
@@ -116,6 +117,32 @@ export async function removeStaleTemps(places: readonly TempPlace[]): Promise<st
     }
   }
   return removed;
+}
+
+/**
+ * Removes what a killed fprof left where any command may tidy it: pin's
+ * temporary files beside registry.json and nix.conf (the user's, and as
+ * root the system's, and beside the files they link to, which pin edits
+ * through the link), those in pin's state, and those in `tmp`, fprof's
+ * temporary root. Every command calls it as it starts, so a kill's debris
+ * lasts only until the next fprof of any kind; it never fails the command.
+ */
+export async function sweepStaleTemps(tmp: string, env: Env): Promise<string[]> {
+  try {
+    const scopes: PinScope[] = Deno.uid() === 0 ? ["user", "system"] : ["user"];
+    const files = scopes.flatMap((scope) => Object.values(pinFiles(scope, env)));
+    const dirs = await Promise.all(
+      files.map(async (f) => dirname(await Deno.realPath(f).catch(() => f))),
+    );
+    return await removeStaleTemps(tempPlaces({
+      own: [pinsDir(env), tmp],
+      shared: [...new Set(dirs)],
+      env,
+    }));
+  } catch {
+    // No HOME, say: the command itself reports that, if it needs one.
+    return [];
+  }
 }
 
 /** Where switch notes the record it is about to save. */

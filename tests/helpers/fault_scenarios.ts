@@ -238,6 +238,18 @@ export async function crashEveryPinPoint(sb: NixSandbox, profile: string): Promi
     await waitForQuiet(sb);
     const crashed = await read();
     if (crashed[0] !== null) JSON.parse(crashed[0]); // never cut short
+    if (crashed[0] !== before[0]) {
+      // The new entry is in place: --status reports it, as a pin not finished.
+      const st = JSON.parse((await fprofOk(sb, ["pin", "--status", "--json"])).stdout);
+      lostIf(() =>
+        assertOk(
+          st.pending && st.pins.some((p: { inRegistry: boolean }) => p.inRegistry),
+          `after a crash at ${point}, --status does not report the pin in place:\n${
+            JSON.stringify(st)
+          }`,
+        )
+      );
+    }
     await fprofOk(sb, ["pin", flake]);
     const after = await read();
     lostIf(() => {
