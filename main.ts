@@ -328,6 +328,7 @@ const COMMANDS = {
         .option("-n, --dry-run", "show where rollback would go, but change nothing")
         .option("--force", "roll back even if the target drops bin/nix")
         .addOption(diffOption())
+        .option("--json", "print what was done, or would be, as JSON (schema in docs/commands.md)")
         .addOption(targetHostOption())
         .addHelpText(
           "after",
@@ -484,6 +485,10 @@ const COMMANDS = {
           [] as string[],
         )
         .option("-n, --dry-run", "show what would change, and leave flake.lock as it was")
+        .option(
+          "--json",
+          "with --dry-run, print the plan as JSON, as 'switch --dry-run --json' does",
+        )
         .addOption(diffOption())
         .option("-y, --yes", "drop packages that nix-env or nix profile added, without asking")
         .option("--force", "switch even if the new generation drops bin/nix")

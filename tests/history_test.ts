@@ -196,6 +196,15 @@ Deno.test("upgrade moves an input to its next revision, and a dry run or failed 
   assertStringIncludes(dry.stdout, "  ~ hello 2.12.1 → 2.12.2\n");
   assertEquals(await Deno.readFile(lockFile), lock1);
   assertEquals(await current(sb), 1);
+  // The same plan as JSON; without --dry-run, --json is refused before the lock changes.
+  const dryJson = await fprofOk(sb, ["upgrade", ...p, "--dry-run", "--json", `path:${dir}`]);
+  assertEquals(JSON.parse(dryJson.stdout).packages.changed, [
+    { name: "hello", from: "2.12.1", to: "2.12.2" },
+  ]);
+  const noDry = await fprof(sb, ["upgrade", ...p, "--json", `path:${dir}`]);
+  assertEquals(noDry.code, 2);
+  assertStringIncludes(noDry.stderr, "error: --json needs --dry-run");
+  assertEquals(await Deno.readFile(lockFile), lock1);
 
   const up = await fprofOk(sb, ["upgrade", ...p, "--input", "pkgs", `path:${dir}`]);
   assertStringIncludes(up.stderr, "updating input pkgs of");

@@ -143,6 +143,24 @@ Deno.test("switch shows the diff, and rollback follows the parent rather than th
     "3",
   ]);
 
+  // --json: the plan of a dry run, what a rollback did, and a rollback to the current one.
+  const dryJson = await fprofOk(sb, ["rollback", ...p, "--to", "2", "--dry-run", "--json"]);
+  const plan = JSON.parse(dryJson.stdout);
+  assertEquals([plan.action, plan.from.generation, plan.to.generation, plan.reason], [
+    "dry-run",
+    1,
+    2,
+    "parent",
+  ]);
+  assertEquals(plan.packages.added.map((x: { name: string }) => x.name), ["ripgrep"]);
+  assertEquals(plan.profile, sb.profile);
+  const done = await fprofOk(sb, ["rollback", ...p, "--to", "3", "--json"]);
+  assertEquals(JSON.parse(done.stdout).action, "rolled-back");
+  assertEquals(JSON.parse(done.stdout).packages.added[0].name, "cowsay");
+  const none = await fprofOk(sb, ["rollback", ...p, "--to", "3", "--json"]);
+  assertEquals(JSON.parse(none.stdout).action, "none");
+  await fprofOk(sb, ["rollback", ...p, "--to", "1"]);
+
   // --to N goes anywhere, and list --generation reads any generation.
   await fprofOk(sb, ["rollback", ...p, "--to", "2"]);
   assertEquals(names(await listJson(sb, ...p)), ["hello-2.12.2", "jq-1.6", "ripgrep-14.1.0"]);

@@ -14,7 +14,12 @@ import { currentOrMissing } from "../profile/profile.ts";
 import { loadRecords, planRollback, recordOf, type RollbackPlan } from "../profile/records.ts";
 import type { ProfileState } from "../profile/profile.ts";
 import type { RecordsFile } from "../profile/records.ts";
-import type { DiffMode } from "../profile/diff.ts";
+import {
+  type DiffMode,
+  type PackageDiff,
+  type PackageDiffJson,
+  packageDiffJson,
+} from "../profile/diff.ts";
 import { closureChange, diffStorePaths, showDiff } from "../term/show_diff.ts";
 import { loadPinState, pinsDifferNote } from "../nix/pins.ts";
 
@@ -28,6 +33,44 @@ export interface RollbackOptions {
   force?: boolean;
   /** How much of the diff to print before rolling back (default `auto`). */
   diff?: DiffMode;
+  /** Print what was done (or, with `dryRun`, would be) as JSON on stdout. */
+  json?: boolean;
+}
+
+/** The document `fprof rollback --json` prints (schema in docs/commands.md). */
+export interface RollbackJson {
+  profile: string;
+  host?: string;
+  /** `rolled-back`, `dry-run`, or `none` when the target is current already. */
+  action: "rolled-back" | "dry-run" | "none";
+  from: { generation: number; storePath: string };
+  to: { generation: number; storePath: string };
+  /** Why that generation: see {@link RollbackPlan.reason}. */
+  reason: RollbackPlan["reason"];
+  skipped: number[];
+  /** What changes, or null when the current generation's link is gone. */
+  packages: PackageDiffJson | null;
+}
+
+/** Builds the `--json` document of a rollback; pure. */
+export function rollbackJson(args: {
+  profile: string;
+  host?: string;
+  action: RollbackJson["action"];
+  plan: RollbackPlan;
+  diff: PackageDiff | undefined;
+}): RollbackJson {
+  const gen = (g: RollbackPlan["from"]) => ({ generation: g.number, storePath: g.storePath });
+  return {
+    profile: args.profile,
+    ...(args.host !== undefined ? { host: args.host } : {}),
+    action: args.action,
+    from: gen(args.plan.from),
+    to: gen(args.plan.to),
+    reason: args.plan.reason,
+    skipped: args.plan.skipped,
+    packages: args.diff ? packageDiffJson(args.diff) : null,
+  };
 }
 
 /** Chooses the target: `--to N` or the parent; pure. */
@@ -104,24 +147,42 @@ export async function rollback(
       const records = await loadRecords(place.recordsKey, ctx.env);
       const plan = planRollbackTo(state, records, opts.to);
       const line = describeRollback(plan, opts.to !== undefined);
+      const json = (action: RollbackJson["action"]) => printRollbackJson(ctx, place, plan, action);
       if (plan.to.number === plan.from.number) {
         ctx.log.step(`generation ${plan.to.number} is already current`);
+        if (opts.json) await json("none");
         return;
       }
       const show = (dryRun: boolean) => showRollbackDiff(ctx, place, plan, opts.diff, dryRun);
       if (opts.dryRun) {
+        if (opts.json) return await json("dry-run");
         await writeOut(`would roll back '${profile}': ${line}\n`);
         await show(true);
         return;
       }
       await refuseDroppingNix(place, plan, opts.force ?? false);
-      await show(false);
+      if (!opts.json) await show(false);
       await place.switchTo(plan.to);
       ctx.log.step(`rolled back '${profile}': ${line}`);
+      if (opts.json) await json("rolled-back");
       // Pins are this machine's settings: they say nothing of another host.
       if (place.host === undefined) await notePins(plan, records, ctx);
     },
   );
+}
+
+/** Prints the `--json` document, with the package diff. */
+async function printRollbackJson(
+  ctx: Context,
+  place: ProfilePlace,
+  plan: RollbackPlan,
+  action: RollbackJson["action"],
+): Promise<void> {
+  const diff = plan.from.storePath === ""
+    ? undefined
+    : await diffStorePaths(ctx, place, plan.from.storePath, plan.to.storePath);
+  const doc = rollbackJson({ profile: place.profile, host: place.host, action, plan, diff });
+  await writeOut(JSON.stringify(doc, null, 2) + "\n");
 }
 
 /** The package diff of a rollback, as `--diff` asks. */

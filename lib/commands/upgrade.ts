@@ -15,6 +15,7 @@ import { parseInstallable } from "../nix/installable.ts";
 import { chooseFlake, localFlakeDir } from "../nix/flake_ref.ts";
 import { parseFlakeLock } from "../nix/flake_lock.ts";
 import { homeDir } from "../xdg.ts";
+import { checkSwitchJsonOptions } from "../term/switch_json.ts";
 import { type SwitchOptions, switchProfile, type SwitchResult } from "./switch.ts";
 
 /** Options of `fprof upgrade`. */
@@ -29,6 +30,8 @@ export async function upgrade(
   opts: UpgradeOptions,
   ctx: Context,
 ): Promise<SwitchResult> {
+  // Refused before the lock file is touched, as switch would refuse it after.
+  checkSwitchJsonOptions(opts);
   const chosen = await chooseFlake(flakeArg, ctx.config.flake, ctx.env);
   const text = chosen.ref;
   const installable = parseInstallable(text, ctx.nix.storeDir);
