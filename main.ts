@@ -391,7 +391,10 @@ const COMMANDS = {
         )
         .option("-n, --dry-run", "show what would change, but change nothing")
         .option("--system", "write the system registry and nix.conf (root only)")
-        .option("--status", "show each pin against the lock file, and whether it is stale")
+        .option(
+          "--status",
+          "show each pin against the lock file, and whether it is stale (then exit 1)",
+        )
         .option("--json", "with --status, print JSON (schema in the README)")
         .option("--unpin", "put back the files and channels as they were before pinning")
         .option(

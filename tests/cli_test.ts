@@ -221,3 +221,9 @@ Deno.test("normalizeArgv() drops a -- before everything, and keeps one after a c
   assertEquals(normalizeArgv(["--", "--help"]), ["--help"]);
   assertEquals(normalizeArgv(["switch", "--", "--x"]), ["switch", "--", "--x"]);
 });
+
+Deno.test("pin --help says that --status exits 1 on a stale pin", async () => {
+  const r = await fprof(["pin", "--help"]);
+  assertEquals(r.code, 0);
+  assertStringIncludes(r.stdout.replace(/\s+/g, " "), "whether it is stale (then exit 1)");
+});
