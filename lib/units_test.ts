@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "./testing.ts";
+import { assertEquals, assertStringIncludes, assertThrows } from "./testing.ts";
 import { currentSystem, defaultAttrs, parseInstallable } from "./nix/installable.ts";
 import { diffPackages, formatDiff } from "./profile/diff.ts";
 import { lineColumn, parseConfig } from "./parse_config.ts";
@@ -376,4 +376,22 @@ Deno.test("collectedMeanwhile() knows both ways Nix 2.8 meets a source a collect
   );
   assertEquals(collectedMeanwhile(e("error: attribute 'profile' missing\n")), false);
   assertEquals(collectedMeanwhile(new Error("path '/s/x' is not valid")), false);
+});
+
+Deno.test("NixError puts a hint to a local nixpkgs before the caller's when a download failed", () => {
+  for (
+    const stderr of [
+      // 2.8, and 2.34 with a tarball.
+      "error: unable to download 'https://api.github.com/repos/NixOS/nixpkgs/commits/nixos-unstable': Couldn't resolve host name (6)\n",
+      "error: Failed to open archive (Source threw exception: error: unable to download 'http://127.0.0.1:9/n.tar.gz': Could not connect to server (7))\n",
+    ]
+  ) {
+    const e = new NixError(["nix", "flake", "metadata"], 1, stderr, { hint: "give a directory" });
+    assertStringIncludes(e.hint ?? "", "offline? point nixpkgs at a local copy");
+    assertStringIncludes(e.hint ?? "", "--nixpkgs");
+  }
+  const other = new NixError(["nix", "build"], 1, "error: flake 'path:/x' does not exist\n", {
+    hint: "give a directory",
+  });
+  assertEquals(other.hint, "give a directory");
 });
