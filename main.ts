@@ -299,6 +299,12 @@ const COMMANDS = {
         )
         .option("-t, --template <name>", "the template: default or no-flake", "default")
         .option("--from-current", "declare the packages of the current profile")
+        .option(
+          "--nixpkgs <url>",
+          "the flake's nixpkgs input, such as path:/src/nixpkgs to work offline " +
+            "(default: github:NixOS/nixpkgs/nixos-unstable, or with --from-current the flake " +
+            "the packages came from)",
+        )
         .option("--force", "overwrite files that exist")
         .addHelpText(
           "after",
@@ -306,6 +312,7 @@ const COMMANDS = {
             "fprof init                            # ~/.config/fprof/profile/flake.nix",
             "fprof init --from-current ~/profile   # keep what nix-env -i installed",
             "fprof init --template no-flake .      # default.nix, for Nix without flakes",
+            "fprof init --nixpkgs path:/src/nixpkgs   # a local nixpkgs: nothing to download",
           ),
         ),
     ).action((dir, opts) =>
