@@ -19,6 +19,7 @@ import {
   type OptionValues,
 } from "@commander-js/extra-typings";
 import { SHELLS } from "./lib/term/completions.ts";
+import { idleOptionError } from "./lib/term/idle_options.ts";
 import { MANIFEST_CHOICES } from "./lib/config.ts";
 import { DIFF_MODES } from "./lib/profile/diff.ts";
 import { type CommonOptions, makeContext } from "./lib/context.ts";
@@ -167,6 +168,32 @@ program.hook("preSubcommand", (cmd, sub) => {
   verbose ||= Boolean(cmd.opts().verbose);
   commandName = sub.name();
 });
+
+// An option the command would not act on, next to the others typed, is a
+// usage error before the command starts (lib/term/idle_options.ts).
+program.hook("preAction", (_, action) => {
+  const refused = idleOptionError(action.name(), typedOptions(action));
+  if (refused) throw refused;
+});
+
+/**
+ * The options typed for `cmd` (its own and the program's, such as
+ * `--profile` before the command), by long flag, and its positional
+ * arguments given, as `[name]`.
+ */
+// deno-lint-ignore no-explicit-any
+function typedOptions(cmd: Command<any, any, any>): Set<string> {
+  const given = new Set<string>();
+  for (const c of [program, cmd]) {
+    for (const o of c.options) {
+      if (o.long && c.getOptionValueSource(o.attributeName()) === "cli") given.add(o.long);
+    }
+  }
+  cmd.registeredArguments.forEach((a, i) => {
+    if (cmd.processedArgs[i] !== undefined) given.add(`[${a.name()}]`);
+  });
+  return given;
+}
 
 function visibleCommands(): string[] {
   return program.commands.filter((c) => !c.name().startsWith("_")).map((c) => c.name());
