@@ -19,6 +19,8 @@ export interface IdleOption {
   needs?: string[];
   /** It does nothing next to any of these. */
   idleWith?: string[];
+  /** But it does act when one of these is typed too. */
+  except?: string[];
   /** What the option is for, or what to do instead. */
   hint: string;
 }
@@ -41,7 +43,7 @@ export const IDLE_OPTIONS: readonly IdleOption[] = [
   {
     command: "switch",
     option: "--force",
-    idleWith: ["--dry-run", "--json"],
+    idleWith: ["--dry-run"],
     hint: NOTHING_TO_FORCE,
   },
   { command: "switch", option: "--pin", idleWith: ["--dry-run"], hint: NOTHING_TO_PIN },
@@ -49,12 +51,15 @@ export const IDLE_OPTIONS: readonly IdleOption[] = [
     command: "switch",
     option: "--diff",
     idleWith: ["--json"],
+    // There --json is each host's result, after a switch that shows its diff.
+    except: ["--target-host"],
     hint: "--json carries the whole diff; --diff says how much of it the text shows",
   },
   {
     command: "switch",
     option: "--yes",
     idleWith: ["--json"],
+    except: ["--target-host"],
     hint: "--json prints the plan, with what another tool added, and asks nothing",
   },
   { command: "upgrade", option: "--force", idleWith: ["--dry-run"], hint: NOTHING_TO_FORCE },
@@ -158,6 +163,7 @@ export function idleOptionError(
 ): UsageError | undefined {
   for (const rule of IDLE_OPTIONS) {
     if (rule.command !== command || !given.has(rule.option)) continue;
+    if (rule.except?.some((o) => given.has(o))) continue;
     const what = rule.option.startsWith("[") ? `the argument ${rule.option}` : rule.option;
     if (rule.needs && !rule.needs.some((o) => given.has(o))) {
       return new UsageError(`${what} needs ${orList(rule.needs)}`, { hint: rule.hint });

@@ -16,4 +16,10 @@ Deno.test("idleOptionError() lets an option through with what it needs, and with
     "the argument [flake] does nothing with --unpin",
   );
   assertEquals(idleOptionError("diff", new Set(["--json", "--closure"])), undefined);
+  // With --target-host, switch --json reports a real switch, which asks and shows its diff.
+  assertEquals(idleOptionError("switch", new Set(["--json", "--yes", "--target-host"])), undefined);
+  assertEquals(
+    idleOptionError("switch", new Set(["--json", "--force", "--target-host"])),
+    undefined,
+  );
 });
