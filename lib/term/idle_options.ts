@@ -97,12 +97,6 @@ export const IDLE_OPTIONS: readonly IdleOption[] = [
   },
   {
     command: "generations",
-    option: "--json",
-    idleWith: DELETIONS,
-    hint: "a deletion says what it deletes as text; 'fprof generations --json' lists what is left",
-  },
-  {
-    command: "generations",
     option: "--tree",
     idleWith: ["--json", ...DELETIONS],
     hint: "--tree draws the list as text; --json carries each generation's parent",
