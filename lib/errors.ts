@@ -60,7 +60,7 @@ export class NixError extends FprofError {
       ...options,
       // A hint drawn from Nix's own error says more than the caller's general
       // one; a failed download most of all, since it is no fault of the flake.
-      hint: downloadHint(stderr) ?? options?.hint ?? nixHint(stderr) ?? options?.fallbackHint,
+      hint: downloadHint(reason) ?? options?.hint ?? nixHint(stderr) ?? options?.fallbackHint,
     });
     this.name = "NixError";
     this.argv = argv;
@@ -203,7 +203,8 @@ function commandName(argv: readonly string[]): string {
 /**
  * What to do when Nix could not download a flake's input, which on a machine
  * without network is the first thing a new profile runs into: its nixpkgs is
- * a `github:` URL.
+ * a `github:` URL. `reason` is Nix's own error ({@link lastNixError}), not its
+ * whole stderr, where a substituter's failed download is only a warning.
  *
  * @example
  * ```ts
@@ -213,8 +214,8 @@ function commandName(argv: readonly string[]): string {
  * downloadHint("error: flake 'path:/nope' does not exist"); // => undefined
  * ```
  */
-export function downloadHint(stderr: string): string | undefined {
-  if (!/unable to download '/.test(stderr.replace(ANSI, ""))) return undefined;
+export function downloadHint(reason: string): string | undefined {
+  if (!reason.includes("unable to download '")) return undefined;
   return "offline? point nixpkgs at a local copy: 'fprof init --nixpkgs path:/src/nixpkgs', " +
     'inputs.nixpkgs.url = "path:/src/nixpkgs" in flake.nix, or ' +
     "--override-input nixpkgs=path:/src/nixpkgs (the README's \"Offline, with a local " +

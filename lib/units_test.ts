@@ -390,8 +390,13 @@ Deno.test("NixError puts a hint to a local nixpkgs before the caller's when a do
     assertStringIncludes(e.hint ?? "", "offline? point nixpkgs at a local copy");
     assertStringIncludes(e.hint ?? "", "--nixpkgs");
   }
-  const other = new NixError(["nix", "build"], 1, "error: flake 'path:/x' does not exist\n", {
-    hint: "give a directory",
-  });
+  // A substituter that cannot be reached is only a warning; the error is another.
+  const other = new NixError(
+    ["nix", "build"],
+    1,
+    "warning: unable to download 'https://cache.example/x.narinfo': Couldn't resolve host name (6)\n" +
+      "error: flake 'path:/x' does not exist\n",
+    { hint: "give a directory" },
+  );
   assertEquals(other.hint, "give a directory");
 });
