@@ -232,6 +232,8 @@ Deno.test("pin --help says that --status exits 1 on a stale pin", async () => {
 /** What the table's test types for a flag, with a value where it takes one. */
 const TYPED: Record<string, string[]> = {
   "--sign-key": ["--sign-key", "key"],
+  "--jobs": ["--jobs", "2"],
+  "--timeout": ["--timeout", "3"],
   "--diff": ["--diff", "always"],
   "--input": ["--input", "nixpkgs"],
   "--profile": ["--profile", "/nonexistent/profile"],

@@ -182,11 +182,6 @@ export async function switchProfile(
   ctx: Context,
 ): Promise<SwitchResult> {
   checkSwitchJsonOptions({ ...opts, report: (opts.targetHost?.length ?? 0) > 0 });
-  if ((opts.jobs !== undefined || opts.timeout !== undefined) && !opts.targetHost?.length) {
-    throw new UsageError(`--${opts.jobs !== undefined ? "jobs" : "timeout"} needs --target-host`, {
-      hint: "they bound a switch of other machines; this machine's switch takes neither",
-    });
-  }
   const chosen = await chooseFlake(installableArg, ctx.config.flake, ctx.env);
   const installable = await resolveInstallable(chosen.ref, ctx);
   if (installable.kind === "store") refuseFlakeOptions(opts, installable.path);

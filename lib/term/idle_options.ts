@@ -40,6 +40,12 @@ export const IDLE_OPTIONS: readonly IdleOption[] = [
     needs: ["--target-host"],
     hint: "it signs what is copied to target hosts; this machine's store needs no signature",
   },
+  ...["--jobs", "--timeout"].map((option) => ({
+    command: "switch",
+    option,
+    needs: ["--target-host"],
+    hint: "they bound a switch of other machines; this machine's switch takes neither",
+  })),
   {
     command: "switch",
     option: "--force",
