@@ -72,7 +72,7 @@ export function withNixpkgs(text: string, url: string): string {
  *
  * Only packages a package set provides count (`legacyPackages.<system>.…`
  * or `packages.<system>.…`): one that fprof switched from a profile flake
- * names that flake, which is no nixpkgs. The URL as installed
+ * (`….profile.packages.hello`) names that flake, which is no nixpkgs. The URL as installed
  * (`originalUrl`) is kept, so that `fprof upgrade` still moves it, unless it
  * is a registry name (`nixpkgs`, `flake:nixpkgs`), which means another
  * flake on another machine: then the locked URL it resolved to.
@@ -81,8 +81,9 @@ export function nixpkgsFromManifest(packages: readonly ProfilePackage[]): string
   const counts = new Map<string, number>();
   for (const p of packages) {
     const parts = p.attrPath?.split(".") ?? [];
+    // fprof's own record of a profile's package is `<profile>.packages.<name>`.
     const fromSet = /^(legacyPackages|packages)$/.test(parts[0]) && parts.length > 2 &&
-      !parts.slice(2).includes("packages");
+      parts.at(-2) !== "packages";
     const url = isRegistryName(p.originalSource) ? p.source : p.originalSource ?? p.source;
     if (fromSet && url) counts.set(url, (counts.get(url) ?? 0) + 1);
   }

@@ -114,9 +114,14 @@ Deno.test("nixpkgsFromManifest() takes the flake most set packages came from, re
   const locked = "github:NixOS/nixpkgs/0123456789abcdef0123456789abcdef01234567";
   assertEquals(
     nixpkgsFromManifest([
-      pkg("a", "legacyPackages.x86_64-linux.a", "github:NixOS/nixpkgs/nixos-24.05", locked),
       pkg("b", "legacyPackages.x86_64-linux.b", "path:/src/other", "path:/src/other?narHash=x"),
-      pkg("c", "legacyPackages.x86_64-linux.c", "github:NixOS/nixpkgs/nixos-24.05", locked),
+      pkg("a", "legacyPackages.x86_64-linux.a", "github:NixOS/nixpkgs/nixos-24.05", locked),
+      pkg(
+        "c",
+        "legacyPackages.x86_64-linux.haskell.packages.ghc96.c",
+        "github:NixOS/nixpkgs/nixos-24.05",
+        locked,
+      ),
     ]),
     "github:NixOS/nixpkgs/nixos-24.05",
   );
