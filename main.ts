@@ -19,6 +19,7 @@ import {
   type OptionValues,
 } from "@commander-js/extra-typings";
 import { SHELLS } from "./lib/term/completions.ts";
+import { idleOptionError } from "./lib/term/idle_options.ts";
 import { MANIFEST_CHOICES } from "./lib/config.ts";
 import { DIFF_MODES } from "./lib/profile/diff.ts";
 import { type CommonOptions, makeContext, tmpRoot } from "./lib/context.ts";
@@ -172,6 +173,32 @@ program.hook("preSubcommand", (cmd, sub) => {
   commandName = sub.name();
 });
 
+// An option the command would not act on, next to the others typed, is a
+// usage error before the command starts (lib/term/idle_options.ts).
+program.hook("preAction", (_, action) => {
+  const refused = idleOptionError(action.name(), typedOptions(action));
+  if (refused) throw refused;
+});
+
+/**
+ * The options typed for `cmd` (its own and the program's, such as
+ * `--profile` before the command), by long flag, and its positional
+ * arguments given, as `[name]`.
+ */
+// deno-lint-ignore no-explicit-any
+function typedOptions(cmd: Command<any, any, any>): Set<string> {
+  const given = new Set<string>();
+  for (const c of [program, cmd]) {
+    for (const o of c.options) {
+      if (o.long && c.getOptionValueSource(o.attributeName()) === "cli") given.add(o.long);
+    }
+  }
+  cmd.registeredArguments.forEach((a, i) => {
+    if (cmd.processedArgs[i] !== undefined) given.add(`[${a.name()}]`);
+  });
+  return given;
+}
+
 function visibleCommands(): string[] {
   return program.commands.filter((c) => !c.name().startsWith("_")).map((c) => c.name());
 }
@@ -303,6 +330,12 @@ const COMMANDS = {
         )
         .option("-t, --template <name>", "the template: default or no-flake", "default")
         .option("--from-current", "declare the packages of the current profile")
+        .option(
+          "--nixpkgs <url>",
+          "the flake's nixpkgs input, such as path:/src/nixpkgs to work offline " +
+            "(default: github:NixOS/nixpkgs/nixos-unstable, or with --from-current the flake " +
+            "the packages came from)",
+        )
         .option("--force", "overwrite files that exist")
         .addHelpText(
           "after",
@@ -310,6 +343,7 @@ const COMMANDS = {
             "fprof init                            # ~/.config/fprof/profile/flake.nix",
             "fprof init --from-current ~/profile   # keep what nix-env -i installed",
             "fprof init --template no-flake .      # default.nix, for Nix without flakes",
+            "fprof init --nixpkgs path:/src/nixpkgs   # a local nixpkgs: nothing to download",
           ),
         ),
     ).action((dir, opts) =>
@@ -396,7 +430,10 @@ const COMMANDS = {
         )
         .option("-n, --dry-run", "show what would change, but change nothing")
         .option("--system", "write the system registry and nix.conf (root only)")
-        .option("--status", "show each pin against the lock file, and whether it is stale")
+        .option(
+          "--status",
+          "show each pin against the lock file, and whether it is stale (then exit 1)",
+        )
         .option("--json", "with --status, print JSON (schema in the README)")
         .option("--unpin", "put back the files and channels as they were before pinning")
         .option(
@@ -440,7 +477,7 @@ const COMMANDS = {
   // Called by the completion scripts for values that depend on the machine.
   __complete: () =>
     program.command("__complete", { hidden: true })
-      .addArgument(new Argument("<kind>").choices(["generations", "inputs"] as const))
+      .addArgument(new Argument("<kind>").choices(["generations", "deletable", "inputs"] as const))
       .option("--profile <path>")
       .action(async (kind, opts) => {
         const { complete } = await import("./lib/commands/completions.ts");

@@ -58,8 +58,9 @@ export class NixError extends FprofError {
     const location = nixErrorLocation(stderr);
     super(`${what}: ${reason}${location ? ` at ${location.at}` : ""}`, {
       ...options,
-      // A hint drawn from Nix's own error says more than the caller's general one.
-      hint: options?.hint ?? nixHint(stderr) ?? options?.fallbackHint,
+      // A hint drawn from Nix's own error says more than the caller's general
+      // one; a failed download most of all, since it is no fault of the flake.
+      hint: downloadHint(reason) ?? options?.hint ?? nixHint(stderr) ?? options?.fallbackHint,
     });
     this.name = "NixError";
     this.argv = argv;
@@ -197,6 +198,28 @@ function commandName(argv: readonly string[]): string {
   );
   const base = prog.split("/").pop() ?? prog;
   return base === "nix" && sub ? `nix ${sub}` : base;
+}
+
+/**
+ * What to do when Nix could not download a flake's input, which on a machine
+ * without network is the first thing a new profile runs into: its nixpkgs is
+ * a `github:` URL. `reason` is Nix's own error ({@link lastNixError}), not its
+ * whole stderr, where a substituter's failed download is only a warning.
+ *
+ * @example
+ * ```ts
+ * import { downloadHint } from "./errors.ts";
+ * downloadHint("error: unable to download 'https://api.github.com/x': Couldn't resolve host name (6)")
+ *   ?.startsWith("offline?"); // => true
+ * downloadHint("error: flake 'path:/nope' does not exist"); // => undefined
+ * ```
+ */
+export function downloadHint(reason: string): string | undefined {
+  if (!reason.includes("unable to download '")) return undefined;
+  return "offline? point nixpkgs at a local copy: 'fprof init --nixpkgs path:/src/nixpkgs', " +
+    'inputs.nixpkgs.url = "path:/src/nixpkgs" in flake.nix, or ' +
+    "--override-input nixpkgs=path:/src/nixpkgs (the README's \"Offline, with a local " +
+    'nixpkgs" says what it must provide)';
 }
 
 /** Nix's own pointer to more detail, such as `nix log <drv>` after a failed build. */

@@ -1,5 +1,5 @@
 import { lastNixError, NixError, nixErrorLocation } from "./errors.ts";
-import { assertEquals } from "./testing.ts";
+import { assertEquals, assertStringIncludes } from "./testing.ts";
 
 Deno.test("lastNixError() takes Nix's last error line without colours", () => {
   assertEquals(
@@ -103,4 +103,27 @@ Deno.test("nixErrorLocation() keeps where Nix's last error is, and the code it q
     e.message,
     "nix build: syntax error, unexpected '}', expecting ';' at /s/abc-source/flake.nix:4:3",
   );
+});
+
+Deno.test("NixError puts a hint to a local nixpkgs before the caller's when a download failed", () => {
+  for (
+    const stderr of [
+      // 2.8, and 2.34 with a tarball.
+      "error: unable to download 'https://api.github.com/repos/NixOS/nixpkgs/commits/nixos-unstable': Couldn't resolve host name (6)\n",
+      "error: Failed to open archive (Source threw exception: error: unable to download 'http://127.0.0.1:9/n.tar.gz': Could not connect to server (7))\n",
+    ]
+  ) {
+    const e = new NixError(["nix", "flake", "metadata"], 1, stderr, { hint: "give a directory" });
+    assertStringIncludes(e.hint ?? "", "offline? point nixpkgs at a local copy");
+    assertStringIncludes(e.hint ?? "", "--nixpkgs");
+  }
+  // A substituter that cannot be reached is only a warning; the error is another.
+  const other = new NixError(
+    ["nix", "build"],
+    1,
+    "warning: unable to download 'https://cache.example/x.narinfo': Couldn't resolve host name (6)\n" +
+      "error: flake 'path:/x' does not exist\n",
+    { hint: "give a directory" },
+  );
+  assertEquals(other.hint, "give a directory");
 });

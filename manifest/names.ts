@@ -186,6 +186,25 @@ export function compareNames(a: string, b: string): number {
   return a.length - b.length;
 }
 
+/**
+ * Orders packages for people to read: by name, then by version, as
+ * listings, diffs and drift reports print them. A manifest keeps the order
+ * packages were installed in (`nix-env -i` appends), which says nothing.
+ *
+ * @example
+ * ```ts
+ * import { comparePackages } from "./names.ts";
+ * [{ name: "zsh", version: "5.9" }, { name: "hello", version: "2.12" }].sort(comparePackages);
+ * // => [{ name: "hello", version: "2.12" }, { name: "zsh", version: "5.9" }]
+ * ```
+ */
+export function comparePackages(
+  a: { name: string; version: string },
+  b: { name: string; version: string },
+): number {
+  return a.name.localeCompare(b.name) || a.version.localeCompare(b.version);
+}
+
 function isAsciiLetter(code: number): boolean {
   return (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a);
 }

@@ -669,7 +669,16 @@ const ESCAPES: Record<string, string> = {
   "${": "\\${",
 };
 
-function printString(s: string): string {
+/**
+ * A Nix string literal of `s`, escaped as Nix prints strings.
+ *
+ * @example
+ * ```ts
+ * import { printString } from "./nix_manifest.ts";
+ * printString('say "${x}"'); // => '"say \\"\\${x}\\""'
+ * ```
+ */
+export function printString(s: string): string {
   if (!NEEDS_ESCAPE.test(s)) return `"${s}"`;
   return `"${s.replace(/["\\\n\r\t]|\$\{/g, (m) => ESCAPES[m])}"`;
 }

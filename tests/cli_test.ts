@@ -5,6 +5,7 @@
 
 import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
 import { commandsToDeclare, normalizeArgv } from "../main.ts";
+import { IDLE_OPTIONS } from "../lib/term/idle_options.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -220,4 +221,66 @@ Deno.test("a command declared alone still refuses what it refused among all", as
 Deno.test("normalizeArgv() drops a -- before everything, and keeps one after a command", () => {
   assertEquals(normalizeArgv(["--", "--help"]), ["--help"]);
   assertEquals(normalizeArgv(["switch", "--", "--x"]), ["switch", "--", "--x"]);
+});
+
+Deno.test("pin --help says that --status exits 1 on a stale pin", async () => {
+  const r = await fprof(["pin", "--help"]);
+  assertEquals(r.code, 0);
+  assertStringIncludes(r.stdout.replace(/\s+/g, " "), "whether it is stale (then exit 1)");
+});
+
+/** What the table's test types for a flag, with a value where it takes one. */
+const TYPED: Record<string, string[]> = {
+  "--sign-key": ["--sign-key", "key"],
+  "--jobs": ["--jobs", "2"],
+  "--timeout": ["--timeout", "3"],
+  "--diff": ["--diff", "always"],
+  "--input": ["--input", "nixpkgs"],
+  "--profile": ["--profile", "/nonexistent/profile"],
+  "[flake]": ["."],
+  "--delete": ["--delete", "1"],
+  "--older-than": ["--older-than", "30d"],
+  "--keep": ["--keep", "1"],
+};
+const typed = (flag: string) => TYPED[flag] ?? [flag];
+/** The arguments a command cannot run without. */
+const ARGUMENTS: Record<string, string[]> = { add: ["hello"], remove: ["hello"] };
+
+Deno.test("an option a command would not act on, with what else is typed, is a usage error with a hint", async () => {
+  for (const rule of IDLE_OPTIONS) {
+    // Alone when it needs another option; else next to each it is idle with.
+    const others = rule.needs ? [[]] : rule.idleWith!.map(typed);
+    for (const other of others) {
+      const args = [
+        rule.command,
+        ...(ARGUMENTS[rule.command] ?? []),
+        ...typed(rule.option),
+        ...other,
+      ];
+      const r = await fprof(args);
+      assertEquals(r.code, 2, `fprof ${args.join(" ")}: ${r.stderr}`);
+      const lines = r.stderr.split("\n");
+      assertOk(lines[0].startsWith("error: ") && lines[0].includes(rule.option), r.stderr);
+      assertEquals(lines[1], `hint: ${rule.hint}`);
+    }
+  }
+  // The program's own --profile counts as typed for the command.
+  const before = await fprof(["--profile", "/nonexistent/profile", "init"]);
+  assertEquals([before.code, before.stderr.split("\n")[0]], [
+    2,
+    "error: --profile needs --from-current",
+  ]);
+});
+
+Deno.test("switch to a store path refuses the options that act on a flake", async () => {
+  const path = `/nix/store/${"a".repeat(32)}-env`;
+  for (const flag of [["--override-input", "nixpkgs=path:/src/nixpkgs"], ["--pin"]]) {
+    const r = await fprof(["switch", path, ...flag]);
+    assertEquals(r.code, 2, r.stderr);
+    assertStringIncludes(
+      r.stderr,
+      `error: ${flag[0]} needs a flake, and '${path}' is a store path`,
+    );
+    assertStringIncludes(r.stderr, "hint: ");
+  }
 });

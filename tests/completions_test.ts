@@ -147,6 +147,8 @@ Deno.test("bash: completes generation numbers, choices and flake inputs", async 
   assertEquals(await bashComplete(t, `fprof rollback ${p} --to `), ["1", "2", "3"]);
   assertEquals(await bashComplete(t, `fprof list ${p} --generation 3`), ["3"]);
   assertEquals(await bashComplete(t, `fprof pin ${p} --from-generation `), ["1", "2", "3"]);
+  // The current generation (2) cannot be deleted, so it is not offered.
+  assertEquals(await bashComplete(t, `fprof generations ${p} --delete `), ["1", "3"]);
   assertEquals(await bashComplete(t, "fprof switch --manifest="), ["auto", "json", "nix", "none"]);
   assertEquals(await bashComplete(t, "fprof switch --manifest=j"), ["json"]);
   assertEquals(await bashComplete(t, "fprof completions "), ["bash", "fish", "zsh"]);
@@ -179,6 +181,7 @@ Deno.test({
     const cmds = await commands(t);
     assertEquals(await complete("fprof "), [...cmds].sort());
     assertEquals(await complete(`fprof rollback --profile ${t.profile} --to `), ["1", "2", "3"]);
+    assertEquals(await complete(`fprof generations --profile ${t.profile} --delete `), ["1", "3"]);
     const manifest = await complete("fprof switch --manifest=");
     for (const kind of ["auto", "nix", "json", "none"]) {
       assertOk(manifest.includes(`--manifest=${kind}`), manifest.join(" "));
@@ -201,8 +204,10 @@ source ${t.scripts.zsh}
 print -r -- "registered: $_comps[fprof]"
 compadd() { print -rl -- \${(P)2} }
 words=(fprof rollback --profile ${t.profile} --to '')
-_fprof_generations`,
+_fprof_generations
+words=(fprof generations --profile ${t.profile} --delete '')
+_fprof_deletable`,
     ], t.env);
-    assertEquals(out, "registered: _fprof\n1\n2\n3\n");
+    assertEquals(out, "registered: _fprof\n1\n2\n3\n1\n3\n");
   },
 });

@@ -254,6 +254,8 @@ Deno.test("after deleting generations, rollback still lands on a living ancestor
   const before = await snapshot(sb);
   const dry = await fprofOk(sb, ["generations", ...p, "--delete", "2", "--dry-run"]);
   assertEquals(dry.stdout, `would delete generations 2 of '${sb.profile}'\n`);
+  const dryJson = await fprofOk(sb, ["generations", ...p, "--delete", "2", "--dry-run", "--json"]);
+  assertEquals(JSON.parse(dryJson.stdout), { profile: sb.profile, dryRun: true, deleted: [2] });
   assertEquals(await snapshot(sb), before);
 
   const del = await fprofOk(sb, ["generations", ...p, "--delete", "2"]);
@@ -274,7 +276,8 @@ Deno.test("after deleting generations, rollback still lands on a living ancestor
   assertStringIncludes(back.stderr, "generation 3 → 1 (its parent)");
 
   // --keep 1 from generation 1: 4 is the newest and 1 is current, so only 3 goes.
-  await fprofOk(sb, ["generations", ...p, "--keep", "1"]);
+  const kept = await fprofOk(sb, ["generations", ...p, "--keep", "1", "--json"]);
+  assertEquals(JSON.parse(kept.stdout), { profile: sb.profile, dryRun: false, deleted: [3] });
   const left = JSON.parse((await fprofOk(sb, ["generations", "--json", ...p])).stdout);
   assertEquals(left.generations.map((g: { number: number }) => g.number), [1, 4]);
   await sb.runOk(["nix-collect-garbage"]);

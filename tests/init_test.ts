@@ -126,3 +126,54 @@ Deno.test("init --template no-flake writes default.nix and the library, and its 
   const doc = JSON.parse((await fprofOk(sb, ["list", "--json"])).stdout);
   assertEquals(names(doc), ["hello-2.12.1", "jq-1.7.1", "ripgrep-14.1.0"]);
 });
+
+Deno.test("init --nixpkgs writes the input; a nixpkgs that cannot be downloaded gets a hint to a local one", async () => {
+  await using sb = await makeNixSandbox();
+  const { pkgs } = await inputs(sb);
+  const dir = join(sb.work, "offline");
+  // A download that fails on any machine, as github: does on one without
+  // network: a server on loopback that has no such file.
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response("no such file", { status: 404 }),
+  );
+  const away = `http://127.0.0.1:${server.addr.port}/nixpkgs.tar.gz`;
+  await fprofOk(sb, ["init", "--nixpkgs", away, dir]);
+  assertStringIncludes(
+    await Deno.readTextFile(join(dir, "flake.nix")),
+    `inputs.nixpkgs.url = "${away}";`,
+  );
+  const r = await fprof(sb, ["switch", "--dry-run", dir]);
+  assertEquals(r.code, 1, r.stderr);
+  assertStringIncludes(r.stderr, "unable to download");
+  assertStringIncludes(
+    r.stderr,
+    "hint: offline? point nixpkgs at a local copy: 'fprof init --nixpkgs",
+  );
+
+  // The local copy, written by init, is all the flake needs.
+  await fprofOk(sb, ["init", "--force", "--nixpkgs", `path:${pkgs}`, dir]);
+  await fprofOk(sb, ["switch", dir]);
+  assertEquals(names(JSON.parse((await fprofOk(sb, ["list", "--json"])).stdout)).length > 0, true);
+
+  // The no-flake template has no input to set: refused, not ignored.
+  const plain = await fprof(sb, ["init", "--template", "no-flake", "--nixpkgs", away, dir]);
+  assertEquals(plain.code, 2, plain.stderr);
+  assertStringIncludes(plain.stderr, "error: --nixpkgs sets the flake template's input");
+});
+
+Deno.test("init --from-current takes the nixpkgs the packages came from, as manifest.json records it", async () => {
+  await using sb = await makeNixSandbox();
+  const { pkgs } = await inputs(sb);
+  await sb.runOk(["nix", "profile", "install", `path:${pkgs}#hello`]);
+  await sb.runOk(["nix", "profile", "install", `path:${pkgs}#jq`]);
+  const dir = join(sb.work, "declared");
+  const r = await fprofOk(sb, ["init", "--from-current", dir]);
+  assertStringIncludes(r.stderr, `nixpkgs: path:${pkgs}, the flake the packages came from`);
+  const text = await Deno.readTextFile(join(dir, "flake.nix"));
+  assertStringIncludes(text, `inputs.nixpkgs.url = "path:${pkgs}";`);
+  // Switched with no --override-input: the input is the one the packages came from.
+  await fprofOk(sb, ["switch", dir]);
+  const after = JSON.parse((await fprofOk(sb, ["list", "--json"])).stdout);
+  assertEquals(names(after), ["hello-2.12.1", "jq-1.7.1"]);
+});

@@ -145,8 +145,14 @@ Deno.test("pin makes nixpkgs# and <nixpkgs> the locked source through GC; re-pin
   const flakeNix = await Deno.readTextFile(join(flake, "flake.nix"));
   await Deno.writeTextFile(join(flake, "flake.nix"), flakeNix.replace(v1, v2));
   await sb.runOk(["nix", "flake", "lock"], { cwd: flake });
-  const stale = (await fprofOk(sb, ["pin", "--status"])).stdout;
-  assertStringIncludes(stale, "stale: the lock has");
+  // A stale pin is reported, and exits 1, as text and as JSON.
+  const stale = await fprof(sb, ["pin", "--status"]);
+  assertEquals(stale.code, 1, stale.stderr);
+  assertStringIncludes(stale.stdout, "stale: the lock has");
+  assertStringIncludes(stale.stderr, "error: stale pin: the lock file has moved on from nixpkgs");
+  assertStringIncludes(stale.stderr, "hint: run 'fprof pin ");
+  const staleJson = await fprof(sb, ["pin", "--status", "--json"]);
+  assertEquals([staleJson.code, JSON.parse(staleJson.stdout).pins[0].stale], [1, true]);
   const dry = await fprofOk(sb, ["pin", "--dry-run", flake]);
   assertStringIncludes(dry.stdout, "would pin nixpkgs");
   await fprofOk(sb, ["pin", flake]);

@@ -105,3 +105,26 @@ Deno.test("a syntax error in the flake keeps Nix's file, line, column and code e
     "  5| }",
   ]);
 });
+
+Deno.test("list sorts by name the packages nix-env -i and nix profile install added in another order", async () => {
+  await using sb = await makeNixSandbox();
+  const pkgs = join(sb.work, "pkgs.nix");
+  const drv = (name: string) =>
+    `${name} = derivation { name = "${name}-1.0"; system = "${sb.system}"; builder = "/bin/sh"; ` +
+    `args = [ "-c" "/bin/mkdir -p $out/bin" ]; };`;
+  await Deno.writeTextFile(pkgs, `{ ${["bravo", "alpha", "charlie"].map(drv).join(" ")} }`);
+  const byNixEnv = join(sb.work, "env-profile");
+  const byNixProfile = join(sb.work, "nix-profile");
+  // One at a time, in an order that is sorted neither forwards nor backwards.
+  for (const name of ["bravo", "alpha", "charlie"]) {
+    await sb.runOk(["nix-env", "--profile", byNixEnv, "-i", "-f", pkgs, "-A", name]);
+    const out = (await sb.runOk(["nix-build", "--no-out-link", pkgs, "-A", name])).stdout.trim();
+    await sb.runOk(["nix", "profile", "install", "--profile", byNixProfile, out]);
+  }
+  for (const profile of [byNixEnv, byNixProfile]) {
+    const text = (await fprofOk(sb, ["list", "--profile", profile])).stdout;
+    assertEquals(text, "alpha    1.0\nbravo    1.0\ncharlie  1.0\n");
+    const json = JSON.parse((await fprofOk(sb, ["list", "--json", "--profile", profile])).stdout);
+    assertEquals(json.packages.map((p: { name: string }) => p.name), ["alpha", "bravo", "charlie"]);
+  }
+});

@@ -1,6 +1,6 @@
 /**
  * `fprof completions bash|zsh|fish`: print a completion script, and the
- * hidden `fprof __complete generations|inputs` the scripts call back for
+ * hidden `fprof __complete generations|deletable|inputs` the scripts call back for
  * values that depend on the machine.
  *
  * @module
@@ -22,7 +22,7 @@ export async function completions(shell: Shell, program: Command<any, any, any>)
 }
 
 /** What `fprof __complete` can list. */
-export const COMPLETE_KINDS = ["generations", "inputs"] as const;
+export const COMPLETE_KINDS = ["generations", "deletable", "inputs"] as const;
 
 /**
  * Prints one value per line for shell completion, fast and without Nix.
@@ -34,9 +34,13 @@ export async function complete(
   ctx: Context,
 ): Promise<void> {
   try {
-    if (kind === "generations") {
+    if (kind !== "inputs") {
       const state = await readProfile(await profileOf(ctx, opts.profile));
-      await writeOut(state.generations.map((g) => `${g.number}\n`).join(""));
+      // `generations --delete` refuses the current generation: offer it only elsewhere.
+      const offered = kind === "deletable"
+        ? state.generations.filter((g) => g.number !== state.current?.number)
+        : state.generations;
+      await writeOut(offered.map((g) => `${g.number}\n`).join(""));
       return;
     }
     // The flake a bare `fprof upgrade` or `fprof pin` would use.

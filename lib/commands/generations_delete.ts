@@ -36,6 +36,14 @@ export function deleteRequest(opts: DeleteOptions): DeleteRequest {
   return { kind: "keep", count: opts.keep! };
 }
 
+/** The `--json` document of a deletion: what went, or would go with `--dry-run`. */
+export interface DeletionJson {
+  profile: string;
+  dryRun: boolean;
+  /** The generation numbers, ascending; empty when none matched. */
+  deleted: number[];
+}
+
 /** Runs the deletion. */
 export async function deleteGenerations(
   profile: string,
@@ -45,12 +53,17 @@ export async function deleteGenerations(
   const req = deleteRequest(opts);
   const state = await readProfile(profile);
   const doomed = planDeletion(state, req, new Date());
+  const report = (deleted: number[]) =>
+    opts.json
+      ? writeOut(JSON.stringify({ profile, dryRun: opts.dryRun ?? false, deleted }) + "\n")
+      : Promise.resolve();
   if (doomed.length === 0) {
     ctx.log.step("no generations to delete");
-    return;
+    return await report([]);
   }
   const list = doomed.join(", ");
   if (opts.dryRun) {
+    if (opts.json) return await report(doomed);
     await writeOut(`would delete generations ${list} of '${profile}'\n`);
     return;
   }
@@ -70,5 +83,6 @@ export async function deleteGenerations(
     },
   );
   ctx.log.step(`deleted generations ${list} of '${profile}'`);
+  await report(doomed);
   ctx.log.hint("run 'nix-collect-garbage' to reclaim the space they used");
 }

@@ -15,7 +15,7 @@ import { FprofError, UsageError } from "../errors.ts";
 import { readGenerationContents } from "../profile/generation.ts";
 import { readProfile } from "../profile/profile.ts";
 import type { ProfilePackage } from "../../manifest/types.ts";
-import { isBareAttrName } from "../../manifest/nix_manifest.ts";
+import { isBareAttrName, printString } from "../../manifest/nix_manifest.ts";
 import { initFlakeDir } from "../nix/flake_ref.ts";
 // Imported as text, so that bundles and compiled binaries carry them.
 import defaultTemplate from "../../templates/default/flake.nix" with { type: "text" };
@@ -34,6 +34,8 @@ export interface InitOptions {
   template?: string;
   fromCurrent?: boolean;
   force?: boolean;
+  /** The flake URL to write as the template's nixpkgs input. */
+  nixpkgs?: string;
 }
 
 /** The templates `init` can write, and the file each one consists of. */
@@ -51,6 +53,50 @@ export const TEMPLATES: Record<string, { file: string; text: string; paths: RegE
     paths: /^( *)paths = \{ inherit \(pkgs\) [^}]*\};\n/m,
   },
 };
+
+/** The default template's nixpkgs input line, which `--nixpkgs` replaces. */
+const NIXPKGS_INPUT = /^( *)inputs\.nixpkgs\.url = "[^"]*";$/m;
+
+/** The flake template text with `url` as its nixpkgs input; pure. */
+export function withNixpkgs(text: string, url: string): string {
+  if (!NIXPKGS_INPUT.test(text)) throw new Error("the template has no nixpkgs input to set");
+  return text.replace(
+    NIXPKGS_INPUT,
+    (_, indent) => `${indent}inputs.nixpkgs.url = ${printString(url)};`,
+  );
+}
+
+/**
+ * The flake the current profile's packages came from, as manifest.json
+ * records it, for the nixpkgs input of `init --from-current`; the one most
+ * packages name, or undefined when none names one. Pure.
+ *
+ * Only packages a package set provides count (`legacyPackages.<system>.…`
+ * or `packages.<system>.…`): one that fprof switched from a profile flake
+ * (`….profile.packages.hello`) names that flake, which is no nixpkgs. The URL as installed
+ * (`originalUrl`) is kept, so that `fprof upgrade` still moves it, unless it
+ * is a registry name (`nixpkgs`, `flake:nixpkgs`), which means another
+ * flake on another machine: then the locked URL it resolved to.
+ */
+export function nixpkgsFromManifest(packages: readonly ProfilePackage[]): string | undefined {
+  const counts = new Map<string, number>();
+  for (const p of packages) {
+    const parts = p.attrPath?.split(".") ?? [];
+    // fprof's own record of a profile's package is `<profile>.packages.<name>`.
+    const fromSet = /^(legacyPackages|packages)$/.test(parts[0]) && parts.length > 2 &&
+      parts.at(-2) !== "packages";
+    const url = isRegistryName(p.originalSource) ? p.source : p.originalSource ?? p.source;
+    if (fromSet && url) counts.set(url, (counts.get(url) ?? 0) + 1);
+  }
+  let best: string | undefined;
+  for (const [url, n] of counts) if (best === undefined || n > counts.get(best)!) best = url;
+  return best;
+}
+
+/** Whether a flake URL is an indirect one, resolved through the registry. */
+function isRegistryName(url: string | undefined): boolean {
+  return url !== undefined && (url.startsWith("flake:") || /^[\w-]+(\/[^:]*)?$/.test(url));
+}
 
 /** One line of a generated package list. */
 export interface DeclaredPackage {
@@ -178,6 +224,7 @@ export async function init(
       hint: `templates: ${Object.keys(TEMPLATES).join(", ")}`,
     });
   }
+  checkNixpkgsOption(name, opts.nixpkgs);
   const dir = initDir(dirArg, ctx.env);
   if ((await Deno.stat(dir).catch(() => null))?.isDirectory === false) {
     throw new FprofError(`'${dir}' is a file, not a directory`, {
@@ -193,30 +240,14 @@ export async function init(
       });
     }
   }
-  let text = template.text;
-  if (opts.fromCurrent) {
-    const profile = await profileOf(ctx, opts.profile);
-    const state = await readProfile(profile);
-    if (!state.current) {
-      throw new FprofError(`profile '${profile}' has no generations to start from`, {
-        hint: "run 'fprof init' without --from-current",
-      });
+  const current = opts.fromCurrent ? await fromCurrent(name, opts, ctx) : undefined;
+  let text = current?.text ?? template.text;
+  const nixpkgs = opts.nixpkgs ?? current?.nixpkgs;
+  if (nixpkgs !== undefined && name === "default") {
+    text = withNixpkgs(text, nixpkgs);
+    if (opts.nixpkgs === undefined) {
+      ctx.log.step(`nixpkgs: ${nixpkgs}, the flake the packages came from`);
     }
-    const contents = await readGenerationContents(ctx.nix, state.current.storePath);
-    const declared = declarePackages(contents.packages);
-    text = fillTemplate(
-      name,
-      text,
-      declared,
-      `The packages of generation ${state.current.number} of ${profile}.`,
-    );
-    const guessed = declared.filter((d) => d.attr && d.note).length;
-    const unknown = declared.filter((d) => !d.attr).length;
-    ctx.log.step(
-      `declared ${declared.length - unknown} package(s) of generation ${state.current.number}` +
-        (guessed ? `, ${guessed} by a name guessed from the package name` : "") +
-        (unknown ? `; ${unknown} left as comments (no attribute name known)` : ""),
-    );
   }
   // Written aside and renamed: a link at either name is replaced, never
   // written through.
@@ -225,4 +256,53 @@ export async function init(
   }
   ctx.log.step(`wrote '${target}' and '${LIBRARY_FILE}' beside it (fprof's Nix library)`);
   ctx.log.step(`next: list your packages in it, then run: ${nextCommand(name, dir)}`);
+}
+
+/** Refuses a `--nixpkgs` the template cannot take. */
+function checkNixpkgsOption(template: string, url: string | undefined): void {
+  if (url === undefined) return;
+  if (template !== "default") {
+    throw new UsageError(`--nixpkgs sets the flake template's input; '${template}' has none`, {
+      hint: "the no-flake template pins nixpkgs by hash: edit rev and sha256 in its default.nix",
+    });
+  }
+  if (url.trim() === "") {
+    throw new UsageError("--nixpkgs needs a flake URL", {
+      hint: "give one such as path:/src/nixpkgs or github:NixOS/nixpkgs/nixos-24.05",
+    });
+  }
+}
+
+/**
+ * The template filled with the packages of the current generation, and the
+ * flake they came from when its manifest records one.
+ */
+async function fromCurrent(
+  name: string,
+  opts: InitOptions,
+  ctx: Context,
+): Promise<{ text: string; nixpkgs?: string }> {
+  const profile = await profileOf(ctx, opts.profile);
+  const state = await readProfile(profile);
+  if (!state.current) {
+    throw new FprofError(`profile '${profile}' has no generations to start from`, {
+      hint: "run 'fprof init' without --from-current",
+    });
+  }
+  const contents = await readGenerationContents(ctx.nix, state.current.storePath);
+  const declared = declarePackages(contents.packages);
+  const text = fillTemplate(
+    name,
+    TEMPLATES[name].text,
+    declared,
+    `The packages of generation ${state.current.number} of ${profile}.`,
+  );
+  const guessed = declared.filter((d) => d.attr && d.note).length;
+  const unknown = declared.filter((d) => !d.attr).length;
+  ctx.log.step(
+    `declared ${declared.length - unknown} package(s) of generation ${state.current.number}` +
+      (guessed ? `, ${guessed} by a name guessed from the package name` : "") +
+      (unknown ? `; ${unknown} left as comments (no attribute name known)` : ""),
+  );
+  return { text, nixpkgs: nixpkgsFromManifest(contents.packages) };
 }

@@ -5,8 +5,10 @@ import {
   initDir,
   LIBRARY_FILE,
   nextCommand,
+  nixpkgsFromManifest,
   packageListNix,
   TEMPLATES,
+  withNixpkgs,
 } from "./init.ts";
 
 const S = "/nix/store/ry3wji0qjghzb55bgp6babkivblpiyim";
@@ -92,4 +94,48 @@ Deno.test("each template's fprof.nix is a copy of nix/lib.nix, the library init 
       `templates/${template}/${LIBRARY_FILE} differs from nix/lib.nix: copy it again`,
     );
   }
+});
+
+Deno.test("withNixpkgs() writes the URL as the default template's nixpkgs input, escaped for Nix", () => {
+  const text = withNixpkgs(TEMPLATES.default.text, 'path:/src/nix"pkgs');
+  assertStringIncludes(text, '  inputs.nixpkgs.url = "path:/src/nix\\"pkgs";\n');
+  assertEquals(text.includes("github:NixOS/nixpkgs"), false);
+});
+
+Deno.test("nixpkgsFromManifest() takes the flake most set packages came from, resolving registry names", () => {
+  const pkg = (name: string, attrPath?: string, originalSource?: string, source?: string) => ({
+    name,
+    version: "1",
+    storePaths: [`${S}-${name}-1`],
+    ...(attrPath ? { attrPath } : {}),
+    ...(originalSource ? { originalSource } : {}),
+    ...(source ? { source } : {}),
+  });
+  const locked = "github:NixOS/nixpkgs/0123456789abcdef0123456789abcdef01234567";
+  assertEquals(
+    nixpkgsFromManifest([
+      pkg("b", "legacyPackages.x86_64-linux.b", "path:/src/other", "path:/src/other?narHash=x"),
+      pkg("a", "legacyPackages.x86_64-linux.a", "github:NixOS/nixpkgs/nixos-24.05", locked),
+      pkg(
+        "c",
+        "legacyPackages.x86_64-linux.haskell.packages.ghc96.c",
+        "github:NixOS/nixpkgs/nixos-24.05",
+        locked,
+      ),
+    ]),
+    "github:NixOS/nixpkgs/nixos-24.05",
+  );
+  // `nixpkgs#hello` records the registry name: the locked URL says which flake it was.
+  assertEquals(
+    nixpkgsFromManifest([pkg("a", "legacyPackages.x86_64-linux.a", "flake:nixpkgs", locked)]),
+    locked,
+  );
+  // A package of fprof's own profile flake, or from nix-env, names no nixpkgs.
+  assertEquals(
+    nixpkgsFromManifest([
+      pkg("a", "legacyPackages.x86_64-linux.profile.packages.a", "path:/home/me/profile"),
+      pkg("b"),
+    ]),
+    undefined,
+  );
 });

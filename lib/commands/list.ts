@@ -11,6 +11,7 @@ import type { Generation } from "../profile/profile.ts";
 import { LocalPlace, withHost } from "../profile/place.ts";
 import { placeOf } from "../place.ts";
 import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
+import { comparePackages } from "../../manifest/names.ts";
 import { writeOut } from "../log/log.ts";
 
 /** Options of `fprof list`. */
@@ -75,7 +76,7 @@ export function listJson(
  * What made a kept listing (see {@link listText}): another fprof, or this
  * code changed, never prints one kept by the other. Change it with listText.
  */
-const LIST_TEXT_FORMAT = `fprof-list-text/1 fprof ${VERSION}`;
+const LIST_TEXT_FORMAT = `fprof-list-text/2 fprof ${VERSION}`;
 
 /** Formats the human listing: one package per line, aligned; pure. */
 export function listText(
@@ -172,6 +173,8 @@ export async function list(opts: ListOptions, ctx: Context): Promise<void> {
       },
     );
   }
+  // In the manifest's order, nix-env -i and nix profile list by install time.
+  contents = { ...contents, packages: [...contents.packages].sort(comparePackages) };
   if (opts.group) {
     const { listGrouped } = await import("./list_groups.ts");
     await listGrouped(place, gen, contents, opts, ctx);

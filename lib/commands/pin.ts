@@ -1079,8 +1079,18 @@ async function status(scope: PinScope, opts: PinOptions, ctx: Context) {
     await writeOut(
       JSON.stringify({ scope, flake: state.flake, pending, pins: rows }, null, 2) + "\n",
     );
-    return;
+  } else await writeOut(statusText(state.flake, rows, pending));
+  // A stale pin exits 1, so that a script or a login check can act on it.
+  const stale = rows.filter((r) => r.stale).map((r) => r.id);
+  if (stale.length > 0) {
+    throw new FprofError(`stale pin: the lock file has moved on from ${stale.join(", ")}`, {
+      hint: `run 'fprof pin ${state.flake}' to move it to the lock`,
+    });
   }
+}
+
+/** The text of `pin --status`: one line per pin with what holds for it. */
+function statusText(flake: string, rows: PinStatus[], pending: boolean): string {
   const lines = [
     ...pending
       ? [
@@ -1088,7 +1098,7 @@ async function status(scope: PinScope, opts: PinOptions, ctx: Context) {
         "or 'fprof pin --unpin' to undo it",
       ]
       : [],
-    `pins from ${join(state.flake, "flake.lock")}:`,
+    `pins from ${join(flake, "flake.lock")}:`,
   ];
   for (const r of rows) {
     const notes = [
@@ -1112,5 +1122,5 @@ async function status(scope: PinScope, opts: PinOptions, ctx: Context) {
     ];
     lines.push(`  ${r.id}  ${r.storePath}  (${notes.join("; ")})`);
   }
-  await writeOut(lines.join("\n") + "\n");
+  return lines.join("\n") + "\n";
 }

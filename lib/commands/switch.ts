@@ -183,13 +183,9 @@ export async function switchProfile(
   ctx: Context,
 ): Promise<SwitchResult> {
   checkSwitchJsonOptions({ ...opts, report: (opts.targetHost?.length ?? 0) > 0 });
-  if ((opts.jobs !== undefined || opts.timeout !== undefined) && !opts.targetHost?.length) {
-    throw new UsageError(`--${opts.jobs !== undefined ? "jobs" : "timeout"} needs --target-host`, {
-      hint: "they bound a switch of other machines; this machine's switch takes neither",
-    });
-  }
   const chosen = await chooseFlake(installableArg, ctx.config.flake, ctx.env);
   const installable = await resolveInstallable(chosen.ref, ctx);
+  if (installable.kind === "store") refuseFlakeOptions(opts, installable.path);
   if (opts.targetHost?.length) {
     const { switchHosts } = await import("./switch_hosts.ts");
     return await switchHosts(chosen, installable, opts, ctx);
@@ -224,6 +220,15 @@ export async function switchProfile(
     await pinAfterSwitch(built.flake.ref, profile, ctx);
   }
   return result;
+}
+
+/** Refuses the options that act on a flake, for a switch to a store path. */
+function refuseFlakeOptions(opts: SwitchOptions, path: string): void {
+  const flag = opts.overrideInput?.length ? "--override-input" : opts.pin ? "--pin" : undefined;
+  if (flag === undefined) return;
+  throw new UsageError(`${flag} needs a flake, and '${path}' is a store path`, {
+    hint: `give the flake it was built from instead, or drop ${flag}`,
+  });
 }
 
 /** The switch of one profile, from the built environment on, under its lock. */

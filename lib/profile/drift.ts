@@ -12,6 +12,7 @@ import { type GenerationContents, readGenerationContents } from "./generation.ts
 import type { Generation, ProfileState } from "./profile.ts";
 import { recordOf, type RecordsFile } from "./records.ts";
 import type { ProfilePackage } from "../../manifest/types.ts";
+import { comparePackages } from "../../manifest/names.ts";
 
 /** What to do about packages a switch would drop from a foreign generation. */
 export type DriftDecision = "proceed" | "ask" | "refuse";
@@ -46,7 +47,7 @@ export function foreignDrops(
 ): ProfilePackage[] {
   const declared = new Set((baseline ?? []).map((p) => `${p.name}\0${p.version}`));
   return removed.filter((p) => !declared.has(`${p.name}\0${p.version}`))
-    .sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version));
+    .sort(comparePackages);
 }
 
 /**

@@ -27,6 +27,7 @@
 import { join } from "../path.ts";
 import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
 import {
+  comparePackages,
   ManifestError,
   manifestNixJsonExpr,
   outputOfPathName,
@@ -99,9 +100,7 @@ export function packagesFromReferences(
       packages.push(own);
     }
   }
-  return packages.sort((a, b) =>
-    a.name.localeCompare(b.name) || a.version.localeCompare(b.version)
-  );
+  return packages.sort(comparePackages);
 }
 
 /** A generation's packages and which manifest they came from. */

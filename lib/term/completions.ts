@@ -5,8 +5,9 @@
  *
  * Values that depend on the machine are completed by calling fprof back:
  * `fprof __complete generations [--profile P]` prints the profile's
- * generation numbers and `fprof __complete inputs` the inputs of the flake's
- * lock file; neither starts Nix. Which option or argument gets which values is
+ * generation numbers, `fprof __complete deletable` those but the current one
+ * (which `generations --delete` refuses), and `fprof __complete inputs` the
+ * inputs of the flake's lock file; neither starts Nix. Which option or argument gets which values is
  * decided by its name ({@link valueKind}), so new commands follow the same
  * conventions without touching this file.
  *
@@ -23,6 +24,7 @@ export type Shell = typeof SHELLS[number];
 /** What the value of an option or an argument is completed with. */
 export type ValueKind =
   | { kind: "generations" }
+  | { kind: "deletable" }
   | { kind: "inputs" }
   | { kind: "files" }
   | { kind: "choices"; choices: string[] }
@@ -62,8 +64,9 @@ export interface ProgramSpec {
  * How a value named `name` (an option's long name without dashes, or an
  * argument's name) is completed. Pure.
  *
- * - generation numbers: `--to`, `--generation`, `--from-generation`,
- *   `--delete`, and arguments `from`, `to`, `generation`;
+ * - generation numbers: `--to`, `--generation`, `--from-generation`, and
+ *   arguments `from`, `to`, `generation`;
+ * - generation numbers but the current one: `--delete`;
  * - flake inputs: `--input`;
  * - files: `--profile`, and arguments `installable`, `flake`, `dir`, `path`,
  *   `file`;
@@ -72,9 +75,10 @@ export interface ProgramSpec {
  */
 export function valueKind(name: string, choices?: readonly string[]): ValueKind {
   if (choices && choices.length > 0) return { kind: "choices", choices: [...choices] };
-  if (/^(to|from|generation|generations|from-generation|delete)$/.test(name)) {
+  if (/^(to|from|generation|generations|from-generation)$/.test(name)) {
     return { kind: "generations" };
   }
+  if (name === "delete") return { kind: "deletable" };
   if (name === "input") return { kind: "inputs" };
   if (/^(profile|installable|flake|dir|path|file)$/.test(name)) return { kind: "files" };
   return { kind: "none" };
@@ -108,7 +112,7 @@ function optionSpec(o: OptionLike): OptionSpec {
     value,
     // Commander takes the next word as an optional value unless it starts
     // with '-', so `--from-generation [n]` completes a number there.
-    optionalValue: o.optional && value.kind !== "generations",
+    optionalValue: o.optional && value.kind !== "generations" && value.kind !== "deletable",
   };
 }
 
@@ -169,6 +173,8 @@ function bashValue(v: ValueKind): string {
   switch (v.kind) {
     case "generations":
       return `_fprof_values generations`;
+    case "deletable":
+      return `_fprof_values deletable`;
     case "inputs":
       return `_fprof_values inputs`;
     case "files":
@@ -291,6 +297,8 @@ function zshAction(v: ValueKind): string {
   switch (v.kind) {
     case "generations":
       return "_fprof_generations";
+    case "deletable":
+      return "_fprof_deletable";
     case "inputs":
       return "_fprof_inputs";
     case "files":
@@ -341,6 +349,7 @@ _fprof_values() {
   compadd -a values
 }
 _fprof_generations() { _fprof_values generations; }
+_fprof_deletable() { _fprof_values deletable; }
 _fprof_inputs() { _fprof_values inputs; }
 
 _fprof() {
@@ -378,6 +387,8 @@ function fishValue(v: ValueKind): string {
   switch (v.kind) {
     case "generations":
       return `-x -a '(__fprof_values generations)'`;
+    case "deletable":
+      return `-x -a '(__fprof_values deletable)'`;
     case "inputs":
       return `-x -a '(__fprof_values inputs)'`;
     case "files":

@@ -6,6 +6,7 @@ Deno.test("valueKind() picks values by the option's or argument's name", () => {
   assertEquals(valueKind("to"), { kind: "generations" });
   assertEquals(valueKind("generation"), { kind: "generations" });
   assertEquals(valueKind("from"), { kind: "generations" });
+  assertEquals(valueKind("delete"), { kind: "deletable" });
   assertEquals(valueKind("input"), { kind: "inputs" });
   assertEquals(valueKind("profile"), { kind: "files" });
   assertEquals(valueKind("installable"), { kind: "files" });
