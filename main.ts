@@ -454,7 +454,7 @@ const COMMANDS = {
         ),
     ).action((flake, opts) =>
       run(opts, async (o, ctx) => {
-        const { pin } = await import("./lib/commands/pin.ts");
+        const { pin } = await import("./lib/commands/pin/mod.ts");
         await pin(flake, o, ctx);
       })
     ),

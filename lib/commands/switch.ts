@@ -216,7 +216,7 @@ export async function switchProfile(
     await ensureProfileLink(profile, ctx);
   }
   if (!opts.dryRun && (opts.pin ?? ctx.config.pin) && built.flake) {
-    const { pinAfterSwitch } = await import("./pin.ts");
+    const { pinAfterSwitch } = await import("./pin/mod.ts");
     await pinAfterSwitch(built.flake.ref, profile, ctx);
   }
   return result;

@@ -1,13 +1,13 @@
-import { assertEquals, assertThrows } from "../testing.ts";
+import { assertEquals, assertThrows } from "../../testing.ts";
 import {
   defaultChannelsProfile,
   flakeNixPathWorks,
   pinFlakeDir,
   planPinFiles,
   registryIsRemote,
-} from "./pin.ts";
-import { parseNixVersion } from "../nix/nix.ts";
-import { FprofError, UsageError } from "../errors.ts";
+} from "./plan.ts";
+import { parseNixVersion } from "../../nix/nix.ts";
+import { FprofError, UsageError } from "../../errors.ts";
 
 const env = new Map([["HOME", "/home/u"]]);
 const pin = { id: "nixpkgs", storePath: "/nix/store/a-source", narHash: "sha256-a" };
