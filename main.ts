@@ -498,6 +498,27 @@ const COMMANDS = {
         await upgrade(flake, o, ctx);
       })
     ),
+  which: () =>
+    common(
+      program.command("which")
+        .description(
+          "Say which package of the profile provides a command, and what PATH runs for it.",
+        )
+        .argument("<command>", "a command name, as the shell looks it up")
+        .option("--json", "print JSON (schema in the README)")
+        .addHelpText(
+          "after",
+          examples(
+            "fprof which hello                # its package, others that have it, what runs",
+            "fprof which --json jq | jq .runsProfile",
+          ),
+        ),
+    ).action((command, opts) =>
+      run(opts, async (o, ctx) => {
+        const { which } = await import("./lib/commands/which.ts");
+        await which(command, o, ctx);
+      })
+    ),
 };
 
 /**

@@ -66,6 +66,8 @@ import { checkHostSpec } from "../remote/host_spec.ts";
 import { LocalPlace, type ProfilePlace } from "../profile/place.ts";
 import { contentsCacheDir, updateContentsCache } from "../profile/contents_cache.ts";
 import { RunRoots } from "../nix/gc_roots.ts";
+import { overlapLines, type OverlapWarning } from "../profile/overlaps.ts";
+import { checkOverlaps } from "../profile/provided.ts";
 import {
   clearPending,
   type PendingRecord,
@@ -218,11 +220,45 @@ export async function switchProfile(
   if (!opts.profile && !ctx.config.profile && !opts.dryRun) {
     await ensureProfileLink(profile, ctx);
   }
+  // After the link is made: a PATH that names ~/.nix-profile/bin finds it.
+  if (!opts.json) reportOverlaps(overlapsOf(run), ctx);
   if (!opts.dryRun && (opts.pin ?? ctx.config.pin) && built.flake) {
     const { pinAfterSwitch } = await import("./pin.ts");
     await pinAfterSwitch(built.flake.ref, profile, ctx);
   }
   return result;
+}
+
+/**
+ * The overlap warnings of the new environment in this machine's profile
+ * (see overlaps.ts), from the packages the switch already read. None for
+ * another machine's profile, whose PATH is not this one, nor for an
+ * environment not in this store (built on a build host, in a dry run).
+ */
+export function overlapsOf(run: SwitchRun): OverlapWarning[] {
+  if (run.place.host !== undefined) return [];
+  const { envPath } = run.built;
+  try {
+    Deno.statSync(envPath);
+  } catch {
+    run.ctx.log.debug(`'${envPath}' is not in this store: no check of what overlaps in it`);
+    return [];
+  }
+  return checkOverlaps({
+    envPath,
+    packages: run.env.packages,
+    profile: run.place.profile,
+    path: run.ctx.env.get("PATH"),
+    storeDir: run.ctx.nix.storeDir,
+  });
+}
+
+/** Prints each overlap as a `warning:` with its `hint:` (a few of each kind). */
+function reportOverlaps(warnings: readonly OverlapWarning[], ctx: Context): void {
+  for (const line of overlapLines(warnings)) {
+    ctx.log.warn(line.warning);
+    if (line.hint) ctx.log.hint(line.hint);
+  }
 }
 
 /** The switch of one profile, from the built environment on, under its lock. */
@@ -459,6 +495,7 @@ async function printJsonPlan(run: SwitchRun, p: PlannedSwitch): Promise<SwitchRe
     manifest: p.manifest,
     diff: p.plan.diff,
     dropsNix: p.plan.strands,
+    warnings: overlapsOf(run),
   });
   await writeOut(JSON.stringify(doc, null, 2) + "\n");
   return {
