@@ -435,7 +435,7 @@ const COMMANDS = {
   // Called by the completion scripts for values that depend on the machine.
   __complete: () =>
     program.command("__complete", { hidden: true })
-      .addArgument(new Argument("<kind>").choices(["generations", "inputs"] as const))
+      .addArgument(new Argument("<kind>").choices(["generations", "inputs", "commands"] as const))
       .option("--profile <path>")
       .action(async (kind, opts) => {
         const { complete } = await import("./lib/commands/completions.ts");

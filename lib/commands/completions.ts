@@ -1,6 +1,6 @@
 /**
  * `fprof completions bash|zsh|fish`: print a completion script, and the
- * hidden `fprof __complete generations|inputs` the scripts call back for
+ * hidden `fprof __complete generations|inputs|commands` the scripts call back for
  * values that depend on the machine.
  *
  * @module
@@ -13,6 +13,7 @@ import { type Context, profileOf } from "../context.ts";
 import { chooseFlake, localFlakeDir } from "../nix/flake_ref.ts";
 import { writeOut } from "../term/log.ts";
 import { readProfile } from "../profile/profile.ts";
+import { commandsOf } from "../profile/provided.ts";
 
 /** Prints the completion script of `program` for `shell`. */
 // deno-lint-ignore no-explicit-any
@@ -21,7 +22,7 @@ export async function completions(shell: Shell, program: Command<any, any, any>)
 }
 
 /** What `fprof __complete` can list. */
-export const COMPLETE_KINDS = ["generations", "inputs"] as const;
+export const COMPLETE_KINDS = ["generations", "inputs", "commands"] as const;
 
 /**
  * Prints one value per line for shell completion, fast and without Nix.
@@ -36,6 +37,11 @@ export async function complete(
     if (kind === "generations") {
       const state = await readProfile(await profileOf(ctx, opts.profile));
       await writeOut(state.generations.map((g) => `${g.number}\n`).join(""));
+      return;
+    }
+    if (kind === "commands") {
+      const profile = await profileOf(ctx, opts.profile);
+      await writeOut(commandsOf(profile).sort().map((c) => `${c}\n`).join(""));
       return;
     }
     // The flake a bare `fprof upgrade` or `fprof pin` would use.

@@ -5,8 +5,9 @@
  *
  * Values that depend on the machine are completed by calling fprof back:
  * `fprof __complete generations [--profile P]` prints the profile's
- * generation numbers and `fprof __complete inputs` the inputs of the flake's
- * lock file; neither starts Nix. Which option or argument gets which values is
+ * generation numbers, `fprof __complete commands` the names in its `bin/`, and
+ * `fprof __complete inputs` the inputs of the flake's lock file; none starts
+ * Nix. Which option or argument gets which values is
  * decided by its name ({@link valueKind}), so new commands follow the same
  * conventions without touching this file.
  *
@@ -24,6 +25,7 @@ export type Shell = typeof SHELLS[number];
 export type ValueKind =
   | { kind: "generations" }
   | { kind: "inputs" }
+  | { kind: "commands" }
   | { kind: "files" }
   | { kind: "choices"; choices: string[] }
   | { kind: "none" };
@@ -65,6 +67,7 @@ export interface ProgramSpec {
  * - generation numbers: `--to`, `--generation`, `--from-generation`,
  *   `--delete`, and arguments `from`, `to`, `generation`;
  * - flake inputs: `--input`;
+ * - the commands of the profile's `bin/`: the argument `command`;
  * - files: `--profile`, and arguments `installable`, `flake`, `dir`, `path`,
  *   `file`;
  * - the declared choices, when there are any;
@@ -76,6 +79,7 @@ export function valueKind(name: string, choices?: readonly string[]): ValueKind 
     return { kind: "generations" };
   }
   if (name === "input") return { kind: "inputs" };
+  if (name === "command") return { kind: "commands" };
   if (/^(profile|installable|flake|dir|path|file)$/.test(name)) return { kind: "files" };
   return { kind: "none" };
 }
@@ -171,6 +175,8 @@ function bashValue(v: ValueKind): string {
       return `_fprof_values generations`;
     case "inputs":
       return `_fprof_values inputs`;
+    case "commands":
+      return `_fprof_values commands`;
     case "files":
       return `compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur"))`;
     case "choices":
@@ -293,6 +299,8 @@ function zshAction(v: ValueKind): string {
       return "_fprof_generations";
     case "inputs":
       return "_fprof_inputs";
+    case "commands":
+      return "_fprof_commands";
     case "files":
       return "_files";
     case "choices":
@@ -342,6 +350,7 @@ _fprof_values() {
 }
 _fprof_generations() { _fprof_values generations; }
 _fprof_inputs() { _fprof_values inputs; }
+_fprof_commands() { _fprof_values commands; }
 
 _fprof() {
   local curcontext=$curcontext state line
@@ -380,6 +389,8 @@ function fishValue(v: ValueKind): string {
       return `-x -a '(__fprof_values generations)'`;
     case "inputs":
       return `-x -a '(__fprof_values inputs)'`;
+    case "commands":
+      return `-x -a '(__fprof_values commands)'`;
     case "files":
       return `-r -F`;
     case "choices":

@@ -7,6 +7,7 @@ Deno.test("valueKind() picks values by the option's or argument's name", () => {
   assertEquals(valueKind("generation"), { kind: "generations" });
   assertEquals(valueKind("from"), { kind: "generations" });
   assertEquals(valueKind("input"), { kind: "inputs" });
+  assertEquals(valueKind("command"), { kind: "commands" });
   assertEquals(valueKind("profile"), { kind: "files" });
   assertEquals(valueKind("installable"), { kind: "files" });
   assertEquals(valueKind("keep"), { kind: "none" });
