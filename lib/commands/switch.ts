@@ -221,7 +221,7 @@ export async function switchProfile(
     await ensureProfileLink(profile, ctx);
   }
   // After the link is made: a PATH that names ~/.nix-profile/bin finds it.
-  if (!opts.json) reportOverlaps(overlapsOf(run), ctx);
+  if (!opts.json) reportOverlaps(await overlapsOf(run), ctx);
   if (!opts.dryRun && (opts.pin ?? ctx.config.pin) && built.flake) {
     const { pinAfterSwitch } = await import("./pin.ts");
     await pinAfterSwitch(built.flake.ref, profile, ctx);
@@ -235,7 +235,7 @@ export async function switchProfile(
  * another machine's profile, whose PATH is not this one, nor for an
  * environment not in this store (built on a build host, in a dry run).
  */
-export function overlapsOf(run: SwitchRun): OverlapWarning[] {
+export async function overlapsOf(run: SwitchRun): Promise<OverlapWarning[]> {
   if (run.place.host !== undefined) return [];
   const { envPath } = run.built;
   try {
@@ -244,10 +244,14 @@ export function overlapsOf(run: SwitchRun): OverlapWarning[] {
     run.ctx.log.debug(`'${envPath}' is not in this store: no check of what overlaps in it`);
     return [];
   }
+  // Before the first switch of the default profile (a dry run), PATH may
+  // already name the link that switch will make.
+  const toMake = run.opts.profile || run.ctx.config.profile ? null : await linkToMake(run.ctx);
   return checkOverlaps({
     envPath,
     packages: run.env.packages,
     profile: run.place.profile,
+    alsoProfile: toMake === null ? [] : [toMake],
     path: run.ctx.env.get("PATH"),
     storeDir: run.ctx.nix.storeDir,
   });
@@ -495,7 +499,7 @@ async function printJsonPlan(run: SwitchRun, p: PlannedSwitch): Promise<SwitchRe
     manifest: p.manifest,
     diff: p.plan.diff,
     dropsNix: p.plan.strands,
-    warnings: overlapsOf(run),
+    warnings: await overlapsOf(run),
   });
   await writeOut(JSON.stringify(doc, null, 2) + "\n");
   return {
@@ -1059,8 +1063,8 @@ async function readEnvEntries(envPath: string, source: PathSource): Promise<stri
  * (what NixOS and the installers' scripts read) to root's own profile.
  */
 async function ensureProfileLink(profile: string, ctx: Context): Promise<void> {
-  const link = join(homeDir(ctx.env), ".nix-profile");
-  if (!(await taken(link)) && !(await taken(join(stateHome(ctx.env), "nix", "profile")))) {
+  const link = await linkToMake(ctx);
+  if (link !== null) {
     await Deno.symlink(profile, link);
     ctx.log.step(`created '${link}' pointing to '${profile}'`);
   }
@@ -1068,6 +1072,13 @@ async function ensureProfileLink(profile: string, ctx: Context): Promise<void> {
   if (Deno.uid() === 0 && profile !== global && !(await taken(global))) {
     await Deno.symlink(profile, global).catch(() => {});
   }
+}
+
+/** `~/.nix-profile`, when a switch of the default profile is to make it: neither link Nix follows exists. */
+async function linkToMake(ctx: Context): Promise<string | null> {
+  const link = join(homeDir(ctx.env), ".nix-profile");
+  const taken_ = await taken(link) || await taken(join(stateHome(ctx.env), "nix", "profile"));
+  return taken_ ? null : link;
 }
 
 /** Whether anything, even a dangling link, is at `path`; an unreadable place counts as taken. */

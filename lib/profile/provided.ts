@@ -159,8 +159,13 @@ function linkChain(path: string, storeDir: string): string[] {
  * `…/profiles/per-user/alice/profile`), but not one to another profile that
  * happens to be at the same store path.
  */
-export function isProfileBin(profile: string, storeDir: string): (entry: string) => boolean {
-  const own = new Set(linkChain(profile, storeDir));
+export function isProfileBin(
+  profile: string,
+  storeDir: string,
+  /** Paths that count as the profile too, such as a link not made yet. */
+  also: readonly string[] = [],
+): (entry: string) => boolean {
+  const own = new Set([...linkChain(profile, storeDir), ...also.map((p) => resolve(p))]);
   return (entry) => {
     const e = resolve(entry);
     if (basename(e) !== "bin") return false;
@@ -192,10 +197,11 @@ export function readPathFacts(
   path: string | undefined,
   commands: readonly string[],
   storeDir: string,
+  alsoProfile: readonly string[] = [],
 ): PathFacts {
   const bin = join(profile, "bin");
   const entries = pathEntries(path);
-  const own = isProfileBin(profile, storeDir);
+  const own = isProfileBin(profile, storeDir, alsoProfile);
   const at = entries.findIndex(own);
   if (at < 0) return { bin, onPath: false, earlier: [] };
   const wanted = new Set(commands);
@@ -230,6 +236,8 @@ export function checkOverlaps(args: {
   envPath: string;
   packages: readonly ProfilePackage[];
   profile: string;
+  /** Paths that count as the profile too (see {@link isProfileBin}). */
+  alsoProfile?: readonly string[];
   path: string | undefined;
   storeDir: string;
 }): OverlapWarning[] {
@@ -237,7 +245,7 @@ export function checkOverlaps(args: {
   return [
     ...readCollisions(args.envPath, args.packages, args.storeDir),
     ...pathWarnings(
-      readPathFacts(args.profile, args.path, commands, args.storeDir),
+      readPathFacts(args.profile, args.path, commands, args.storeDir, args.alsoProfile),
       commands.length > 0,
     ),
   ];
