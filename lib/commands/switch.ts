@@ -64,10 +64,14 @@ import { crashPoint } from "../crash.ts";
 import { BuildHostSource, LocalSource, type PathSource } from "../nix/source.ts";
 import { checkHostSpec } from "../remote/host_spec.ts";
 import { LocalPlace, type ProfilePlace } from "../profile/place.ts";
-import { contentsCacheDir, updateContentsCache } from "../profile/contents_cache.ts";
+import {
+  contentsCacheDir,
+  overlapCacheFiles,
+  updateContentsCache,
+} from "../profile/contents_cache.ts";
 import { RunRoots } from "../nix/gc_roots.ts";
 import { overlapLines, type OverlapWarning } from "../profile/overlaps.ts";
-import { checkOverlaps } from "../profile/provided.ts";
+import { checkOverlapsCached } from "../profile/provided.ts";
 import {
   clearPending,
   type PendingRecord,
@@ -247,14 +251,15 @@ export async function overlapsOf(run: SwitchRun): Promise<OverlapWarning[]> {
   // Before the first switch of the default profile (a dry run), PATH may
   // already name the link that switch will make.
   const toMake = run.opts.profile || run.ctx.config.profile ? null : await linkToMake(run.ctx);
-  return checkOverlaps({
+  const { profile } = run.place;
+  return await checkOverlapsCached({
     envPath,
     packages: run.env.packages,
-    profile: run.place.profile,
+    profile,
     alsoProfile: toMake === null ? [] : [toMake],
     path: run.ctx.env.get("PATH"),
     storeDir: run.ctx.nix.storeDir,
-  });
+  }, { ...overlapCacheFiles(run.ctx.env, profile), log: run.ctx.log });
 }
 
 /** Prints each overlap as a `warning:` with its `hint:` (a few of each kind). */

@@ -13,6 +13,7 @@ import type { Provider } from "../profile/overlaps.ts";
 import type { Generation } from "../profile/profile.ts";
 import { readProfile } from "../profile/profile.ts";
 import {
+  existsFollowing,
   firstOnPath,
   isProfileBin,
   linkedProvider,
@@ -151,16 +152,6 @@ async function gatherWhich(command: string, opts: WhichOptions, ctx: Context): P
     runsProfile: runs !== null && own(dirname(runs)),
     onPath: pathEntries(path).some(own),
   };
-}
-
-/** Whether `path` leads to something, through every link. */
-function existsFollowing(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Runs `fprof which COMMAND`. */

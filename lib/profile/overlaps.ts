@@ -66,15 +66,20 @@ export interface PathFacts {
 export function collidingFiles(
   provided: readonly { provider: Provider; files: readonly string[] }[],
 ): Map<string, Provider[]> {
+  // Most files have one provider: only a second one makes a list.
+  const first = new Map<string, Provider>();
   const byFile = new Map<string, Provider[]>();
   for (const { provider, files } of provided) {
     for (const file of files) {
-      const list = byFile.get(file);
-      if (list === undefined) byFile.set(file, [provider]);
-      else if (!list.some((p) => samePackage(p, provider))) list.push(provider);
+      const one = first.get(file);
+      if (one === undefined) first.set(file, provider);
+      else if (!samePackage(one, provider)) {
+        const list = byFile.get(file);
+        if (list === undefined) byFile.set(file, [one, provider]);
+        else if (!list.some((p) => samePackage(p, provider))) list.push(provider);
+      }
     }
   }
-  for (const [file, list] of byFile) if (list.length < 2) byFile.delete(file);
   return byFile;
 }
 

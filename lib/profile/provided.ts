@@ -10,9 +10,18 @@
  */
 
 import type { ProfilePackage } from "../../manifest/types.ts";
+import type { Logger } from "../term/log.ts";
+import {
+  type EnvOverlaps,
+  keepEnvOverlaps,
+  keepProvided,
+  readEnvOverlapsCached,
+  readProvidedCached,
+} from "./contents_cache.ts";
 import { basename, dirname, join, resolve } from "../path.ts";
 import {
   collidingFiles,
+  type CollisionWarning,
   collisionWarnings,
   type OverlapWarning,
   type PathFacts,
@@ -44,13 +53,15 @@ function dirNames(dir: string): string[] {
   }
 }
 
-/** The files one store path provides under `sub` (`bin`, or `share/man` and its sections). */
-function filesUnder(storePath: string, sub: (typeof CHECKED_DIRS)[number]): string[] {
-  if (sub === "bin") return fileNames(join(storePath, "bin")).map((n) => `bin/${n}`);
+/** The files one store path provides under `bin/` and `share/man/` (and its sections). */
+export function filesOf(storePath: string): string[] {
   const man = join(storePath, "share", "man");
-  return dirNames(man).flatMap((section) =>
-    fileNames(join(man, section)).map((n) => `share/man/${section}/${n}`)
-  );
+  return [
+    ...fileNames(join(storePath, "bin")).map((n) => `bin/${n}`),
+    ...dirNames(man).flatMap((section) =>
+      fileNames(join(man, section)).map((n) => `share/man/${section}/${n}`)
+    ),
+  ];
 }
 
 /**
@@ -109,24 +120,38 @@ export function linkedProvider(
   return null;
 }
 
+/** The files of each store path of `providers`: from `known` when it has them, else read. */
+export function readProvided(
+  providers: readonly Provider[],
+  known: ReadonlyMap<string, readonly string[]> = new Map(),
+): Map<string, readonly string[]> {
+  return new Map(
+    providers.map((p) => [p.storePath, known.get(p.storePath) ?? filesOf(p.storePath)]),
+  );
+}
+
 /**
  * The collision warnings of an environment: each file under `bin/` or
- * `share/man/` that two packages provide, with the one `envPath` links.
+ * `share/man/` that two packages provide (`provided`: their files, by store
+ * path), with the one `envPath` links.
  */
 export function readCollisions(
   envPath: string,
-  packages: readonly ProfilePackage[],
+  providers: readonly Provider[],
+  provided: ReadonlyMap<string, readonly string[]>,
   storeDir: string,
-): OverlapWarning[] {
-  const providers = providersOf(packages);
+): CollisionWarning[] {
   const subs = CHECKED_DIRS.filter((sub) => isMerged(envPath, sub));
   if (subs.length === 0) return [];
+  const all = subs.length === CHECKED_DIRS.length;
+  const inSubs = (f: string) => subs.some((sub) => f.startsWith(`${sub}/`));
   const colliding = collidingFiles(
-    providers.map((provider) => ({
-      provider,
-      files: subs.flatMap((sub) => filesUnder(provider.storePath, sub)),
-    })),
+    providers.map((provider) => {
+      const files = provided.get(provider.storePath) ?? [];
+      return { provider, files: all ? files : files.filter(inSubs) };
+    }),
   );
+  if (colliding.size === 0) return [];
   const paths = new Set(providers.map((p) => p.storePath));
   const linked = new Map(
     [...colliding.keys()].map((file) => [file, linkedProvider(envPath, file, paths, storeDir)]),
@@ -189,13 +214,14 @@ export function pathEntries(path: string | undefined): string[] {
 }
 
 /**
- * Where `PATH` puts the profile's `bin/`, and which of `commands` each
- * earlier directory has as executables.
+ * Where `PATH` puts the profile's `bin/`, and which of the profile's
+ * commands (those `isCommand` says yes to) each earlier directory has as
+ * executables.
  */
 export function readPathFacts(
   profile: string,
   path: string | undefined,
-  commands: readonly string[],
+  isCommand: (name: string) => boolean,
   storeDir: string,
   alsoProfile: readonly string[] = [],
 ): PathFacts {
@@ -204,14 +230,43 @@ export function readPathFacts(
   const own = isProfileBin(profile, storeDir, alsoProfile);
   const at = entries.findIndex(own);
   if (at < 0) return { bin, onPath: false, earlier: [] };
-  const wanted = new Set(commands);
   const earlier = [...new Set(entries.slice(0, at))].map((directory) => ({
     directory,
     commands: fileNamesOrLinks(directory).filter((n) =>
-      wanted.has(n) && isExecutable(join(directory, n))
+      isCommand(n) && isExecutable(join(directory, n))
     ),
   })).filter((d) => d.commands.length > 0);
   return { bin: entries[at], onPath: true, earlier };
+}
+
+/** The names under `bin/` of the packages' files. */
+function binNames(provided: ReadonlyMap<string, readonly string[]>): string[] {
+  const names = new Set<string>();
+  for (const files of provided.values()) {
+    for (const f of files) if (f.startsWith("bin/")) names.add(f.slice(4));
+  }
+  return [...names];
+}
+
+/**
+ * A test of names: whether one is a command of the environment `envPath`.
+ * Asked of the names in the `PATH` directories before the profile, it
+ * looks first among the packages' own `bin/` files (`commands`), and only
+ * then in the environment, which spares reading a `bin/` of 10,000 links.
+ */
+function commandTest(envPath: string, commands: readonly string[]): (name: string) => boolean {
+  const names = new Set(commands);
+  return (name) => names.has(name) && existsFollowing(join(envPath, "bin", name));
+}
+
+/** Whether `path` leads to something, through every link. */
+export function existsFollowing(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Every name in a directory; `[]` when it cannot be read. */
@@ -228,11 +283,8 @@ export function commandsOf(root: string): string[] {
   return fileNamesOrLinks(join(root, "bin"));
 }
 
-/**
- * Every overlap warning of the environment `envPath` as the profile at
- * `profile` would have it, against `PATH`.
- */
-export function checkOverlaps(args: {
+/** What {@link checkOverlaps} is asked about. */
+export interface OverlapQuestion {
   envPath: string;
   packages: readonly ProfilePackage[];
   profile: string;
@@ -240,15 +292,61 @@ export function checkOverlaps(args: {
   alsoProfile?: readonly string[];
   path: string | undefined;
   storeDir: string;
-}): OverlapWarning[] {
-  const commands = commandsOf(args.envPath);
-  return [
-    ...readCollisions(args.envPath, args.packages, args.storeDir),
-    ...pathWarnings(
-      readPathFacts(args.profile, args.path, commands, args.storeDir, args.alsoProfile),
-      commands.length > 0,
-    ),
-  ];
+}
+
+/**
+ * What overlaps in the environment `envPath` whatever `PATH` is, from the
+ * files of every package (`known` ones not read again).
+ */
+export function envOverlaps(
+  q: OverlapQuestion,
+  known?: ReadonlyMap<string, readonly string[]>,
+): EnvOverlaps & { provided: Map<string, readonly string[]> } {
+  const providers = providersOf(q.packages);
+  const provided = readProvided(providers, known);
+  const collisions = readCollisions(q.envPath, providers, provided, q.storeDir);
+  return { collisions, commands: binNames(provided), provided };
+}
+
+/** The warnings about `PATH`, for an environment with these `commands`. */
+function pathOverlaps(q: OverlapQuestion, commands: readonly string[]): OverlapWarning[] {
+  const isCommand = commandTest(q.envPath, commands);
+  return pathWarnings(
+    readPathFacts(q.profile, q.path, isCommand, q.storeDir, q.alsoProfile),
+    existsFollowing(join(q.envPath, "bin")),
+  );
+}
+
+/** Every overlap warning of the environment `envPath` as the profile at `profile` has it. */
+export function checkOverlaps(q: OverlapQuestion): OverlapWarning[] {
+  const { collisions, commands } = envOverlaps(q);
+  return [...collisions, ...pathOverlaps(q, commands)];
+}
+
+/**
+ * {@link checkOverlaps} through the profile's caches (see
+ * {@link overlapCacheFiles}): an environment checked last time is not looked
+ * at again, and of another one only the packages new since the files were
+ * kept are read. Those are kept again when more than one package in a
+ * hundred had to be read: writing them costs more than reading a few
+ * packages again, which is all that a switch that adds or upgrades one of
+ * 10,000 packages needs.
+ */
+export async function checkOverlapsCached(
+  q: OverlapQuestion,
+  cache: { files: string; env: string; log: Logger },
+): Promise<OverlapWarning[]> {
+  const seen = await readEnvOverlapsCached(cache.env, q.envPath);
+  if (seen !== null) return [...seen.collisions, ...pathOverlaps(q, seen.commands)];
+  const known = await readProvidedCached(cache.files, q.profile, q.storeDir) ?? new Map();
+  const { collisions, commands, provided } = envOverlaps(q, known);
+  let read = 0;
+  for (const path of provided.keys()) if (!known.has(path)) read++;
+  if (read > provided.size / 100) {
+    await keepProvided(cache.log, cache.files, q.profile, provided, q.storeDir);
+  }
+  await keepEnvOverlaps(cache.log, cache.env, q.envPath, { collisions, commands });
+  return [...collisions, ...pathOverlaps(q, commands)];
 }
 
 /** The first executable `command` on `PATH`, or null. */

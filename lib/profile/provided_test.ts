@@ -1,6 +1,21 @@
 import { assertEquals } from "../testing.ts";
 import { join } from "../path.ts";
-import { isProfileBin, linkedProvider, readCollisions, readPathFacts } from "./provided.ts";
+import {
+  checkOverlapsCached,
+  isProfileBin,
+  linkedProvider,
+  readCollisions,
+  readPathFacts,
+  readProvided,
+} from "./provided.ts";
+import { providersOf } from "./overlaps.ts";
+import { Logger } from "../term/log.ts";
+
+/** readCollisions() on the packages' files as the store has them. */
+function collisionsOf(env: string, packages: Parameters<typeof providersOf>[0], store: string) {
+  const providers = providersOf(packages);
+  return readCollisions(env, providers, readProvided(providers), store);
+}
 
 /**
  * A fake store under a temporary directory: two packages with `bin/hello`,
@@ -46,7 +61,7 @@ Deno.test("linkedProvider() follows links until one leads into a package", async
 Deno.test("readCollisions() names both packages and the one the environment links", async () => {
   const s = await fakeStore();
   try {
-    const [w] = readCollisions(s.env, s.packages, s.store);
+    const [w] = collisionsOf(s.env, s.packages, s.store);
     assertEquals(w.kind === "collision" && [w.file, w.winner?.name], ["bin/hello", "hello-alt"]);
   } finally {
     await Deno.remove(s.root, { recursive: true });
@@ -58,7 +73,7 @@ Deno.test("readCollisions() skips a directory the environment links whole", asyn
   try {
     await Deno.remove(join(s.env, "bin"), { recursive: true });
     await Deno.symlink(join(s.b, "bin"), join(s.env, "bin"));
-    assertEquals(readCollisions(s.env, s.packages, s.store), []);
+    assertEquals(collisionsOf(s.env, s.packages, s.store), []);
   } finally {
     await Deno.remove(s.root, { recursive: true });
   }
@@ -88,12 +103,40 @@ Deno.test("readPathFacts() lists the profile's commands that earlier directories
     await Deno.writeTextFile(join(early, "hello"), "#!/bin/sh\n", { mode: 0o755 });
     await Deno.writeTextFile(join(early, "jq"), "not a program\n", { mode: 0o644 });
     const path = [early, join(s.root, ".nix-profile", "bin"), "relative/bin"].join(":");
-    assertEquals(readPathFacts(s.profile, path, ["hello", "jq"], s.store), {
+    assertEquals(readPathFacts(s.profile, path, (n) => ["hello", "jq"].includes(n), s.store), {
       bin: join(s.root, ".nix-profile", "bin"),
       onPath: true,
       earlier: [{ directory: early, commands: ["hello"] }],
     });
-    assertEquals(readPathFacts(s.profile, early, ["hello"], s.store).onPath, false);
+    assertEquals(readPathFacts(s.profile, early, (n) => n === "hello", s.store).onPath, false);
+  } finally {
+    await Deno.remove(s.root, { recursive: true });
+  }
+});
+
+Deno.test("checkOverlapsCached() reads a package's files once, then from its caches", async () => {
+  const s = await fakeStore();
+  try {
+    const q = {
+      envPath: s.env,
+      packages: s.packages,
+      profile: s.profile,
+      path: "",
+      storeDir: s.store,
+    };
+    const dir = join(s.root, "cache");
+    const cache = { files: join(dir, "files.json"), env: join(dir, "env.json"), log: new Logger() };
+    const first = await checkOverlapsCached(q, cache);
+    assertEquals(first.map((w) => w.kind), ["collision", "not-on-path"]);
+    // Store paths are immutable: what the caches say of them is believed.
+    await Deno.remove(join(s.a, "bin", "hello"));
+    assertEquals(await checkOverlapsCached(q, cache), first);
+    await Deno.remove(cache.env);
+    assertEquals(await checkOverlapsCached(q, cache), first, "the files of the packages");
+    // Without either cache, the store is read again.
+    await Deno.remove(cache.env);
+    await Deno.remove(cache.files);
+    assertEquals((await checkOverlapsCached(q, cache)).map((w) => w.kind), ["not-on-path"]);
   } finally {
     await Deno.remove(s.root, { recursive: true });
   }
