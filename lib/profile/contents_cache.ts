@@ -491,28 +491,34 @@ async function keepCachedJson(
   await writeCacheFile(log, file, await encodeCacheFile(format, key, NO_MANIFEST, count, body));
 }
 
+/** The files a store path provides, as a cache knows them; `undefined` for one it does not. */
+export type ProvidedLookup = (storePath: string) => readonly string[] | undefined;
+
 /**
  * The files each package of an earlier switch of `profile` provides, by
  * store path, as {@link keepProvided} kept them; null unless the cache file
  * is whole, unchanged, and this user's. A store path never changes its
  * contents, so a switch reads from the store only the packages that are new
  * since then: listing 10,000 packages' `bin/` costs more than a tenth of a
- * switch.
+ * switch. The entries are looked up where they were parsed: copying 10,000
+ * of them into a map costs more, in a process that runs once, than parsing.
  */
 export async function readProvidedCached(
   file: string,
   profile: string,
   storeDir: string,
-): Promise<Map<string, string[]> | null> {
+): Promise<ProvidedLookup | null> {
   const cached = await readCachedJson(file, PROVIDED_FORMAT, profile);
-  const data = cached?.value;
+  const data = cached?.value as Record<string, unknown> | undefined;
   if (typeof data !== "object" || data === null || Array.isArray(data)) return null;
-  const map = new Map<string, string[]>();
-  for (const [name, files] of Object.entries(data)) {
-    if (!Array.isArray(files) || !files.every((f) => typeof f === "string")) return null;
-    map.set(`${storeDir}/${name}`, files);
-  }
-  return map.size === cached!.count ? map : null;
+  if (Object.keys(data).length !== cached!.count) return null;
+  const prefix = `${storeDir}/`;
+  return (storePath) => {
+    if (!storePath.startsWith(prefix)) return undefined;
+    const name = storePath.slice(prefix.length);
+    const files = Object.hasOwn(data, name) ? data[name] : undefined;
+    return Array.isArray(files) ? files : undefined;
+  };
 }
 
 /**

@@ -275,7 +275,10 @@ Deno.test("readProvidedCached() gives back what keepProvided() kept, for that pr
       [`/nix/store/${HASH(2)}-jq-1.7`, []],
     ]);
     await keepProvided(new Logger(), file, "/p/profile", provided, "/nix/store");
-    assertEquals(await readProvidedCached(file, "/p/profile", "/nix/store"), provided);
+    const known = await readProvidedCached(file, "/p/profile", "/nix/store");
+    for (const [path, files] of provided) assertEquals(known?.(path), files);
+    assertEquals(known?.(`/nix/store/${HASH(3)}-other`), undefined);
+    assertEquals(known?.(`/elsewhere/${HASH(1)}-hello-1.0`), undefined);
     assertEquals(await readProvidedCached(file, "/p/other", "/nix/store"), null);
     const text = await Deno.readTextFile(file);
     await Deno.writeTextFile(file, text.replace("bin/hello", "bin/hallo"));

@@ -15,6 +15,7 @@ import {
   type EnvOverlaps,
   keepEnvOverlaps,
   keepProvided,
+  type ProvidedLookup,
   readEnvOverlapsCached,
   readProvidedCached,
 } from "./contents_cache.ts";
@@ -120,14 +121,25 @@ export function linkedProvider(
   return null;
 }
 
-/** The files of each store path of `providers`: from `known` when it has them, else read. */
+/**
+ * The files of each store path of `providers`: from `known` when it has
+ * them, else read from the store; with how many were read.
+ */
 export function readProvided(
   providers: readonly Provider[],
-  known: ReadonlyMap<string, readonly string[]> = new Map(),
-): Map<string, readonly string[]> {
-  return new Map(
-    providers.map((p) => [p.storePath, known.get(p.storePath) ?? filesOf(p.storePath)]),
-  );
+  known: ProvidedLookup = () => undefined,
+): { provided: Map<string, readonly string[]>; read: number } {
+  const provided = new Map<string, readonly string[]>();
+  let read = 0;
+  for (const { storePath } of providers) {
+    let files = known(storePath);
+    if (files === undefined) {
+      files = filesOf(storePath);
+      read++;
+    }
+    provided.set(storePath, files);
+  }
+  return { provided, read };
 }
 
 /**
@@ -300,12 +312,12 @@ export interface OverlapQuestion {
  */
 export function envOverlaps(
   q: OverlapQuestion,
-  known?: ReadonlyMap<string, readonly string[]>,
-): EnvOverlaps & { provided: Map<string, readonly string[]> } {
+  known?: ProvidedLookup,
+): EnvOverlaps & { provided: Map<string, readonly string[]>; read: number } {
   const providers = providersOf(q.packages);
-  const provided = readProvided(providers, known);
+  const { provided, read } = readProvided(providers, known);
   const collisions = readCollisions(q.envPath, providers, provided, q.storeDir);
-  return { collisions, commands: binNames(provided), provided };
+  return { collisions, commands: binNames(provided), provided, read };
 }
 
 /** The warnings about `PATH`, for an environment with these `commands`. */
@@ -338,10 +350,8 @@ export async function checkOverlapsCached(
 ): Promise<OverlapWarning[]> {
   const seen = await readEnvOverlapsCached(cache.env, q.envPath);
   if (seen !== null) return [...seen.collisions, ...pathOverlaps(q, seen.commands)];
-  const known = await readProvidedCached(cache.files, q.profile, q.storeDir) ?? new Map();
-  const { collisions, commands, provided } = envOverlaps(q, known);
-  let read = 0;
-  for (const path of provided.keys()) if (!known.has(path)) read++;
+  const known = await readProvidedCached(cache.files, q.profile, q.storeDir) ?? undefined;
+  const { collisions, commands, provided, read } = envOverlaps(q, known);
   if (read > provided.size / 100) {
     await keepProvided(cache.log, cache.files, q.profile, provided, q.storeDir);
   }

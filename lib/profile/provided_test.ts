@@ -14,7 +14,7 @@ import { Logger } from "../term/log.ts";
 /** readCollisions() on the packages' files as the store has them. */
 function collisionsOf(env: string, packages: Parameters<typeof providersOf>[0], store: string) {
   const providers = providersOf(packages);
-  return readCollisions(env, providers, readProvided(providers), store);
+  return readCollisions(env, providers, readProvided(providers).provided, store);
 }
 
 /**
