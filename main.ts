@@ -477,7 +477,9 @@ const COMMANDS = {
   // Called by the completion scripts for values that depend on the machine.
   __complete: () =>
     program.command("__complete", { hidden: true })
-      .addArgument(new Argument("<kind>").choices(["generations", "deletable", "inputs"] as const))
+      .addArgument(
+        new Argument("<kind>").choices(["generations", "deletable", "inputs", "commands"] as const),
+      )
       .option("--profile <path>")
       .action(async (kind, opts) => {
         const { complete } = await import("./lib/commands/completions.ts");
@@ -585,6 +587,27 @@ const COMMANDS = {
           await editPackages("remove", names, o, ctx);
         })
       ),
+  which: () =>
+    common(
+      program.command("which")
+        .description(
+          "Say which package of the profile provides a command, and what PATH runs for it.",
+        )
+        .argument("<command>", "a command name, as the shell looks it up")
+        .option("--json", "print JSON (schema in the README)")
+        .addHelpText(
+          "after",
+          examples(
+            "fprof which hello                # its package, others that have it, what runs",
+            "fprof which --json jq | jq .runsProfile",
+          ),
+        ),
+    ).action((command, opts) =>
+      run(opts, async (o, ctx) => {
+        const { which } = await import("./lib/commands/which.ts");
+        await which(command, o, ctx);
+      })
+    ),
 };
 
 /** The options `add` and `remove` share. */

@@ -65,6 +65,11 @@ export async function measure(
   return { ms, maxRssKiB };
 }
 
+/** Runs the sides of a case interleaved, as bench/run.ts does, and summarises each. */
+export type Interleave = (
+  sides: { label: string; run: (i: number) => Promise<Sample> }[],
+) => Promise<Summary[]>;
+
 /** The median of a non-empty list. Pure. */
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);

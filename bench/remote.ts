@@ -14,7 +14,7 @@ import { join } from "node:path";
 import type { NixSandbox } from "../tests/helpers/sandbox.ts";
 import { makeRemoteHosts, remoteHostsUnavailable } from "../tests/helpers/remote_host.ts";
 import { writeFleetFlake } from "../tests/helpers/fixtures.ts";
-import { measure, median, type Sample, type Summary } from "./measure.ts";
+import { type Interleave, measure, median, type Summary } from "./measure.ts";
 
 /** One row of the fleet table. */
 export interface FleetRow {
@@ -37,9 +37,7 @@ export async function remoteCases(
   sb: NixSandbox,
   how: {
     fprofArgv: (...args: string[]) => string[];
-    interleave: (sides: { label: string; run: (i: number) => Promise<Sample> }[]) => Promise<
-      Summary[]
-    >;
+    interleave: Interleave;
     reps: number;
     fleetSizes: readonly number[];
   },

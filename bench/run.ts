@@ -12,7 +12,8 @@
  * `--sizes=10,100,1000,10000`, `--reps=5`, `--cases=all|read|eval` (`read`:
  * only list, generations and completion; `eval`: only the switches of a
  * flake that costs what nixpkgs costs to evaluate; `remote`: only the
- * loopback hosts of bench/remote.ts, `--hosts=1,4,16` of them), `--out=FILE`.
+ * loopback hosts of bench/remote.ts, `--hosts=1,4,16` of them; `overlap`:
+ * only the overlap check of bench/overlap.ts), `--out=FILE`.
  *
  * @module
  */
@@ -25,6 +26,7 @@ import { writeBenchFlake, writeBenchVariant } from "./fixtures.ts";
 import { gnuTimeAvailable, measure, type Sample, summarise, type Summary } from "./measure.ts";
 import { pureCases } from "./pure.ts";
 import { remoteCases, remoteMarkdown } from "./remote.ts";
+import { overlapCases } from "./overlap.ts";
 import { nixArgv } from "../lib/nix/nix.ts";
 import { PERMISSION_FLAGS, writeBundle } from "../scripts/build.ts";
 
@@ -54,12 +56,13 @@ const { values } = parseArgs({
 });
 const sizes = values.sizes.split(",").map(Number);
 const reps = Number(values.reps);
-if (!["all", "read", "eval", "remote"].includes(values.cases)) {
-  throw new Error(`--cases takes all, read, eval or remote, not '${values.cases}'`);
+if (!["all", "read", "eval", "remote", "overlap"].includes(values.cases)) {
+  throw new Error(`--cases takes all, read, eval, remote or overlap, not '${values.cases}'`);
 }
 const onlyRemote = values.cases === "remote";
 const onlyReads = values.cases === "read";
 const onlyEval = values.cases === "eval";
+const onlyOverlap = values.cases === "overlap";
 
 /** The fold that gives a fixture nixpkgs' evaluation cost (about 1.5 s). */
 const NIXPKGS_COST = 4_000_000;
@@ -185,7 +188,15 @@ async function main() {
     console.log(remoteMarkdown(remote, (await machineInfo()).nix));
     if (onlyRemote) return;
   }
+  const overlap = (n: number) => overlapCases(sb, n, { fprofArgv, interleave });
   for (const n of sizes) {
+    if (onlyOverlap) {
+      for (const row of await overlap(n)) {
+        record(row.case, n, row.alternative, [row.fprof, row.other]);
+      }
+      await sb.runOk(["nix-store", "--gc"]).catch(() => {});
+      continue;
+    }
     if (onlyEval) {
       const profile = (name: string) => join(sb.stateDir, "profiles", `bench-${n}-${name}`);
       await costCases(n, profile);
@@ -364,6 +375,9 @@ async function main() {
       console.error("bench: fprof has no diff command; skipped the diff case");
     }
     await costCases(n, profile);
+    for (const row of await overlap(n)) {
+      record(row.case, n, row.alternative, [row.fprof, row.other]);
+    }
     // The fixtures of this size are no longer needed; free the tmpfs or disk.
     await sb.runOk(["nix-store", "--gc"]).catch(() => {});
   }

@@ -167,6 +167,18 @@ Deno.test("bash: completes generation numbers, choices and flake inputs", async 
   }
 });
 
+Deno.test("bash: completes the commands of the profile's bin/ for which", async () => {
+  await using t = await setup();
+  const gen = join(t.dir, "generation");
+  await Deno.mkdir(join(gen, "bin"), { recursive: true });
+  for (const c of ["hello", "jq"]) await Deno.writeTextFile(join(gen, "bin", c), "");
+  const profile = join(t.dir, "profiles", "q");
+  await Deno.symlink(gen, `${profile}-1-link`);
+  await Deno.symlink("q-1-link", profile);
+  assertEquals(await bashComplete(t, `fprof which --profile ${profile} `), ["hello", "jq"]);
+  assertEquals(await bashComplete(t, `fprof which --profile ${profile} j`), ["jq"]);
+});
+
 Deno.test({
   name: "fish: completes commands, generation numbers and choices",
   ignore: !which("fish"),

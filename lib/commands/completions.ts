@@ -1,6 +1,6 @@
 /**
  * `fprof completions bash|zsh|fish`: print a completion script, and the
- * hidden `fprof __complete generations|deletable|inputs` the scripts call back for
+ * hidden `fprof __complete generations|deletable|inputs|commands` the scripts call back for
  * values that depend on the machine.
  *
  * @module
@@ -14,6 +14,7 @@ import { profileOf } from "../place.ts";
 import { chooseFlake, localFlakeDir } from "../nix/flake_ref.ts";
 import { writeOut } from "../log/log.ts";
 import { readProfile } from "../profile/profile.ts";
+import { commandsOf } from "../profile/provided.ts";
 
 /** Prints the completion script of `program` for `shell`. */
 // deno-lint-ignore no-explicit-any
@@ -22,7 +23,7 @@ export async function completions(shell: Shell, program: Command<any, any, any>)
 }
 
 /** What `fprof __complete` can list. */
-export const COMPLETE_KINDS = ["generations", "deletable", "inputs"] as const;
+export const COMPLETE_KINDS = ["generations", "deletable", "inputs", "commands"] as const;
 
 /**
  * Prints one value per line for shell completion, fast and without Nix.
@@ -34,13 +35,18 @@ export async function complete(
   ctx: Context,
 ): Promise<void> {
   try {
-    if (kind !== "inputs") {
+    if (kind === "generations" || kind === "deletable") {
       const state = await readProfile(await profileOf(ctx, opts.profile));
       // `generations --delete` refuses the current generation: offer it only elsewhere.
       const offered = kind === "deletable"
         ? state.generations.filter((g) => g.number !== state.current?.number)
         : state.generations;
       await writeOut(offered.map((g) => `${g.number}\n`).join(""));
+      return;
+    }
+    if (kind === "commands") {
+      const profile = await profileOf(ctx, opts.profile);
+      await writeOut(commandsOf(profile).sort().map((c) => `${c}\n`).join(""));
       return;
     }
     // The flake a bare `fprof upgrade` or `fprof pin` would use.

@@ -65,8 +65,14 @@ import { crashPoint } from "../crash.ts";
 import { BuildHostSource, LocalSource, type PathSource } from "../flake/source.ts";
 import { checkHostSpec } from "../remote/host_spec.ts";
 import { LocalPlace, type ProfilePlace } from "../profile/place.ts";
-import { contentsCacheDir, updateContentsCache } from "../profile/contents_cache.ts";
+import {
+  contentsCacheDir,
+  overlapCacheFiles,
+  updateContentsCache,
+} from "../profile/contents_cache.ts";
 import { RunRoots } from "../nix/gc_roots.ts";
+import { overlapLines, type OverlapWarning } from "../profile/overlaps.ts";
+import { checkOverlapsCached } from "../profile/provided.ts";
 import {
   clearPending,
   type PendingRecord,
@@ -215,6 +221,8 @@ export async function switchProfile(
   if (!opts.profile && !ctx.config.profile && !opts.dryRun) {
     await ensureProfileLink(profile, ctx);
   }
+  // After the link is made: a PATH that names ~/.nix-profile/bin finds it.
+  if (!opts.json) reportOverlaps(await overlapsOf(run), ctx);
   if (!opts.dryRun && (opts.pin ?? ctx.config.pin) && built.flake) {
     const { pinAfterSwitch } = await import("./pin/mod.ts");
     await pinAfterSwitch(built.flake.ref, profile, ctx);
@@ -229,6 +237,43 @@ function refuseFlakeOptions(opts: SwitchOptions, path: string): void {
   throw new UsageError(`${flag} needs a flake, and '${path}' is a store path`, {
     hint: `give the flake it was built from instead, or drop ${flag}`,
   });
+}
+
+/**
+ * The overlap warnings of the new environment in this machine's profile
+ * (see overlaps.ts), from the packages the switch already read. None for
+ * another machine's profile, whose PATH is not this one, nor for an
+ * environment not in this store (built on a build host, in a dry run).
+ */
+export async function overlapsOf(run: SwitchRun): Promise<OverlapWarning[]> {
+  if (run.place.host !== undefined) return [];
+  const { envPath } = run.built;
+  try {
+    Deno.statSync(envPath);
+  } catch {
+    run.ctx.log.debug(`'${envPath}' is not in this store: no check of what overlaps in it`);
+    return [];
+  }
+  // Before the first switch of the default profile (a dry run), PATH may
+  // already name the link that switch will make.
+  const toMake = run.opts.profile || run.ctx.config.profile ? null : await linkToMake(run.ctx);
+  const { profile } = run.place;
+  return await checkOverlapsCached({
+    envPath,
+    packages: run.env.packages,
+    profile,
+    alsoProfile: toMake === null ? [] : [toMake],
+    path: run.ctx.env.get("PATH"),
+    storeDir: run.ctx.nix.storeDir,
+  }, { ...overlapCacheFiles(run.ctx.env, profile), log: run.ctx.log });
+}
+
+/** Prints each overlap as a `warning:` with its `hint:` (a few of each kind). */
+function reportOverlaps(warnings: readonly OverlapWarning[], ctx: Context): void {
+  for (const line of overlapLines(warnings)) {
+    ctx.log.warn(line.warning);
+    if (line.hint) ctx.log.hint(line.hint);
+  }
 }
 
 /** The switch of one profile, from the built environment on, under its lock. */
@@ -465,6 +510,7 @@ async function printJsonPlan(run: SwitchRun, p: PlannedSwitch): Promise<SwitchRe
     manifest: p.manifest,
     diff: p.plan.diff,
     dropsNix: p.plan.strands,
+    warnings: await overlapsOf(run),
   });
   await writeOut(JSON.stringify(doc, null, 2) + "\n");
   return {
@@ -1028,8 +1074,8 @@ async function readEnvEntries(envPath: string, source: PathSource): Promise<stri
  * (what NixOS and the installers' scripts read) to root's own profile.
  */
 async function ensureProfileLink(profile: string, ctx: Context): Promise<void> {
-  const link = join(homeDir(ctx.env), ".nix-profile");
-  if (!(await taken(link)) && !(await taken(join(stateHome(ctx.env), "nix", "profile")))) {
+  const link = await linkToMake(ctx);
+  if (link !== null) {
     await Deno.symlink(profile, link);
     ctx.log.step(`created '${link}' pointing to '${profile}'`);
   }
@@ -1037,6 +1083,13 @@ async function ensureProfileLink(profile: string, ctx: Context): Promise<void> {
   if (Deno.uid() === 0 && profile !== global && !(await taken(global))) {
     await Deno.symlink(profile, global).catch(() => {});
   }
+}
+
+/** `~/.nix-profile`, when a switch of the default profile is to make it: neither link Nix follows exists. */
+async function linkToMake(ctx: Context): Promise<string | null> {
+  const link = join(homeDir(ctx.env), ".nix-profile");
+  const taken_ = await taken(link) || await taken(join(stateHome(ctx.env), "nix", "profile"));
+  return taken_ ? null : link;
 }
 
 /** Whether anything, even a dangling link, is at `path`; an unreadable place counts as taken. */

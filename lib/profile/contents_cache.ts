@@ -19,6 +19,9 @@
  * Beside it, `fprof list` keeps the listing it printed (`<path>.list.txt`,
  * the same header over the text), named by the code that made the text:
  * printing 10,000 lines again costs less than decoding 10,000 packages.
+ * Under `provided/`, each profile has the files its packages provided at a
+ * recent switch and what overlapped in the last one's environment (see
+ * {@link readProvidedCached}), for the overlap check.
  *
  * Cache files and manifests are looked at with synchronous calls, as the
  * profile is (see profile.ts): each is one short read.
@@ -34,6 +37,8 @@ import { basename, dirname, join } from "../path.ts";
 import { sha256 } from "../nix/store_path.ts";
 import { cacheHome, type Env } from "../xdg.ts";
 import { writeNewFile } from "../safe_write.ts";
+import { recordsName } from "./records.ts";
+import type { CollisionWarning } from "./overlaps.ts";
 
 /** Generations with fewer packages are read every time: nothing to save. */
 export const CACHE_MIN_PACKAGES = 1;
@@ -432,4 +437,136 @@ export async function keepListing(
     body,
   );
   await writeCacheFile(log, listingCacheFileOf(cacheDir, storePath), bytes);
+}
+
+/** The format of a cache file of the files packages provide (see {@link readProvidedCached}). */
+const PROVIDED_FORMAT = "fprof-provided-files/1";
+
+/** The format of a cache file of one environment's overlaps (see {@link readEnvOverlapsCached}). */
+const ENV_OVERLAPS_FORMAT = "fprof-env-overlaps/1";
+
+/** No manifest: what the caches of the overlap check are checked against instead. */
+const NO_MANIFEST: ManifestIdentity = { file: null, size: 0 };
+
+/**
+ * Where the overlap check of `profile` keeps what it read between switches:
+ * the files of the packages of one switch (`files`), and what overlaps in
+ * the environment of the last one (`env`). One of each per profile, replaced
+ * as switches go, so they hold only what a recent switch had.
+ */
+export function overlapCacheFiles(env: Env, profile: string): { files: string; env: string } {
+  const base = join(cacheHome(env), "fprof", "provided", recordsName(profile));
+  return { files: `${base}.json`, env: `${base}.env.json` };
+}
+
+/** The JSON value of a cache file of `format` kept for `key`, or null (see {@link decodeCacheFile}). */
+async function readCachedJson(
+  file: string,
+  format: string,
+  key: string,
+): Promise<{ value: unknown; count: number } | null> {
+  const bytes = readFileOrNull(file);
+  const decoded = bytes === null ? null : await decodeCacheFile(bytes, format, key, NO_MANIFEST);
+  if (decoded === null) return null;
+  try {
+    return {
+      value: JSON.parse(new TextDecoder().decode(decoded.body)),
+      count: decoded.header.packages,
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** Keeps `value` as JSON in a cache file of `format` for `key`, for {@link readCachedJson}. */
+async function keepCachedJson(
+  log: Logger,
+  file: string,
+  format: string,
+  key: string,
+  count: number,
+  value: unknown,
+): Promise<void> {
+  const body = new TextEncoder().encode(JSON.stringify(value));
+  await writeCacheFile(log, file, await encodeCacheFile(format, key, NO_MANIFEST, count, body));
+}
+
+/** The files a store path provides, as a cache knows them; `undefined` for one it does not. */
+export type ProvidedLookup = (storePath: string) => readonly string[] | undefined;
+
+/**
+ * The files each package of an earlier switch of `profile` provides, by
+ * store path, as {@link keepProvided} kept them; null unless the cache file
+ * is whole, unchanged, and this user's. A store path never changes its
+ * contents, so a switch reads from the store only the packages that are new
+ * since then: listing 10,000 packages' `bin/` costs more than a tenth of a
+ * switch. The entries are looked up where they were parsed: copying 10,000
+ * of them into a map costs more, in a process that runs once, than parsing.
+ */
+export async function readProvidedCached(
+  file: string,
+  profile: string,
+  storeDir: string,
+): Promise<ProvidedLookup | null> {
+  const cached = await readCachedJson(file, PROVIDED_FORMAT, profile);
+  const data = cached?.value as Record<string, unknown> | undefined;
+  if (typeof data !== "object" || data === null || Array.isArray(data)) return null;
+  if (Object.keys(data).length !== cached!.count) return null;
+  const prefix = `${storeDir}/`;
+  return (storePath) => {
+    if (!storePath.startsWith(prefix)) return undefined;
+    const name = storePath.slice(prefix.length);
+    const files = Object.hasOwn(data, name) ? data[name] : undefined;
+    return Array.isArray(files) ? files : undefined;
+  };
+}
+
+/**
+ * Keeps the files of each store path for {@link readProvidedCached}, named
+ * without the store directory, which would be most of the file.
+ */
+export async function keepProvided(
+  log: Logger,
+  file: string,
+  profile: string,
+  provided: ReadonlyMap<string, readonly string[]>,
+  storeDir: string,
+): Promise<void> {
+  const byName: Record<string, readonly string[]> = {};
+  for (const [path, files] of provided) {
+    if (dirname(path) === storeDir) byName[basename(path)] = files;
+  }
+  await keepCachedJson(log, file, PROVIDED_FORMAT, profile, Object.keys(byName).length, byName);
+}
+
+/** What overlaps in one environment, whatever `PATH` is. */
+export interface EnvOverlaps {
+  collisions: CollisionWarning[];
+  /** The names under `bin/` of its packages. */
+  commands: string[];
+}
+
+/**
+ * What {@link keepEnvOverlaps} kept for `envPath`, or null. An environment
+ * never changes either, so a switch that changes nothing (or goes back to
+ * the environment of the last check) need not look at its packages.
+ */
+export async function readEnvOverlapsCached(
+  file: string,
+  envPath: string,
+): Promise<EnvOverlaps | null> {
+  const value = (await readCachedJson(file, ENV_OVERLAPS_FORMAT, envPath))?.value as
+    | EnvOverlaps
+    | undefined;
+  return Array.isArray(value?.collisions) && Array.isArray(value?.commands) ? value : null;
+}
+
+/** Keeps what overlaps in `envPath` for {@link readEnvOverlapsCached}. */
+export async function keepEnvOverlaps(
+  log: Logger,
+  file: string,
+  envPath: string,
+  overlaps: EnvOverlaps,
+): Promise<void> {
+  await keepCachedJson(log, file, ENV_OVERLAPS_FORMAT, envPath, overlaps.commands.length, overlaps);
 }

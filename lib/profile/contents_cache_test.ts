@@ -5,10 +5,12 @@ import {
   decodeContentsCache,
   encodeContentsCache,
   keepListing,
+  keepProvided,
   listingCacheFileOf,
   pruneContentsCache,
   readGenerationContentsCached,
   readListingCached,
+  readProvidedCached,
 } from "./contents_cache.ts";
 import { readGenerationContents } from "./generation.ts";
 import { Logger } from "../log/log.ts";
@@ -262,4 +264,26 @@ Deno.test({
     await Deno.chmod(file, 0o666);
     assertEquals(await readGenerationContentsCached(nix(), gen, cacheDir), truth);
   },
+});
+
+Deno.test("readProvidedCached() gives back what keepProvided() kept, for that profile only", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "provided", "p.json");
+    const provided = new Map([
+      [`/nix/store/${HASH(1)}-hello-1.0`, ["bin/hello", "share/man/man1/hello.1.gz"]],
+      [`/nix/store/${HASH(2)}-jq-1.7`, []],
+    ]);
+    await keepProvided(new Logger(), file, "/p/profile", provided, "/nix/store");
+    const known = await readProvidedCached(file, "/p/profile", "/nix/store");
+    for (const [path, files] of provided) assertEquals(known?.(path), files);
+    assertEquals(known?.(`/nix/store/${HASH(3)}-other`), undefined);
+    assertEquals(known?.(`/elsewhere/${HASH(1)}-hello-1.0`), undefined);
+    assertEquals(await readProvidedCached(file, "/p/other", "/nix/store"), null);
+    const text = await Deno.readTextFile(file);
+    await Deno.writeTextFile(file, text.replace("bin/hello", "bin/hallo"));
+    assertEquals(await readProvidedCached(file, "/p/profile", "/nix/store"), null);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -6,8 +6,9 @@
  * Values that depend on the machine are completed by calling fprof back:
  * `fprof __complete generations [--profile P]` prints the profile's
  * generation numbers, `fprof __complete deletable` those but the current one
- * (which `generations --delete` refuses), and `fprof __complete inputs` the
- * inputs of the flake's lock file; neither starts Nix. Which option or argument gets which values is
+ * (which `generations --delete` refuses), `fprof __complete commands` the
+ * names in its `bin/`, and `fprof __complete inputs` the inputs of the
+ * flake's lock file; none starts Nix. Which option or argument gets which values is
  * decided by its name ({@link valueKind}), so new commands follow the same
  * conventions without touching this file.
  *
@@ -26,6 +27,7 @@ export type ValueKind =
   | { kind: "generations" }
   | { kind: "deletable" }
   | { kind: "inputs" }
+  | { kind: "commands" }
   | { kind: "files" }
   | { kind: "choices"; choices: string[] }
   | { kind: "none" };
@@ -68,6 +70,7 @@ export interface ProgramSpec {
  *   arguments `from`, `to`, `generation`;
  * - generation numbers but the current one: `--delete`;
  * - flake inputs: `--input`;
+ * - the commands of the profile's `bin/`: the argument `command`;
  * - files: `--profile`, and arguments `installable`, `flake`, `dir`, `path`,
  *   `file`;
  * - the declared choices, when there are any;
@@ -80,6 +83,7 @@ export function valueKind(name: string, choices?: readonly string[]): ValueKind 
   }
   if (name === "delete") return { kind: "deletable" };
   if (name === "input") return { kind: "inputs" };
+  if (name === "command") return { kind: "commands" };
   if (/^(profile|installable|flake|dir|path|file)$/.test(name)) return { kind: "files" };
   return { kind: "none" };
 }
@@ -177,6 +181,8 @@ function bashValue(v: ValueKind): string {
       return `_fprof_values deletable`;
     case "inputs":
       return `_fprof_values inputs`;
+    case "commands":
+      return `_fprof_values commands`;
     case "files":
       return `compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur"))`;
     case "choices":
@@ -301,6 +307,8 @@ function zshAction(v: ValueKind): string {
       return "_fprof_deletable";
     case "inputs":
       return "_fprof_inputs";
+    case "commands":
+      return "_fprof_commands";
     case "files":
       return "_files";
     case "choices":
@@ -351,6 +359,7 @@ _fprof_values() {
 _fprof_generations() { _fprof_values generations; }
 _fprof_deletable() { _fprof_values deletable; }
 _fprof_inputs() { _fprof_values inputs; }
+_fprof_commands() { _fprof_values commands; }
 
 _fprof() {
   local curcontext=$curcontext state line
@@ -391,6 +400,8 @@ function fishValue(v: ValueKind): string {
       return `-x -a '(__fprof_values deletable)'`;
     case "inputs":
       return `-x -a '(__fprof_values inputs)'`;
+    case "commands":
+      return `-x -a '(__fprof_values commands)'`;
     case "files":
       return `-r -F`;
     case "choices":

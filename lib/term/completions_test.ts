@@ -8,6 +8,7 @@ Deno.test("valueKind() picks values by the option's or argument's name", () => {
   assertEquals(valueKind("from"), { kind: "generations" });
   assertEquals(valueKind("delete"), { kind: "deletable" });
   assertEquals(valueKind("input"), { kind: "inputs" });
+  assertEquals(valueKind("command"), { kind: "commands" });
   assertEquals(valueKind("profile"), { kind: "files" });
   assertEquals(valueKind("installable"), { kind: "files" });
   assertEquals(valueKind("keep"), { kind: "none" });

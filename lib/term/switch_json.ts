@@ -8,6 +8,7 @@
 import { UsageError } from "../errors.ts";
 import type { PackageDiff } from "../profile/diff.ts";
 import type { Generation } from "../profile/profile.ts";
+import type { OverlapWarning } from "../profile/overlaps.ts";
 import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
 
 /** The document `fprof switch --dry-run --json` prints (schema in the README). */
@@ -28,6 +29,8 @@ export interface SwitchPlanJson {
   };
   /** Whether the switch would drop `bin/nix` (and so needs `--force`). */
   dropsNix: boolean;
+  /** What overlaps in the new generation (see overlaps.ts); empty for another machine. */
+  warnings: OverlapWarning[];
 }
 
 /** `--json` describes a plan, so it goes with `--dry-run`. */
@@ -53,6 +56,7 @@ export function switchPlanJson(args: {
   manifest: ManifestKind;
   diff: PackageDiff;
   dropsNix: boolean;
+  warnings: readonly OverlapWarning[];
 }): SwitchPlanJson {
   const byName = <T extends { name: string }>(xs: readonly T[]) =>
     [...xs].sort((a, b) => a.name.localeCompare(b.name));
@@ -75,5 +79,6 @@ export function switchPlanJson(args: {
       changed: byName(args.diff.changed).map((c) => ({ ...c })),
     },
     dropsNix: args.dropsNix,
+    warnings: [...args.warnings],
   };
 }
