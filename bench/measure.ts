@@ -103,3 +103,14 @@ export function summarise(samples: readonly Sample[]): Summary {
 function round(x: number): number {
   return Math.round(x * 10) / 10;
 }
+
+/** One row of the results. */
+export interface CaseResult {
+  case: string;
+  packages: number;
+  fprof: Summary;
+  alternative: string;
+  other: Summary;
+  /** fprof's median over the alternative's. */
+  ratio: number;
+}

@@ -18,9 +18,8 @@ import { nixArgv } from "../lib/nix/nix.ts";
 import { packagesFromReferences } from "../lib/profile/generation.ts";
 import { checkOverlapsCached, type OverlapQuestion } from "../lib/profile/provided.ts";
 import { Logger } from "../lib/log/log.ts";
-import { type Interleave, measure, type Sample, type Summary } from "./measure.ts";
+import { type CaseResult, type Interleave, measure, type Sample, type Summary } from "./measure.ts";
 import { writeBenchFlake } from "./fixtures.ts";
-import type { CaseResult } from "./run.ts";
 
 const ONCE = new URL("./overlap_once.ts", import.meta.url).pathname;
 

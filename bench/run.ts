@@ -23,7 +23,14 @@ import { parseArgs } from "node:util";
 import { cpus, totalmem } from "node:os";
 import { makeNixSandbox, type NixSandbox } from "../tests/helpers/sandbox.ts";
 import { writeBenchFlake, writeBenchVariant } from "./fixtures.ts";
-import { gnuTimeAvailable, measure, type Sample, summarise, type Summary } from "./measure.ts";
+import {
+  type CaseResult,
+  gnuTimeAvailable,
+  measure,
+  type Sample,
+  summarise,
+  type Summary,
+} from "./measure.ts";
 import { pureCases } from "./pure.ts";
 import { remoteCases, remoteMarkdown } from "./remote.ts";
 import { overlapCases } from "./overlap.ts";
@@ -32,17 +39,6 @@ import { PERMISSION_FLAGS, writeBundle } from "../scripts/build.ts";
 
 /** One side of a case: a run that may depend on how many runs came before. */
 type Side = { label: string; run: (i: number) => Promise<Sample> };
-
-/** One row of the results. */
-export interface CaseResult {
-  case: string;
-  packages: number;
-  fprof: Summary;
-  alternative: string;
-  other: Summary;
-  /** fprof's median over the alternative's. */
-  ratio: number;
-}
 
 const { values } = parseArgs({
   options: {

@@ -10,87 +10,17 @@ import { contentsCacheDir, keepListing, readListingCached } from "../profile/con
 import type { Generation } from "../profile/profile.ts";
 import { LocalPlace, withHost } from "../profile/place.ts";
 import { placeOf } from "../place.ts";
-import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
 import { comparePackages } from "../../manifest/names.ts";
 import { writeOut } from "../log/log.ts";
+import { listJson, type ListOptions, listText } from "../term/list_doc.ts";
 
-/** Options of `fprof list`. */
-export interface ListOptions {
-  profile?: string;
-  /** `[USER@]HOST` whose profile to list. */
-  targetHost?: string;
-  json?: boolean;
-  long?: boolean;
-  generation?: number;
-  /** Show packages under their mkProfile group. */
-  group?: boolean;
-  /** Compare the profile with its flake's declaration instead. */
-  drift?: boolean;
-}
-
-/** The `--json` document of `fprof list`. */
-export interface ListJson {
-  profile: string;
-  /** The host, for a profile listed with `--target-host`. */
-  host?: string;
-  generation: number | null;
-  storePath: string | null;
-  manifest: ManifestKind;
-  packages: {
-    name: string;
-    version: string;
-    storePaths: string[];
-    priority?: number;
-    attrPath?: string;
-    source?: string;
-    /** `meta.description`, when the manifest has it. */
-    description?: string;
-  }[];
-}
-
-/** Builds the `--json` document; pure. */
-export function listJson(
-  profile: string,
-  gen: Generation | null,
-  manifest: ManifestKind,
-  packages: readonly ProfilePackage[],
-): ListJson {
-  return {
-    profile,
-    generation: gen?.number ?? null,
-    storePath: gen?.storePath ?? null,
-    manifest,
-    packages: packages.map((p) => ({
-      name: p.name,
-      version: p.version,
-      storePaths: p.storePaths,
-      ...(p.priority !== undefined ? { priority: p.priority } : {}),
-      ...(p.attrPath ? { attrPath: p.attrPath } : {}),
-      ...(p.source ? { source: p.source } : {}),
-      ...(p.description ? { description: p.description } : {}),
-    })),
-  };
-}
+export type { ListJson, ListOptions } from "../term/list_doc.ts";
 
 /**
  * What made a kept listing (see {@link listText}): another fprof, or this
  * code changed, never prints one kept by the other. Change it with listText.
  */
 const LIST_TEXT_FORMAT = `fprof-list-text/2 fprof ${VERSION}`;
-
-/** Formats the human listing: one package per line, aligned; pure. */
-export function listText(
-  packages: readonly ProfilePackage[],
-  long: boolean,
-): string {
-  const width = Math.max(0, ...packages.map((p) => p.name.length));
-  const vwidth = Math.max(0, ...packages.map((p) => p.version.length));
-  return packages.map((p) => {
-    const head = `${p.name.padEnd(width)}  ${long ? p.version.padEnd(vwidth) : p.version}`;
-    return (long ? `${head}  ${p.storePaths.join(" ")}` : head).trimEnd() +
-      "\n";
-  }).join("");
-}
 
 /** Picks the generation to list; pure. */
 export function chooseGeneration(

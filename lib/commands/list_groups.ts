@@ -12,7 +12,7 @@ import { writeOut } from "../log/log.ts";
 import type { Generation } from "../profile/profile.ts";
 import { type ProfilePlace, withHost } from "../profile/place.ts";
 import { loadRecords, recordOf } from "../profile/records.ts";
-import { listJson, type ListOptions, listText } from "./list.ts";
+import { listJson, type ListOptions, listText } from "../term/list_doc.ts";
 
 /** Prints `contents` grouped; with `--json`, each package gains `group`. */
 export async function listGrouped(
