@@ -241,7 +241,7 @@ const COMMANDS = {
         .option(
           "--json",
           "with --dry-run, print the plan as JSON; with --target-host, each host's result " +
-            "(schemas in the README)",
+            "(schemas in docs/commands.md)",
         )
         .option("--force", "switch even if the new generation drops bin/nix")
         .addOption(diffOption())
@@ -294,7 +294,7 @@ const COMMANDS = {
         .description(
           "List the packages of the profile's current (or given) generation.",
         )
-        .option("--json", "print JSON (schema in the README)")
+        .option("--json", "print JSON (schema in docs/commands.md)")
         .option("-l, --long", "also print store paths")
         .option("--group", "show packages under the mkProfile group they came from")
         .option("--drift", "show what the profile holds that its flake does not declare")
@@ -384,7 +384,7 @@ const COMMANDS = {
         .description(
           "List the profile's generations with their parents and sources, or delete some.",
         )
-        .option("--json", "print JSON (schema in the README)")
+        .option("--json", "print JSON (schema in docs/commands.md)")
         .option("--tree", "draw the parent tree, with the branches rollbacks made")
         .option(
           "--delete <n...>",
@@ -434,7 +434,7 @@ const COMMANDS = {
           "--status",
           "show each pin against the lock file, and whether it is stale (then exit 1)",
         )
-        .option("--json", "with --status, print JSON (schema in the README)")
+        .option("--json", "with --status, print JSON (schema in docs/commands.md)")
         .option("--unpin", "put back the files and channels as they were before pinning")
         .option(
           "--from-generation [n]",
@@ -495,7 +495,7 @@ const COMMANDS = {
           generationNumber,
         )
         .argument("[to]", "a generation number (default: the current one)", generationNumber)
-        .option("--json", "print JSON (schema in the README)")
+        .option("--json", "print JSON (schema in docs/commands.md)")
         .option("--closure", "also show the change in closure size")
         .addOption(targetHostOption())
         .addHelpText(
@@ -594,7 +594,7 @@ const COMMANDS = {
           "Say which package of the profile provides a command, and what PATH runs for it.",
         )
         .argument("<command>", "a command name, as the shell looks it up")
-        .option("--json", "print JSON (schema in the README)")
+        .option("--json", "print JSON (schema in docs/commands.md)")
         .addHelpText(
           "after",
           examples(

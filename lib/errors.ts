@@ -218,7 +218,7 @@ export function downloadHint(reason: string): string | undefined {
   if (!reason.includes("unable to download '")) return undefined;
   return "offline? point nixpkgs at a local copy: 'fprof init --nixpkgs path:/src/nixpkgs', " +
     'inputs.nixpkgs.url = "path:/src/nixpkgs" in flake.nix, or ' +
-    "--override-input nixpkgs=path:/src/nixpkgs (the README's \"Offline, with a local " +
+    '--override-input nixpkgs=path:/src/nixpkgs (docs/commands.md, "Offline, with a local ' +
     'nixpkgs" says what it must provide)';
 }
 

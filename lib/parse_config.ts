@@ -50,7 +50,7 @@ export function tooDeepAt(text: string, max: number): number {
 }
 
 /** The hint of every error in a config file's content. */
-const CONFIG_HINT = "fix the file or move it away (see 'Configuration' in the README)";
+const CONFIG_HINT = "fix the file or move it away (see 'Configuration' in docs/commands.md)";
 
 /**
  * Parses the config file's text. Pure: the file name is only used in messages.

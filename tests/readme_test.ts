@@ -1,7 +1,8 @@
 /**
- * The README's command reference keeps up with the program: every command
- * `fprof --help` lists has a section, and every example in a `--help` is in
- * the README.
+ * The documents keep up with the program: the command reference
+ * (docs/commands.md) has a section for every command `fprof --help` lists and
+ * every example of a `--help`; the README stays a short page for users; and
+ * every relative link between the documents leads to a file.
  */
 
 import { assertOk } from "../lib/testing.ts";
@@ -24,8 +25,8 @@ function examples(helpText: string): string[] {
     .map((l) => l.trim()).filter((l) => l !== "");
 }
 
-Deno.test("the README documents every command and every --help example", async () => {
-  const readme = await Deno.readTextFile(`${ROOT}README.md`);
+Deno.test("the command reference documents every command and every --help example", async () => {
+  const readme = await Deno.readTextFile(`${ROOT}docs/commands.md`);
   const top = await help([]);
   const start = top.indexOf("Commands:");
   const commands = [
@@ -40,5 +41,32 @@ Deno.test("the README documents every command and every --help example", async (
       if (!readme.includes(line)) missing.push(line);
     }
   }
-  assertOk(missing.length === 0, `README.md lacks:\n${missing.join("\n")}`);
+  assertOk(missing.length === 0, `docs/commands.md lacks:\n${missing.join("\n")}`);
+});
+
+Deno.test("the README stays a page for users, and every link between the documents resolves", async () => {
+  const readme = await Deno.readTextFile(`${ROOT}README.md`);
+  assertOk(
+    readme.split("\n").length <= 400,
+    "README.md is past 400 lines: move reference to docs/",
+  );
+  const files = ["README.md", "CONTRIBUTING.md"];
+  for await (const e of Deno.readDir(`${ROOT}docs`)) {
+    if (e.name.endsWith(".md")) files.push(`docs/${e.name}`);
+  }
+  assertOk(files.length >= 6, `only ${files.length} documents`);
+  const broken: string[] = [];
+  for (const file of files) {
+    const text = await Deno.readTextFile(`${ROOT}${file}`);
+    for (const m of text.matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)) {
+      if (/^[a-z]+:/.test(m[1])) continue;
+      const target = new URL(m[1], new URL(file, `file://${ROOT}`)).pathname;
+      try {
+        await Deno.stat(target);
+      } catch {
+        broken.push(`${file}: ${m[1]}`);
+      }
+    }
+  }
+  assertOk(broken.length === 0, `links to nothing:\n${broken.join("\n")}`);
 });

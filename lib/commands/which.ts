@@ -49,7 +49,7 @@ export interface WhichFacts {
   onPath: boolean;
 }
 
-/** The answer, as `--json` prints it (schema in the README). */
+/** The answer, as `--json` prints it (schema in docs/commands.md). */
 export interface WhichJson {
   profile: string;
   generation: number;

@@ -224,7 +224,7 @@ export interface RunOutput {
 
 /** What to do when building (or evaluating for a build) a profile failed. */
 export const BUILD_HINT = "name the flake's profile environment (FLAKE#profile, see " +
-  "'fprof switch' in the README), or run 'nix build' on it for Nix's whole output";
+  "'fprof switch' in docs/commands.md), or run 'nix build' on it for Nix's whole output";
 
 /**
  * Runs Nix. One instance per fprof invocation; it caches what does not change

@@ -11,7 +11,7 @@ import type { Generation } from "../profile/profile.ts";
 import type { OverlapWarning } from "../profile/overlaps.ts";
 import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
 
-/** The document `fprof switch --dry-run --json` prints (schema in the README). */
+/** The document `fprof switch --dry-run --json` prints (schema in docs/commands.md). */
 export interface SwitchPlanJson {
   profile: string;
   /** The host, for a profile on another machine (`--target-host`). */
