@@ -309,7 +309,9 @@ Deno.test("drift: after nix-env -i, switch names the package it would drop and r
   assertStringIncludes(refused.stderr, "--yes");
   assertEquals(await snapshot(sb), before);
 
-  // A dry run only warns; --yes switches.
+  // A dry run only warns, and its plan names what the switch would drop; --yes switches.
+  const plan = JSON.parse((await fprofOk(sb, ["switch", ...p, "--dry-run", "--json", b])).stdout);
+  assertEquals(plan.drift.map((x: { name: string }) => x.name), ["extra"]);
   const dry = await fprofOk(sb, ["switch", ...p, "--dry-run", b]);
   assertStringIncludes(dry.stderr, "warning: generation 2 was not made by fprof");
   const yes = await fprofOk(sb, ["switch", ...p, "--yes", b]);

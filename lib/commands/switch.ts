@@ -422,15 +422,19 @@ async function switchLocked(run: SwitchRun): Promise<SwitchResult> {
     return { action: "none", generation: state.current!.number };
   }
   const planned = await planLocked(run, locked);
-  if (run.opts.json) return await printJsonPlan(run, planned);
+  const drift = () =>
+    driftedDrops(
+      run.ctx,
+      state,
+      locked.records,
+      planned.plan.diff.removed,
+      (path) => run.place.contents(path),
+    );
+  if (run.opts.json) {
+    return await printJsonPlan(run, planned, planned.plan.action === "none" ? null : await drift());
+  }
   if (planned.plan.action === "none") return await recordNewGroups(run, planned);
-  const dropped = await driftedDrops(
-    run.ctx,
-    state,
-    locked.records,
-    planned.plan.diff.removed,
-    (path) => run.place.contents(path),
-  );
+  const dropped = await drift();
   if (run.opts.dryRun) return await printDryRun(run, planned, dropped);
   await confirmSwitch(run, planned, dropped);
   return await applySwitch(run, planned);
@@ -499,7 +503,11 @@ async function planLocked(run: SwitchRun, locked: LockedState): Promise<PlannedS
 }
 
 /** `--dry-run --json`: the plan on stdout, nothing changed. */
-async function printJsonPlan(run: SwitchRun, p: PlannedSwitch): Promise<SwitchResult> {
+async function printJsonPlan(
+  run: SwitchRun,
+  p: PlannedSwitch,
+  drift: Awaited<ReturnType<typeof driftedDrops>>,
+): Promise<SwitchResult> {
   const doc = switchPlanJson({
     profile: run.place.profile,
     ...(run.place.host !== undefined ? { host: run.place.host } : {}),
@@ -510,6 +518,7 @@ async function printJsonPlan(run: SwitchRun, p: PlannedSwitch): Promise<SwitchRe
     manifest: p.manifest,
     diff: p.plan.diff,
     dropsNix: p.plan.strands,
+    drift,
     warnings: await overlapsOf(run),
   });
   await writeOut(JSON.stringify(doc, null, 2) + "\n");

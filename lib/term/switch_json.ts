@@ -29,6 +29,12 @@ export interface SwitchPlanJson {
   };
   /** Whether the switch would drop `bin/nix` (and so needs `--force`). */
   dropsNix: boolean;
+  /**
+   * Packages another tool (`nix-env -i`, `nix profile install`) added to the
+   * current generation that the switch would drop: the real switch asks, or
+   * needs `--yes`, when there are any.
+   */
+  drift: { name: string; version: string; storePaths: string[] }[];
   /** What overlaps in the new generation (see overlaps.ts); empty for another machine. */
   warnings: OverlapWarning[];
 }
@@ -56,6 +62,8 @@ export function switchPlanJson(args: {
   manifest: ManifestKind;
   diff: PackageDiff;
   dropsNix: boolean;
+  /** What another tool added that the switch would drop (null or empty: nothing). */
+  drift?: readonly ProfilePackage[] | null;
   warnings: readonly OverlapWarning[];
 }): SwitchPlanJson {
   const byName = <T extends { name: string }>(xs: readonly T[]) =>
@@ -79,6 +87,7 @@ export function switchPlanJson(args: {
       changed: byName(args.diff.changed).map((c) => ({ ...c })),
     },
     dropsNix: args.dropsNix,
+    drift: byName(args.drift ?? []).map(pkg),
     warnings: [...args.warnings],
   };
 }
