@@ -337,6 +337,7 @@ const COMMANDS = {
             "the packages came from)",
         )
         .option("--force", "overwrite files that exist")
+        .option("--json", "print what was written as JSON (schema in docs/commands.md)")
         .addHelpText(
           "after",
           examples(

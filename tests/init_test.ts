@@ -44,6 +44,18 @@ Deno.test("init writes the default template, refuses to overwrite it, and fprof 
     "nixpkgs",
   ]);
 
+  // --json says what was written and what to run next.
+  const written = JSON.parse(
+    (await fprofOk(sb, ["init", "--json", "--force", "--nixpkgs", "path:/src/nixpkgs"])).stdout,
+  );
+  assertEquals(written, {
+    template: "default",
+    files: [join(dir, "flake.nix"), join(dir, "fprof.nix")],
+    nixpkgs: "path:/src/nixpkgs",
+    next: `fprof switch ${dir}`,
+  });
+  await fprofOk(sb, ["init", "--force"]);
+
   const again = await fprof(sb, ["init"]);
   assertEquals(again.code, 1);
   assertStringIncludes(again.stderr, "exists already");

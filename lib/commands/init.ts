@@ -7,6 +7,7 @@
  */
 
 import { exists } from "../fs.ts";
+import { writeOut } from "../log/log.ts";
 import { replaceFile } from "../safe_write.ts";
 import { join, resolve } from "../path.ts";
 import type { Context } from "../context.ts";
@@ -36,6 +37,19 @@ export interface InitOptions {
   force?: boolean;
   /** The flake URL to write as the template's nixpkgs input. */
   nixpkgs?: string;
+  /** Print what was written as JSON on stdout. */
+  json?: boolean;
+}
+
+/** The document `fprof init --json` prints (schema in docs/commands.md). */
+export interface InitJson {
+  template: string;
+  /** The files written: the template's, then the library beside it. */
+  files: string[];
+  /** The nixpkgs written into the flake, when not the template's own. */
+  nixpkgs: string | null;
+  /** The command that switches to it. */
+  next: string;
 }
 
 /** The templates `init` can write, and the file each one consists of. */
@@ -256,6 +270,15 @@ export async function init(
   }
   ctx.log.step(`wrote '${target}' and '${LIBRARY_FILE}' beside it (fprof's Nix library)`);
   ctx.log.step(`next: list your packages in it, then run: ${nextCommand(name, dir)}`);
+  if (opts.json) {
+    const doc: InitJson = {
+      template: name,
+      files: [target, libraryTarget],
+      nixpkgs: name === "default" ? nixpkgs ?? null : null,
+      next: nextCommand(name, dir),
+    };
+    await writeOut(JSON.stringify(doc, null, 2) + "\n");
+  }
 }
 
 /** Refuses a `--nixpkgs` the template cannot take. */
