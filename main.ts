@@ -27,7 +27,7 @@ import { sweepStaleTemps } from "./lib/profile/leftovers.ts";
 import { didYouMean } from "./lib/term/did_you_mean.ts";
 import { FprofError, NixError, UsageError } from "./lib/errors.ts";
 import { Logger } from "./lib/log/log.ts";
-import { HOST_GROUP, HOST_SPEC } from "./lib/remote/host_spec.ts";
+import { HOST_GROUP, HOST_SPEC } from "./lib/remote/host_names.ts";
 
 function generationNumber(value: string): number {
   if (!/^[0-9]+$/.test(value)) {

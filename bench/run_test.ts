@@ -1,4 +1,4 @@
-import { assertEquals, assertOk } from "../lib/testing.ts";
+import { assertEquals, assertOk } from "../tests/helpers/testing.ts";
 import { keepRuns, markdown, type Report } from "./run.ts";
 
 const summary = (ms: number) => ({

@@ -1,4 +1,4 @@
-import { assertEquals } from "./testing.ts";
+import { assertEquals } from "../tests/helpers/testing.ts";
 
 Deno.test("expandTildeRef() expands ~ in configured flake references", async () => {
   const { expandTildeRef } = await import("./config.ts");

@@ -1,5 +1,5 @@
 import { lastNixError, NixError, nixErrorLocation } from "./errors.ts";
-import { assertEquals, assertStringIncludes } from "./testing.ts";
+import { assertEquals, assertStringIncludes } from "../tests/helpers/testing.ts";
 
 Deno.test("lastNixError() takes Nix's last error line without colours", () => {
   assertEquals(

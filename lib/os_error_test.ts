@@ -1,4 +1,4 @@
-import { assertEquals } from "./testing.ts";
+import { assertEquals } from "../tests/helpers/testing.ts";
 import { osErrorReport, SIGPIPE_STATUS } from "./os_error.ts";
 
 Deno.test("osErrorReport() exits quietly on a closed pipe", () => {

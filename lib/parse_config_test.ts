@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "./testing.ts";
+import { assertEquals, assertThrows } from "../tests/helpers/testing.ts";
 import { lineColumn, MAX_CONFIG_DEPTH, parseConfig, tooDeepAt } from "./parse_config.ts";
 import { FprofError } from "./errors.ts";
 

@@ -1,5 +1,5 @@
 import posix from "node:path/posix";
-import { assertEquals } from "./testing.ts";
+import { assertEquals } from "../tests/helpers/testing.ts";
 import { basename, dirname, extname, join, normalize, resolve } from "./path.ts";
 
 const PATHS = [

@@ -1,4 +1,4 @@
-import { assertEquals } from "./testing.ts";
+import { assertEquals } from "../tests/helpers/testing.ts";
 import { redactSecrets } from "./redact.ts";
 
 Deno.test("redactSecrets() hides every access-tokens value Nix quotes, and nothing else", () => {

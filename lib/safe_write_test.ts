@@ -1,4 +1,4 @@
-import { assertEquals, assertRejects } from "./testing.ts";
+import { assertEquals, assertRejects } from "../tests/helpers/testing.ts";
 import { fileMode, openNoFollow, replaceFile, writeNewFile } from "./safe_write.ts";
 import { join } from "node:path";
 

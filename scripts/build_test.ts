@@ -1,4 +1,4 @@
-import { assertEquals, assertOk } from "../lib/testing.ts";
+import { assertEquals, assertOk } from "../tests/helpers/testing.ts";
 import {
   bundleArgv,
   compileArgv,
@@ -9,7 +9,7 @@ import {
   TARGETS,
   useNodeLite,
 } from "./build.ts";
-import { assertThrows } from "../lib/testing.ts";
+import { assertThrows } from "../tests/helpers/testing.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 

@@ -10,7 +10,7 @@
  */
 
 import { join } from "node:path";
-import { assertEquals, assertOk } from "../lib/testing.ts";
+import { assertEquals, assertOk } from "./helpers/testing.ts";
 import { writeProfileFlake } from "./helpers/fixtures.ts";
 import { fprof, fprofOk, snapshot } from "./helpers/fprof.ts";
 import { daemonUnavailable, makeNixSandbox, type NixSandbox } from "./helpers/sandbox.ts";

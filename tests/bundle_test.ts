@@ -7,7 +7,7 @@
  */
 
 import { join } from "node:path";
-import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
+import { assertEquals, assertOk, assertStringIncludes } from "./helpers/testing.ts";
 import { PERMISSION_FLAGS, writeBundle } from "../scripts/build.ts";
 import { writeProfileFlake } from "./helpers/fixtures.ts";
 import { makeNixSandbox, type NixSandbox } from "./helpers/sandbox.ts";

@@ -5,7 +5,7 @@
  */
 
 import { join } from "node:path";
-import { assertEquals, assertOk } from "../lib/testing.ts";
+import { assertEquals, assertOk } from "./helpers/testing.ts";
 import { fprofOk } from "./helpers/fprof.ts";
 import { makeNixSandbox } from "./helpers/sandbox.ts";
 import { A, B, C, profileFlake } from "./helpers/scenario.ts";

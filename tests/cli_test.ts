@@ -3,7 +3,7 @@
  * fprof, with no Nix store involved.
  */
 
-import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
+import { assertEquals, assertOk, assertStringIncludes } from "./helpers/testing.ts";
 import { commandsToDeclare, normalizeArgv } from "../main.ts";
 import { IDLE_OPTIONS } from "../lib/term/idle_options.ts";
 

@@ -7,7 +7,7 @@
  */
 
 import { join } from "node:path";
-import { assertEquals, assertOk } from "../lib/testing.ts";
+import { assertEquals, assertOk } from "./helpers/testing.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 

@@ -7,7 +7,7 @@
  */
 
 import { join } from "node:path";
-import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
+import { assertEquals, assertOk, assertStringIncludes } from "./helpers/testing.ts";
 import { type FixturePackage, writeProfileFlake } from "./helpers/fixtures.ts";
 import { fprof, fprofOk } from "./helpers/fprof.ts";
 import { makeNixSandbox, type NixSandbox, type RunResult } from "./helpers/sandbox.ts";

@@ -9,7 +9,7 @@
  */
 
 import { join } from "node:path";
-import { assertEquals } from "../lib/testing.ts";
+import { assertEquals } from "./helpers/testing.ts";
 import { type FixturePackage, writePackageSet } from "./helpers/fixtures.ts";
 import { fprofOk } from "./helpers/fprof.ts";
 import { writeFprofFlake } from "./helpers/fprof_flake.ts";

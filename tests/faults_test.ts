@@ -20,7 +20,7 @@ import {
   killSwitchAtRandom,
   switchesDuringGc,
 } from "./helpers/fault_scenarios.ts";
-import { assertEquals } from "../lib/testing.ts";
+import { assertEquals } from "./helpers/testing.ts";
 
 Deno.test("a switch killed at any crash point leaves the old or the new generation, and the next switch tidies up", async () => {
   await using sb = await makeNixSandbox();

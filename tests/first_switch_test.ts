@@ -10,7 +10,7 @@
  */
 
 import { join } from "node:path";
-import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
+import { assertEquals, assertOk, assertStringIncludes } from "./helpers/testing.ts";
 import { writePackageSet } from "./helpers/fixtures.ts";
 import { fprofOk } from "./helpers/fprof.ts";
 import {

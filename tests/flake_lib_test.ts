@@ -9,7 +9,7 @@
 
 import { join } from "node:path";
 import { machineName } from "../lib/nix/installable.ts";
-import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
+import { assertEquals, assertOk, assertStringIncludes } from "./helpers/testing.ts";
 import { type FixturePackage, writePackageSet } from "./helpers/fixtures.ts";
 import { fprofOk } from "./helpers/fprof.ts";
 import { writeFprofFlake } from "./helpers/fprof_flake.ts";

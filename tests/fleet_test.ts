@@ -4,7 +4,7 @@
  * hangs past `--timeout` failing alone while the others switch.
  */
 
-import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
+import { assertEquals, assertOk, assertStringIncludes } from "./helpers/testing.ts";
 import { join } from "node:path";
 import { type FixturePackage, writeFleetFlake } from "./helpers/fixtures.ts";
 import { fprof, fprofOk } from "./helpers/fprof.ts";

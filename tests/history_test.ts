@@ -5,7 +5,7 @@
 
 import { testPathInfo } from "./helpers/nix_version.ts";
 import { join } from "node:path";
-import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
+import { assertEquals, assertOk, assertStringIncludes } from "./helpers/testing.ts";
 import { writePackageSet } from "./helpers/fixtures.ts";
 import { fprof, fprofOk, snapshot } from "./helpers/fprof.ts";
 import { makeNixSandbox, type NixSandbox } from "./helpers/sandbox.ts";

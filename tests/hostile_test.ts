@@ -11,7 +11,7 @@
  */
 
 import { join } from "node:path";
-import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
+import { assertEquals, assertOk, assertStringIncludes } from "./helpers/testing.ts";
 import { fprof, fprofOk } from "./helpers/fprof.ts";
 import { writeProfileFlake } from "./helpers/fixtures.ts";
 import {

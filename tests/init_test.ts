@@ -7,7 +7,7 @@
  */
 
 import { join } from "node:path";
-import { assertEquals, assertStringIncludes } from "../lib/testing.ts";
+import { assertEquals, assertStringIncludes } from "./helpers/testing.ts";
 import { type FixturePackage, writePackageSet } from "./helpers/fixtures.ts";
 import { fprof, fprofOk } from "./helpers/fprof.ts";
 import { makeNixSandbox, type NixSandbox } from "./helpers/sandbox.ts";

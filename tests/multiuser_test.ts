@@ -11,7 +11,7 @@
 
 import { testPathInfo } from "./helpers/nix_version.ts";
 import { join } from "node:path";
-import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
+import { assertEquals, assertOk, assertStringIncludes } from "./helpers/testing.ts";
 import { type FixturePackage, writeProfileFlake } from "./helpers/fixtures.ts";
 import { fprofOk } from "./helpers/fprof.ts";
 import { daemonUnavailable, makeNixSandbox, type NixSandbox } from "./helpers/sandbox.ts";

@@ -9,7 +9,7 @@
  */
 
 import { dirname, join } from "node:path";
-import { assertEquals, assertOk } from "../lib/testing.ts";
+import { assertEquals, assertOk } from "./helpers/testing.ts";
 import { treeBuildHookLines } from "../manifest/testdata/isolated_nix.ts";
 
 const triple = Deno.build.arch === "aarch64" ? "aarch64-linux-gnu" : "x86_64-linux-gnu";

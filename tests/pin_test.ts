@@ -9,7 +9,7 @@ import { nixAtLeastTest } from "./helpers/nix_version.ts";
 import { dirname, join } from "node:path";
 import { pinStatePath } from "../lib/nix/pins.ts";
 import { spawnFprof } from "./helpers/faults.ts";
-import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
+import { assertEquals, assertOk, assertStringIncludes } from "./helpers/testing.ts";
 import { writePackageSet } from "./helpers/fixtures.ts";
 import { fprof, fprofOk } from "./helpers/fprof.ts";
 import { writeLockedProfileFlake } from "./helpers/scenario.ts";

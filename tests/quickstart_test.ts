@@ -9,7 +9,7 @@
  */
 
 import { join } from "node:path";
-import { assertEquals, assertOk } from "../lib/testing.ts";
+import { assertEquals, assertOk } from "./helpers/testing.ts";
 import { machineName } from "../lib/nix/installable.ts";
 import { type FixturePackage, writePackageSet } from "./helpers/fixtures.ts";
 import { makeNixSandbox, type NixSandbox, type RunResult } from "./helpers/sandbox.ts";

@@ -5,7 +5,7 @@
  * every relative link between the documents leads to a file.
  */
 
-import { assertOk } from "../lib/testing.ts";
+import { assertOk } from "./helpers/testing.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 

@@ -5,7 +5,7 @@
  * on demand.
  */
 
-import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
+import { assertEquals, assertOk, assertStringIncludes } from "./helpers/testing.ts";
 import { basename, join } from "node:path";
 import { writeProfileFlake } from "./helpers/fixtures.ts";
 import { otherTestNix, testNix } from "./helpers/nix_version.ts";

@@ -4,7 +4,7 @@
  * and each target's own Nix agrees with what fprof says about it.
  */
 
-import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
+import { assertEquals, assertOk, assertStringIncludes } from "./helpers/testing.ts";
 import { basename, join } from "node:path";
 import { type FixturePackage, writeFleetFlake } from "./helpers/fixtures.ts";
 import { fprof, fprofOk } from "./helpers/fprof.ts";

@@ -6,7 +6,7 @@
  * one error line and a hint, not as an internal error.
  */
 
-import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
+import { assertEquals, assertOk, assertStringIncludes } from "./helpers/testing.ts";
 import { PERMISSION_FLAGS } from "../scripts/build.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;

@@ -4,7 +4,7 @@
  * host's sshd log, and fprof leaves no master or socket behind.
  */
 
-import { assertEquals, assertOk } from "../lib/testing.ts";
+import { assertEquals, assertOk } from "./helpers/testing.ts";
 import { join } from "node:path";
 import { type FixturePackage, writeFleetFlake } from "./helpers/fixtures.ts";
 import { fprofOk } from "./helpers/fprof.ts";

@@ -4,7 +4,7 @@
  */
 
 import { join } from "node:path";
-import { assertEquals, assertOk, assertStringIncludes } from "../lib/testing.ts";
+import { assertEquals, assertOk, assertStringIncludes } from "./helpers/testing.ts";
 import { writeFleetFlake, writeProfileFlake } from "./helpers/fixtures.ts";
 import { fprof, fprofOk } from "./helpers/fprof.ts";
 import { makeNixSandbox } from "./helpers/sandbox.ts";

@@ -1,4 +1,4 @@
-import { assertEquals } from "../testing.ts";
+import { assertEquals } from "../../tests/helpers/testing.ts";
 
 Deno.test("generationsText() puts a header over the columns", async () => {
   const { generationsText } = await import("./generations.ts");

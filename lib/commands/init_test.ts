@@ -1,4 +1,4 @@
-import { assertEquals, assertStringIncludes } from "../testing.ts";
+import { assertEquals, assertStringIncludes } from "../../tests/helpers/testing.ts";
 import {
   declarePackages,
   fillTemplate,

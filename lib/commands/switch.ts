@@ -63,7 +63,7 @@ import type { ManifestKind, ProfilePackage } from "../../manifest/types.ts";
 import { homeDir, stateHome } from "../xdg.ts";
 import { crashPoint } from "../crash.ts";
 import { BuildHostSource, LocalSource, type PathSource } from "../flake/source.ts";
-import { checkHostSpec } from "../remote/host_spec.ts";
+import { checkHostSpec } from "../remote/host_names.ts";
 import { LocalPlace, type ProfilePlace } from "../profile/place.ts";
 import {
   contentsCacheDir,

@@ -17,7 +17,7 @@ import { overrideInputArgs } from "../flake/env_record.ts";
 import { Nix } from "../nix/nix.ts";
 import { RunRoots } from "../nix/gc_roots.ts";
 import { removeStaleTemps, tempPlaces } from "../profile/leftovers.ts";
-import { expandHosts } from "../remote/host_spec.ts";
+import { expandHosts } from "../remote/host_names.ts";
 import { remotePlace } from "../remote/place.ts";
 import { Logger, writeOut } from "../log/log.ts";
 import {

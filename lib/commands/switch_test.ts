@@ -1,5 +1,5 @@
 import { NixError } from "../errors.ts";
-import { assertEquals } from "../testing.ts";
+import { assertEquals } from "../../tests/helpers/testing.ts";
 
 Deno.test("collectedMeanwhile() knows both ways Nix 2.8 meets a source a collection took", async () => {
   const { collectedMeanwhile } = await import("./switch.ts");

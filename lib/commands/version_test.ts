@@ -1,4 +1,4 @@
-import { assertEquals } from "../testing.ts";
+import { assertEquals } from "../../tests/helpers/testing.ts";
 import { parseNixVersion } from "../nix/nix.ts";
 import { manifestFormatsRead } from "./version.ts";
 

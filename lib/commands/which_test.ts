@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../testing.ts";
+import { assertEquals, assertThrows } from "../../tests/helpers/testing.ts";
 import { FprofError } from "../errors.ts";
 import { planWhich, type WhichFacts, whichText } from "./which.ts";
 

@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../testing.ts";
+import { assertEquals, assertThrows } from "../../tests/helpers/testing.ts";
 import { FprofRecordError, packagesFromRecord, parseFprofRecord } from "./flake_info.ts";
 
 const S = "/nix/store";

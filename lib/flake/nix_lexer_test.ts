@@ -1,4 +1,4 @@
-import { assertEquals, assertOk, assertThrows } from "../testing.ts";
+import { assertEquals, assertOk, assertThrows } from "../../tests/helpers/testing.ts";
 import { lexNix, NixLexError, type Token } from "./nix_lexer.ts";
 
 /** The tokens as `kind:text`, without spaces. */

@@ -1,4 +1,4 @@
-import { assertEquals } from "../testing.ts";
+import { assertEquals } from "../../tests/helpers/testing.ts";
 import { useColor } from "./log.ts";
 
 Deno.test("useColor() follows NO_COLOR, then FORCE_COLOR, then the terminal", () => {

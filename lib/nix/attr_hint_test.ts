@@ -1,4 +1,4 @@
-import { assertEquals } from "../testing.ts";
+import { assertEquals } from "../../tests/helpers/testing.ts";
 import { MAX_LISTED, missingAttrMessage } from "./attr_hint.ts";
 
 Deno.test("missingAttrMessage() lists what the flake has and suggests a profile-looking name", () => {

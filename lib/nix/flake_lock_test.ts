@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../testing.ts";
+import { assertEquals, assertThrows } from "../../tests/helpers/testing.ts";
 import { lockedInput, parseFlakeLock, sourceStorePath } from "./flake_lock.ts";
 import { FprofError } from "../errors.ts";
 

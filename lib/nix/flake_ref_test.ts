@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { assertEquals, assertRejects } from "../testing.ts";
+import { assertEquals, assertRejects } from "../../tests/helpers/testing.ts";
 import { chooseFlake, escapeFlakeUrl, flakeReadContext } from "./flake_ref.ts";
 import { FprofError } from "../errors.ts";
 

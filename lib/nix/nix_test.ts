@@ -7,7 +7,7 @@ import {
   pathInfoArgv,
   showArgv,
 } from "./nix.ts";
-import { assertEquals } from "../testing.ts";
+import { assertEquals } from "../../tests/helpers/testing.ts";
 
 Deno.test("pathInfoArgv() asks for --json-format 1 only where Nix has it (2.33+, not Lix)", () => {
   const argv = (raw: string) => pathInfoArgv(parseNixVersion(raw), ["-S"], ["/s/a"]).slice(3);

@@ -1,4 +1,4 @@
-import { assertEquals } from "../testing.ts";
+import { assertEquals } from "../../tests/helpers/testing.ts";
 import { pinsDifferNote, type PinState, samePins } from "./pins.ts";
 
 const a = { id: "nixpkgs", storePath: "/s/a-source", narHash: "sha256-a" };

@@ -1,4 +1,4 @@
-import { assertEquals } from "../testing.ts";
+import { assertEquals } from "../../tests/helpers/testing.ts";
 import { logFormatFor, RelayFilter } from "./relay.ts";
 import { buildArgv } from "./nix.ts";
 import { spinnerFrame } from "../log/spinner.ts";

@@ -1,5 +1,5 @@
 import { manifestJsonVersionFor, parseNixVersion } from "./nix.ts";
-import { assertEquals, assertThrows } from "../testing.ts";
+import { assertEquals, assertThrows } from "../../tests/helpers/testing.ts";
 
 Deno.test("parseNixVersion() reads Nix and Lix versions", () => {
   const nix28 = parseNixVersion("nix (Nix) 2.8.0\n");

@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../testing.ts";
+import { assertEquals, assertThrows } from "../../tests/helpers/testing.ts";
 import { EventEmitter as NodeEmitter } from "node:events";
 import { stripVTControlCharacters as nodeStrip } from "node:util";
 import { EventEmitter } from "./events.ts";

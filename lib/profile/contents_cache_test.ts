@@ -1,4 +1,4 @@
-import { assertEquals, assertOk } from "../testing.ts";
+import { assertEquals, assertOk } from "../../tests/helpers/testing.ts";
 import {
   cacheFileOf,
   countGenerationPackagesCached,

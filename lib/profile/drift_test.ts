@@ -1,4 +1,4 @@
-import { assertEquals } from "../testing.ts";
+import { assertEquals } from "../../tests/helpers/testing.ts";
 import { driftDecision, foreignDrops, packageNames } from "./drift.ts";
 import type { ProfilePackage } from "../../manifest/types.ts";
 

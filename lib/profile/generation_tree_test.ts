@@ -1,4 +1,4 @@
-import { assertEquals } from "../testing.ts";
+import { assertEquals } from "../../tests/helpers/testing.ts";
 import { drawTree, type TreeNode } from "./generation_tree.ts";
 
 const node = (number: number, parent: number | null, current = false): TreeNode => ({

@@ -1,4 +1,4 @@
-import { assertEquals } from "../testing.ts";
+import { assertEquals } from "../../tests/helpers/testing.ts";
 import { groupedText, groupPackages, UNGROUPED } from "./groups.ts";
 
 const pkg = (name: string) => ({ name, version: "1.0", storePaths: [`/nix/store/x-${name}-1.0`] });

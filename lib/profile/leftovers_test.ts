@@ -1,4 +1,4 @@
-import { assertEquals } from "../testing.ts";
+import { assertEquals } from "../../tests/helpers/testing.ts";
 import { ownerPid, removeStaleTemps, tempPlaces } from "./leftovers.ts";
 import { join } from "node:path";
 

@@ -1,6 +1,6 @@
 import { parseNixVersion } from "../nix/nix.ts";
 import { defaultProfileFor, generationNumber } from "./profile.ts";
-import { assertEquals } from "../testing.ts";
+import { assertEquals } from "../../tests/helpers/testing.ts";
 
 Deno.test("generationNumber() reads only <profile>-N-link names", () => {
   assertEquals(generationNumber("profile", "profile-12-link"), 12);

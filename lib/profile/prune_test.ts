@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../testing.ts";
+import { assertEquals, assertThrows } from "../../tests/helpers/testing.ts";
 import { parseAge, planDeletion, reparentRecords } from "./prune.ts";
 import { emptyRecords, planRollback, type RecordsFile } from "./records.ts";
 import { UsageError } from "../errors.ts";

@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../testing.ts";
+import { assertEquals, assertThrows } from "../../tests/helpers/testing.ts";
 import {
   emptyRecords,
   type GenerationRecord,

@@ -1,4 +1,4 @@
-import { assertEquals } from "../testing.ts";
+import { assertEquals } from "../../tests/helpers/testing.ts";
 import { unchangedSince, type Wanted } from "./unchanged.ts";
 import type { GenerationRecord } from "./records.ts";
 

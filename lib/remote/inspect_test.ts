@@ -1,4 +1,4 @@
-import { assertEquals, assertOk, assertThrows } from "../testing.ts";
+import { assertEquals, assertOk, assertThrows } from "../../tests/helpers/testing.ts";
 import { FprofError } from "../errors.ts";
 import { join } from "../path.ts";
 import { readProfile } from "../profile/profile.ts";

@@ -26,7 +26,7 @@ import { recordsPath } from "../profile/records.ts";
 import { ManifestError, parseManifestJson } from "../../manifest/mod.ts";
 import { join } from "../path.ts";
 import { RemoteHost } from "./host.ts";
-import { checkRemoteProfile } from "./host_spec.ts";
+import { checkRemoteProfile } from "./host_names.ts";
 import type { RemotePathInfo, RemoteState } from "./inspect.ts";
 
 /** A profile on a remote host. */

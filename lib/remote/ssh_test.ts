@@ -1,7 +1,7 @@
-import { assertEquals, assertOk, assertThrows } from "../testing.ts";
+import { assertEquals, assertOk, assertThrows } from "../../tests/helpers/testing.ts";
 import { FprofError, NixError, UsageError } from "../errors.ts";
 import { copyFailure, sshArgv, sshFailure, sshOptions } from "./ssh.ts";
-import { checkHostSpec, expandHosts } from "./host_spec.ts";
+import { checkHostSpec, expandHosts } from "./host_names.ts";
 
 const env = (vars: Record<string, string> = {}) => new Map(Object.entries(vars));
 

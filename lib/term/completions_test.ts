@@ -1,4 +1,4 @@
-import { assertEquals } from "../testing.ts";
+import { assertEquals } from "../../tests/helpers/testing.ts";
 import { completionScript, lockInputNames, type ProgramSpec, valueKind } from "./completions.ts";
 import { localFlakeDir } from "../nix/flake_ref.ts";
 

@@ -1,4 +1,4 @@
-import { assertEquals } from "../testing.ts";
+import { assertEquals } from "../../tests/helpers/testing.ts";
 import { didYouMean } from "./did_you_mean.ts";
 
 const COMMANDS = ["switch", "list", "init", "rollback", "generations", "pin", "diff", "upgrade"];

@@ -1,4 +1,4 @@
-import { assertEquals } from "../testing.ts";
+import { assertEquals } from "../../tests/helpers/testing.ts";
 import { IDLE_OPTIONS, idleOptionError } from "./idle_options.ts";
 
 Deno.test("idleOptionError() lets an option through with what it needs, and without what idles it", () => {

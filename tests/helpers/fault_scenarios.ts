@@ -8,7 +8,7 @@
  */
 
 import { join } from "node:path";
-import { assertEquals, assertOk } from "../../lib/testing.ts";
+import { assertEquals, assertOk } from "./testing.ts";
 import { CRASH_POINTS } from "../../lib/crash.ts";
 import { pinStatePath } from "../../lib/nix/pins.ts";
 import { type FixturePackage, writePackageSet, writeProfileFlake } from "./fixtures.ts";

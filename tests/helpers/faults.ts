@@ -5,7 +5,7 @@
  */
 
 import { join } from "node:path";
-import { assertEquals, assertOk } from "../../lib/testing.ts";
+import { assertEquals, assertOk } from "./testing.ts";
 import { recordsPath } from "../../lib/profile/records.ts";
 import type { NixSandbox } from "./sandbox.ts";
 

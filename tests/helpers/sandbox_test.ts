@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { assertEquals, assertOk, assertRejects, assertStringIncludes } from "../../lib/testing.ts";
+import { assertEquals, assertOk, assertRejects, assertStringIncludes } from "./testing.ts";
 import { writeProfileFlake } from "./fixtures.ts";
 import {
   DAEMON_CLIENT_USER,

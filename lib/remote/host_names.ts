@@ -22,7 +22,7 @@ export const HOST_GROUP = /^@[A-Za-z0-9_.][A-Za-z0-9._@:-]*$/;
  *
  * @example
  * ```ts
- * import { checkHostSpec } from "./host_spec.ts";
+ * import { checkHostSpec } from "./host_names.ts";
  * checkHostSpec("deploy@lab-a.example.org"); // "deploy@lab-a.example.org"
  * ```
  */
@@ -42,7 +42,7 @@ export function checkHostSpec(text: string): string {
  *
  * @example
  * ```ts
- * import { expandHosts } from "./host_spec.ts";
+ * import { expandHosts } from "./host_names.ts";
  * expandHosts(["@lab", "b", "c"], { lab: ["a", "b"] }); // ["a", "b", "c"]
  * ```
  */
@@ -77,7 +77,7 @@ export function expandHosts(
  *
  * @example
  * ```ts
- * import { checkRemoteProfile } from "./host_spec.ts";
+ * import { checkRemoteProfile } from "./host_names.ts";
  * checkRemoteProfile("~/.local/state/nix/profiles/work"); // "~/.local/state/nix/profiles/work"
  * ```
  */

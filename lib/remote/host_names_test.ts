@@ -1,5 +1,5 @@
-import { assertEquals, assertThrows } from "../testing.ts";
-import { checkRemoteProfile } from "./host_spec.ts";
+import { assertEquals, assertThrows } from "../../tests/helpers/testing.ts";
+import { checkRemoteProfile } from "./host_names.ts";
 import { UsageError } from "../errors.ts";
 
 Deno.test("checkRemoteProfile() refuses a newline or other control character, which the host would cut at", () => {
