@@ -23,6 +23,12 @@ export async function readTextOrNull(path: string): Promise<string | null> {
   return bytes && new TextDecoder().decode(bytes);
 }
 
+/** Whether two files' contents (`null`: no file) are the same bytes. Pure. */
+export function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
 /** Reads a file's bytes, for a file whose bytes must be kept as they are; `null` when it does not exist. */
 export async function readBytesOrNull(path: string): Promise<Uint8Array | null> {
   try {

@@ -7,6 +7,7 @@
  */
 
 import { dirname } from "./path.ts";
+import { sameBytes } from "./fs.ts";
 import { diskFullPoint } from "./crash.ts";
 
 /**
@@ -106,4 +107,17 @@ export async function openNoFollow(path: string, mode = 0o666): Promise<Deno.FsF
     if (now.ino === before.ino && now.dev === before.dev) return file;
     file.close();
   }
+}
+
+/**
+ * Puts the file at `path` back to `saved`, its bytes from before (`null`: it
+ * did not exist, so it is removed), written aside and renamed as
+ * {@link replaceFile} does. Returns whether anything had to change.
+ */
+export async function restoreBytes(path: string, saved: Uint8Array | null): Promise<boolean> {
+  const now = await Deno.readFile(path).catch(() => null);
+  if (sameBytes(now, saved)) return false;
+  if (saved === null) await Deno.remove(path);
+  else await replaceFile(path, saved, { tmp: `${path}.fprof-${Deno.pid}.tmp` });
+  return true;
 }

@@ -19,7 +19,8 @@ import { FprofError, UsageError } from "../errors.ts";
 import { machineName, parseInstallable } from "../nix/installable.ts";
 import { chooseFlake, localFlakeDir } from "../nix/flake_ref.ts";
 import { parseFlakeLock } from "../nix/flake_lock.ts";
-import { replaceFile, writeNewFile } from "../safe_write.ts";
+import { readBytesOrNull, sameBytes } from "../fs.ts";
+import { replaceFile, restoreBytes, writeNewFile } from "../safe_write.ts";
 import { sha256HexSync } from "../hash.ts";
 import { homeDir, stateHome } from "../xdg.ts";
 import { readProfile, withLockFile } from "../profile/profile.ts";
@@ -267,25 +268,14 @@ interface EditRun {
  */
 async function editLocked(run: EditRun): Promise<SwitchResult | null> {
   const lockFile = join(dirname(run.file), "flake.lock");
-  const saved = await Deno.readFile(lockFile).catch((e) => {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  });
+  const saved = await readBytesOrNull(lockFile);
   let keep = false;
   try {
     const result = await editChecked(run, saved, lockFile);
     keep = result !== null && result.action !== "dry-run";
     return result;
   } finally {
-    if (!keep) await restoreLock(lockFile, saved);
-  }
-}
-
-async function restoreLock(lockFile: string, saved: Uint8Array | null): Promise<void> {
-  const now = await Deno.readFile(lockFile).catch(() => null);
-  if (saved === null && now !== null) await Deno.remove(lockFile);
-  if (saved !== null && (now === null || !sameBytes(now, saved))) {
-    await replaceFile(lockFile, saved, { tmp: `${lockFile}.fprof-${Deno.pid}.tmp` });
+    if (!keep) await restoreBytes(lockFile, saved);
   }
 }
 
@@ -436,7 +426,7 @@ async function putBack(file: string, written: string, before: Uint8Array, ctx: C
     ctx.log.warn(`'${file}' changed after fprof edited it; left it as it is now`);
     return;
   }
-  await replaceFile(file, before, { tmp: `${file}.fprof-${Deno.pid}.tmp` });
+  await restoreBytes(file, before);
   ctx.log.step(`left '${file}' as it was`);
 }
 
@@ -504,8 +494,4 @@ async function checkProfileHolds(run: EditRun, checks: readonly NameCheck[]): Pr
       },
     );
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

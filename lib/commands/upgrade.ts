@@ -8,9 +8,10 @@
  */
 
 import { join } from "../path.ts";
-import { replaceFile } from "../safe_write.ts";
+import { restoreBytes } from "../safe_write.ts";
+import { readBytesOrNull } from "../fs.ts";
 import type { Context } from "../context.ts";
-import { FprofError, UsageError } from "../errors.ts";
+import { UsageError } from "../errors.ts";
 import { parseInstallable } from "../nix/installable.ts";
 import { chooseFlake, localFlakeDir } from "../nix/flake_ref.ts";
 import { parseFlakeLock } from "../nix/flake_lock.ts";
@@ -45,7 +46,7 @@ export async function upgrade(
     });
   }
   const lockFile = join(dir, "flake.lock");
-  const saved = await readIfExists(lockFile);
+  const saved = await readBytesOrNull(lockFile);
   const inputs = opts.input ?? [];
   if (saved !== null) checkInputNames(inputs, new TextDecoder().decode(saved), lockFile);
   ctx.log.step(
@@ -59,7 +60,7 @@ export async function upgrade(
     // Without a lock file to check the names against beforehand, they are
     // checked against the one Nix just wrote (put back by `restore`).
     if (saved === null && inputs.length > 0) {
-      const made = await readIfExists(lockFile);
+      const made = await readBytesOrNull(lockFile);
       const lockText = made === null ? EMPTY_LOCK : new TextDecoder().decode(made);
       checkInputNames(inputs, lockText, lockFile);
     }
@@ -93,28 +94,7 @@ function checkInputNames(inputs: readonly string[], lockText: string, lockFile: 
   }
 }
 
-async function readIfExists(path: string): Promise<Uint8Array | null> {
-  try {
-    return await Deno.readFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw new FprofError(`cannot read '${path}': ${(e as Error).message}`, { cause: e });
-  }
-}
-
 /** Puts the lock file back as it was (or removes it if there was none). */
 async function restore(lockFile: string, saved: Uint8Array | null, ctx: Context): Promise<void> {
-  const now = await readIfExists(lockFile).catch(() => null);
-  if (saved === null) {
-    if (now !== null) await Deno.remove(lockFile);
-  } else if (now === null || !sameBytes(now, saved)) {
-    await replaceFile(lockFile, saved, { tmp: `${lockFile}.${Deno.pid}.tmp` });
-  } else {
-    return;
-  }
-  ctx.log.step(`left '${lockFile}' as it was`);
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
+  if (await restoreBytes(lockFile, saved)) ctx.log.step(`left '${lockFile}' as it was`);
 }

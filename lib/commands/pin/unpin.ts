@@ -6,7 +6,7 @@
  */
 
 import type { Context } from "../../context.ts";
-import { readBytesOrNull } from "../../fs.ts";
+import { readBytesOrNull, sameBytes } from "../../fs.ts";
 import { writeOut } from "../../log/log.ts";
 import { confFromBytes, confToBytes, setSetting, settingValue } from "../../nix/nix_conf.ts";
 import {
@@ -86,11 +86,6 @@ async function restoreFile(r: Restore, ctx: Context) {
       ? `restored ${r.path}`
       : `took fprof's entries out of ${r.path}; the rest is as you changed it`,
   );
-}
-
-function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
-  if (a === null || b === null) return a === b;
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** The pins the files hold, or are being given by a pin that has not finished. */
