@@ -30,8 +30,10 @@ import {
   type Binding,
   type Choice,
   chooseList,
+  lineOf,
   type ListWanted,
   locate,
+  type Located,
   type PackageList,
   removeEntries,
 } from "../flake/nix_locate.ts";
@@ -97,17 +99,20 @@ export function checkNameSyntax(names: readonly string[]): void {
 }
 
 /**
- * Decides the edit of `source` (the text of `file`). Pure. Throws, with the
+ * Decides the edit of the located source of `file`. Pure. Throws, with the
  * place and what to do, when there is no one literal list to edit.
  */
 export function planEdit(args: {
-  source: string;
+  located: Located;
   file: string;
   op: EditOp;
   names: readonly string[];
   want: ListWanted;
 }): EditPlan {
-  const list = listToEdit(args.source, args.file, args.want);
+  const { source } = args.located;
+  const choice = chooseList(args.located, args.want);
+  if (choice.kind !== "list") throw noList(choice, args.file, args.want);
+  const { list } = choice;
   const declared = new Set(list.entries.map((e) => e.name));
   const names = [...new Set(args.names)];
   if (args.op === "add") {
@@ -119,29 +124,25 @@ export function planEdit(args: {
         { hint: "declare that list as 'with pkgs; [ … ]', which takes any attribute path" },
       );
     }
-    const after = appendEntries(args.source, list, changed);
+    const after = appendEntries(source, list, changed);
     return { list, changed, already: names.filter((n) => declared.has(n)), after };
   }
   const missing = names.filter((n) => !declared.has(n));
   if (missing.length) throw notDeclared(missing, list, args);
-  return { list, changed: names, already: [], after: removeEntries(args.source, list, names) };
+  return { list, changed: names, already: [], after: removeEntries(source, list, names) };
 }
 
-function listToEdit(source: string, file: string, want: ListWanted): PackageList {
-  let choice: Choice;
+/** Locates the bindings of `source`, the text of `file`; a text Nix would not read is refused. */
+export function locateSource(source: string, file: string): Located {
   try {
-    choice = chooseList(locate(source), want);
+    return locate(source);
   } catch (e) {
     if (!(e instanceof NixLexError)) throw e;
     throw new FprofError(
-      `cannot read '${file}': ${e.message} at ${file}:${lineAt(source, e.offset)}`,
-      {
-        hint: "fix the file so that 'nix flake check' reads it, then run fprof again",
-      },
+      `cannot read '${file}': ${e.message} at ${file}:${lineOf(source, e.offset)}`,
+      { hint: "fix the file so that 'nix flake check' reads it, then run fprof again" },
     );
   }
-  if (choice.kind === "list") return choice.list;
-  throw noList(choice, file, want);
 }
 
 function noList(choice: Exclude<Choice, { kind: "list" }>, file: string, want: ListWanted) {
@@ -178,8 +179,12 @@ function noList(choice: Exclude<Choice, { kind: "list" }>, file: string, want: L
   });
 }
 
-function notDeclared(missing: string[], list: PackageList, args: { file: string; source: string }) {
-  const others = locate(args.source).bindings.filter((b) =>
+function notDeclared(
+  missing: string[],
+  list: PackageList,
+  args: { file: string; located: Located },
+) {
+  const others = args.located.bindings.filter((b) =>
     b.value.kind === "list" && b.value.list.binding !== list.binding &&
     b.value.list.entries.some((e) => missing.includes(e.name))
   );
@@ -203,10 +208,6 @@ function notDeclared(missing: string[], list: PackageList, args: { file: string;
 /** `flake.nix:32 (shared)`: a binding as a user finds it. */
 function where(file: string, b: Binding): string {
   return `${basename(file)}:${b.line} (${b.path.at(-1)})`;
-}
-
-function lineAt(source: string, offset: number): number {
-  return source.slice(0, offset).split("\n").length;
 }
 
 /** Refuses names Nix did not find, with the nearest names beside each. Pure. */
@@ -235,7 +236,6 @@ export async function editPackages(
   checkNameSyntax(names);
   const chosen = await chooseFlake(opts.flake, ctx.config.flake, ctx.env);
   const file = await flakeFile(chosen.ref, ctx);
-  const want = await wanted(chosen.ref, opts, file);
   const lock = join(
     stateHome(ctx.env),
     "fprof",
@@ -245,7 +245,7 @@ export async function editPackages(
   return await withLockFile(
     lock,
     () => ctx.log.step(`waiting for another fprof editing '${file}'`),
-    () => editLocked({ op, names, opts, ctx, file, ref: chosen.ref, want }),
+    () => editLocked({ op, names, opts, ctx, file, ref: chosen.ref }),
   );
 }
 
@@ -258,7 +258,6 @@ interface EditRun {
   file: string;
   /** The flake as switch is given it, with its `#attr`. */
   ref: string;
-  want: ListWanted;
 }
 
 /**
@@ -299,8 +298,9 @@ async function editChecked(
 ): Promise<SwitchResult | null> {
   const { ctx, file } = run;
   const before = await Deno.readFile(file);
-  const source = decodeSource(before, file);
-  const plan = planEdit({ source, file, op: run.op, names: run.names, want: run.want });
+  const located = locateSource(decodeSource(before, file), file);
+  const want = wanted(run.ref, run.opts, located);
+  const plan = planEdit({ located, file, op: run.op, names: run.names, want });
   const place = where(file, plan.list.binding);
   if (plan.already.length) {
     const are = plan.already.length > 1 ? "are" : "is";
@@ -313,7 +313,7 @@ async function editChecked(
   }
   const checks = run.op === "add" ? await checkNames(run, plan.changed) : [];
   if (run.opts.dryRun) {
-    writeOut(unifiedDiff(basename(file), source, plan.after));
+    writeOut(unifiedDiff(basename(file), located.source, plan.after));
     return plan.changed.length || run.opts.upgrade ? await dryRunSwitch(run, plan.after) : null;
   }
   if (plan.changed.length) {
@@ -358,14 +358,13 @@ async function flakeFile(ref: string, ctx: Context): Promise<string> {
 }
 
 /** The list asked for: the machine of `--host`, the flake's `#NAME`, or this one, for a group. */
-async function wanted(ref: string, opts: EditOptions, file: string): Promise<ListWanted> {
+function wanted(ref: string, opts: EditOptions, located: Located): ListWanted {
   if (opts.group === undefined) return { host: opts.host };
   const attr = /#(.+)$/.exec(ref)?.[1].split(".").at(-1);
   const host = opts.host ?? attr ?? machineName(Deno.hostname());
   if (opts.host !== undefined || host === undefined) return { group: opts.group, host };
   // A machine without an entry of its own gets `profile`, as switch builds it.
-  const source = decodeSource(await Deno.readFile(file), file);
-  const hasEntry = locate(source).bindings.some((b) => b.binding.path.at(-2) === host);
+  const hasEntry = located.bindings.some((b) => b.binding.path.at(-2) === host);
   return { group: opts.group, host: hasEntry ? host : "profile" };
 }
 

@@ -9,6 +9,8 @@
  * @module
  */
 
+import { printString } from "../../manifest/nix_manifest.ts";
+
 /** Where the names are looked up. */
 export type PackageSource =
   /** An input of a local flake, as its lock file pins it. */
@@ -21,11 +23,6 @@ export type NameCheck =
   | { name: string; found: true; outPath: string | null }
   | { name: string; found: false; missing: string; near: string[] };
 
-/** A Nix string literal of `text`. Pure. */
-export function nixString(text: string): string {
-  return `"${text.replace(/[\\"$]/g, (c) => `\\${c}`)}"`;
-}
-
 /**
  * The expression: `{ inputs = [names]; }` when the flake has no such input,
  * else `{ results = [ … ]; }` in the order of `names` (each `a.b` a path).
@@ -34,10 +31,10 @@ export function nixString(text: string): string {
  */
 export function packageCheckExpr(source: PackageSource, names: readonly string[]): string {
   const flake = "flake" in source
-    ? `(builtins.getFlake ${nixString(source.flake)}).inputs`
-    : `{ input = builtins.getFlake ${nixString(source.ref)}; }`;
-  const input = "flake" in source ? nixString(source.input) : `"input"`;
-  const paths = nixString(JSON.stringify(names.map((n) => n.split("."))));
+    ? `(builtins.getFlake ${printString(source.flake)}).inputs`
+    : `{ input = builtins.getFlake ${printString(source.ref)}; }`;
+  const input = "flake" in source ? printString(source.input) : `"input"`;
+  const paths = printString(JSON.stringify(names.map((n) => n.split("."))));
   return `let
   inputs = ${flake};
   name = ${input};
