@@ -1,4 +1,5 @@
 import { assertEquals, assertOk, assertThrows } from "../../tests/helpers/testing.ts";
+import { repositoryNixFiles } from "../../tests/helpers/nix_files.ts";
 import { lexNix, NixLexError, type Token } from "./nix_lexer.ts";
 
 /** The tokens as `kind:text`, without spaces. */
@@ -152,17 +153,7 @@ Deno.test("lexNix() reads both kinds of comment, and refuses what Nix refuses", 
 });
 
 Deno.test("lexNix() gives back every .nix file of the repository byte for byte", async () => {
-  const root = new URL("../../", import.meta.url).pathname;
-  const files: string[] = [];
-  const walk = async (dir: string) => {
-    for await (const e of Deno.readDir(dir)) {
-      if (e.name.startsWith(".")) continue;
-      const path = `${dir}/${e.name}`;
-      if (e.isDirectory) await walk(path);
-      else if (e.name.endsWith(".nix")) files.push(path);
-    }
-  };
-  await walk(root.replace(/\/$/, ""));
+  const files = await repositoryNixFiles();
   assertOk(files.length >= 8, `only ${files.length} .nix files found`);
   let cuts = 0;
   for (const file of files) {

@@ -1,4 +1,5 @@
 import { assertEquals, assertOk } from "../../tests/helpers/testing.ts";
+import { repositoryNixFiles } from "../../tests/helpers/nix_files.ts";
 import {
   appendEntries,
   type Choice,
@@ -139,17 +140,7 @@ Deno.test("chooseList() refuses a computed list with its place, and never calls 
 });
 
 Deno.test("every list of every .nix file of the repository survives an add and a remove byte for byte", async () => {
-  const root = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
-  const files: string[] = [];
-  const walk = async (dir: string) => {
-    for await (const e of Deno.readDir(dir)) {
-      if (e.name.startsWith(".")) continue;
-      const path = `${dir}/${e.name}`;
-      if (e.isDirectory) await walk(path);
-      else if (e.name.endsWith(".nix")) files.push(path);
-    }
-  };
-  await walk(root);
+  const files = await repositoryNixFiles();
   assertOk(files.length >= 8, `only ${files.length} .nix files found`);
   let lists = 0;
   for (const file of files) {
